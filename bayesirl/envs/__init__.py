@@ -1,0 +1,18 @@
+"""Environments: a random-colour gridworld and an importer for gymnasium toy-text MDPs.
+
+Both return an :class:`Environment`: the :class:`~bayesirl.mdp.MDP` plus the environment's own
+("true") reward, so experiments can measure policy loss against the truth.
+"""
+
+from bayesirl.envs.base import Environment, make_environment, success_probability
+from bayesirl.envs.gridworld import gridworld, random_reward_weights
+from bayesirl.envs.gymnasium import from_gymnasium
+
+__all__ = [
+    "Environment",
+    "make_environment",
+    "success_probability",
+    "gridworld",
+    "random_reward_weights",
+    "from_gymnasium",
+]
