@@ -1,0 +1,66 @@
+"""bayesirl: Bayesian inverse reinforcement learning on NumPyro, JAX and ArviZ.
+
+Posteriors over reward functions from demonstrations: tabular MDPs with features
+(:mod:`bayesirl.mdp`), JAX solvers differentiable in the reward (:mod:`bayesirl.solvers`),
+demonstrations (:mod:`bayesirl.demos`), Boltzmann-rational likelihoods as NumPyro building
+blocks (:mod:`bayesirl.likelihoods`, :mod:`bayesirl.models`), inference by NUTS, random-walk
+Metropolis–Hastings or MAP (:mod:`bayesirl.inference`), environments (:mod:`bayesirl.envs`)
+and policy evaluation (:mod:`bayesirl.evaluation`).
+"""
+
+from bayesirl.demos import (
+    Demonstrations,
+    check_demonstrations,
+    load_demonstrations,
+    make_demonstrations,
+    rollout,
+    sample_demonstrations,
+    save_demonstrations,
+    state_action_counts,
+)
+from bayesirl.envs import Environment, from_gymnasium, gridworld, make_environment
+from bayesirl.evaluation import expected_return, expected_value_difference, success_probability
+from bayesirl.inference import METHODS, RandomWalkMH, fit, fit_demonstrations
+from bayesirl.likelihoods import (
+    BoltzmannPolicy,
+    DemonstrationPairs,
+    boltzmann_log_likelihood,
+    boltzmann_q_values,
+    demonstration_pairs,
+)
+from bayesirl.mdp import (
+    MDP,
+    load_mdp,
+    make_mdp,
+    make_sparse_mdp,
+    reward_from_weights,
+    save_mdp,
+    transition_matrix,
+)
+from bayesirl.models import PRIORS, boltzmann_irl_model, sample_beta, sample_reward_weights
+from bayesirl.solvers import (
+    FiniteHorizonResult,
+    SolverResult,
+    finite_horizon_soft_value_iteration,
+    greedy_policy,
+    policy_evaluation,
+    soft_value_iteration,
+    value_iteration,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
+    "save_mdp", "load_mdp",
+    "Environment", "make_environment", "gridworld", "from_gymnasium",
+    "Demonstrations", "make_demonstrations", "rollout", "sample_demonstrations",
+    "check_demonstrations", "save_demonstrations", "load_demonstrations", "state_action_counts",
+    "SolverResult", "FiniteHorizonResult", "value_iteration", "soft_value_iteration",
+    "finite_horizon_soft_value_iteration", "policy_evaluation", "greedy_policy",
+    "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs", "boltzmann_q_values",
+    "boltzmann_log_likelihood",
+    "PRIORS", "sample_reward_weights", "sample_beta", "boltzmann_irl_model",
+    "METHODS", "fit", "fit_demonstrations", "RandomWalkMH",
+    "expected_return", "expected_value_difference", "success_probability",
+]

@@ -4,14 +4,13 @@ Both return an :class:`Environment`: the :class:`~bayesirl.mdp.MDP` plus the env
 ("true") reward, so experiments can measure policy loss against the truth.
 """
 
-from bayesirl.envs.base import Environment, make_environment, success_probability
+from bayesirl.envs.base import Environment, make_environment
 from bayesirl.envs.gridworld import gridworld, random_reward_weights
 from bayesirl.envs.gymnasium import from_gymnasium
 
 __all__ = [
     "Environment",
     "make_environment",
-    "success_probability",
     "gridworld",
     "random_reward_weights",
     "from_gymnasium",

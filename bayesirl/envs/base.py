@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 
-import jax.numpy as jnp
-from jax import lax
-
 from bayesirl._typing import Array
 from bayesirl.mdp import MDP
 
-__all__ = ["Environment", "make_environment", "success_probability"]
+__all__ = ["Environment", "make_environment"]
 
 
 class Environment(NamedTuple):
@@ -36,32 +33,6 @@ class Environment(NamedTuple):
     name: str
     grid_shape: tuple[int, int] | None = None
     true_weights: Array | None = None
-
-
-def success_probability(mdp: MDP, policy: Array, success_states: Array, horizon: int) -> Array:
-    """Exact probability of being in a success state within ``horizon`` steps, from p0.
-
-    Terminal states are absorbing, so the probability mass in success states after T steps is
-    the probability of having reached one. Computed by a forward pass (no sampling).
-
-    Args:
-        mdp: the MDP.
-        policy: (S, A) action probabilities.
-        success_states: (S,) bool mask.
-        horizon: number of steps T >= 0.
-
-    Returns:
-        () probability in [0, 1].
-    """
-    policy = jnp.asarray(policy, mdp.next_probs.dtype)
-
-    def step(d, _):
-        flow = jnp.where(mdp.terminal, 0.0, d)[:, None, None] * policy[:, :, None] * mdp.next_probs
-        moved = jnp.zeros_like(d).at[mdp.next_states.reshape(-1)].add(flow.reshape(-1))
-        return moved + jnp.where(mdp.terminal, d, 0.0), None
-
-    d, _ = lax.scan(step, mdp.initial_distribution, None, length=int(horizon))
-    return jnp.sum(jnp.where(jnp.asarray(success_states), d, 0.0))
 
 
 def make_environment(name: str, *, seed: int = 0, discount: float | None = None, **kwargs) -> Environment:

@@ -1,0 +1,75 @@
+"""Every call into ArviZ (written against arviz 0.23), in one place.
+
+Keep ArviZ usage here so a later move to arviz 1.x touches one module.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)  # arviz 0.23 announces its refactor
+    import arviz as az
+
+__all__ = [
+    "InferenceData",
+    "from_numpyro",
+    "from_draws",
+    "summary",
+    "to_netcdf",
+    "from_netcdf",
+    "ess",
+    "rhat",
+]
+
+InferenceData = az.InferenceData
+
+
+def from_numpyro(mcmc, coords: dict | None = None, dims: dict | None = None) -> az.InferenceData:
+    """InferenceData from a finished ``numpyro.infer.MCMC``, without the pointwise
+    log-likelihood (computing it reruns the model, i.e. one MDP solve, per draw)."""
+    return az.from_numpyro(mcmc, log_likelihood=False, coords=coords, dims=dims)
+
+
+def from_draws(posterior: dict, coords: dict | None = None, dims: dict | None = None,
+               sample_stats: dict | None = None, attrs: dict | None = None) -> az.InferenceData:
+    """InferenceData from arrays shaped (chain, draw, ...)."""
+    idata = az.from_dict(posterior={k: np.asarray(v) for k, v in posterior.items()},
+                         sample_stats=sample_stats, coords=coords, dims=dims)
+    if attrs:
+        idata.posterior.attrs.update(attrs)
+    return idata
+
+
+def summary(idata, var_names=None, hdi_prob: float = 0.94):
+    """``az.summary`` table (pandas DataFrame): mean, sd, HDI, MCSE, bulk/tail ESS, R-hat."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # R-hat/ESS of a single draw are NaN
+        warnings.simplefilter("ignore", UserWarning)
+        return az.summary(idata, var_names=var_names, hdi_prob=hdi_prob)
+
+
+def ess(idata, var_names=None, method: str = "bulk"):
+    """Effective sample size per variable (xarray Dataset)."""
+    return az.ess(idata, var_names=var_names, method=method)
+
+
+def rhat(idata, var_names=None):
+    """Rank-normalised split R-hat per variable (xarray Dataset)."""
+    return az.rhat(idata, var_names=var_names)
+
+
+def to_netcdf(idata, path: str | os.PathLike) -> None:
+    """Write ``idata`` to a netCDF file via a temporary name, so a failure leaves no half file."""
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    idata.to_netcdf(tmp)
+    os.replace(tmp, path)
+
+
+def from_netcdf(path: str | os.PathLike) -> az.InferenceData:
+    """Read an InferenceData netCDF file."""
+    return az.from_netcdf(os.fspath(path))

@@ -1,0 +1,361 @@
+"""Command-line interface: ``bayesirl fit``.
+
+    bayesirl fit --env FrozenLake8x8-v1 --num-demos 50 --sampler nuts --out runs/frozenlake
+
+Writes ``DIR/mdp.npz``, ``DIR/demos.json``, ``DIR/posterior.nc`` (ArviZ netCDF) and
+``DIR/summary.json``. Files are written to a temporary folder and moved into ``DIR`` only when
+the run succeeded, so a failed run never overwrites an earlier result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+__all__ = ["main", "build_parser", "CLIError"]
+
+SAMPLERS = ("nuts", "mh", "map")
+PRIOR_CHOICES = ("gaussian", "laplace", "l1-sphere", "l2-sphere")
+BETA_PRIORS = {"lognormal": 2, "gamma": 2, "halfnormal": 1, "exponential": 1}
+OUTPUT_FILES = ("mdp.npz", "demos.json", "posterior.nc", "summary.json")
+
+
+class CLIError(Exception):
+    """A user error reported as one line on stderr (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line instead of usage + message
+        raise CLIError(f"{self.prog}: {message} (see --help)")
+
+
+def _positive_int(text: str, minimum: int = 1) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    return _positive_int(text, 0)
+
+
+def _discount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
+    return value
+
+
+def _beta(text: str):
+    """``5`` (fixed β) or ``lognormal:0,1`` / ``gamma:2,0.5`` / ``halfnormal:10`` /
+    ``exponential:0.1`` (a prior on β)."""
+    try:
+        return _positive_float(text)
+    except argparse.ArgumentTypeError:
+        pass
+    name, _, params = text.partition(":")
+    if name not in BETA_PRIORS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number > 0 or one of {', '.join(f'{k}:ARGS' for k in BETA_PRIORS)}, got {text!r}"
+        )
+    try:
+        values = tuple(float(v) for v in params.split(",")) if params else ()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad parameters in {text!r}") from None
+    if len(values) != BETA_PRIORS[name]:
+        raise argparse.ArgumentTypeError(f"{name} needs {BETA_PRIORS[name]} parameter(s), got {text!r}")
+    if any(not math.isfinite(v) for v in values) or any(v <= 0 for v in values[(name == "lognormal"):]):
+        raise argparse.ArgumentTypeError(f"parameters of {name} must be finite and scales > 0, got {text!r}")
+    return (name, values)
+
+
+def _grid(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    try:
+        h, w = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 5x5, got {text!r}") from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return h, w
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``bayesirl`` command."""
+    parser = _Parser(prog="bayesirl", description="Bayesian inverse reinforcement learning.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    fit = sub.add_parser("fit", help="posterior over reward weights from demonstrations",
+                         description="Fit a posterior over reward weights from demonstrations.")
+    src = fit.add_argument_group("evidence (either --env, or --mdp with --demos)")
+    src.add_argument("--env", help="gymnasium toy-text id (e.g. FrozenLake8x8-v1, Taxi-v4, "
+                     "CliffWalking-v1) or 'gridworld'; demonstrations are simulated")
+    src.add_argument("--mdp", help="an MDP file (.npz written by bayesirl)")
+    src.add_argument("--demos", help="demonstrations (JSON) for --mdp")
+    src.add_argument("--num-demos", type=_positive_int, default=50,
+                     help="simulated expert demonstrations for --env (default 50)")
+    src.add_argument("--discount", type=_discount, default=None,
+                     help="γ for --env (default 0.95 gymnasium, 0.9 gridworld)")
+    src.add_argument("--grid-size", type=_grid, default=(5, 5), help="gridworld HxW (default 5x5)")
+    src.add_argument("--num-features", type=_positive_int, default=4,
+                     help="gridworld colour features (default 4)")
+    model = fit.add_argument_group("model")
+    model.add_argument("--q", choices=("soft", "hard"), default="soft",
+                       help="Q-values of the Boltzmann demonstrator (default soft; hard suits --sampler mh)")
+    model.add_argument("--beta", type=_beta, default=1.0,
+                       help="rationality β: a number (fixed, default 1) or a prior such as "
+                            "lognormal:0,1 (needs a sphere prior)")
+    model.add_argument("--prior", choices=PRIOR_CHOICES, default="gaussian",
+                       help="prior over reward weights (default gaussian)")
+    model.add_argument("--prior-scale", type=_positive_float, default=1.0,
+                       help="scale of the gaussian/laplace prior (default 1)")
+    inf = fit.add_argument_group("inference")
+    inf.add_argument("--sampler", choices=SAMPLERS, default="nuts", help="default nuts")
+    inf.add_argument("--num-samples", type=_positive_int, default=1000, help="draws per chain")
+    inf.add_argument("--num-warmup", type=_nonnegative_int, default=1000, help="warm-up per chain")
+    inf.add_argument("--num-chains", type=_positive_int, default=4, help="chains (MAP: restarts)")
+    inf.add_argument("--seed", type=_nonnegative_int, default=0)
+    out = fit.add_argument_group("output")
+    out.add_argument("--out", required=True, help="output folder (must be empty unless --force)")
+    out.add_argument("--force", action="store_true", help="replace the results in a non-empty --out")
+    out.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    return parser
+
+
+def _check_out(path: str, force: bool) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CLIError(f"--out: {path} exists and is not a folder")
+    if os.path.isdir(path) and os.listdir(path) and not force:
+        raise CLIError(f"--out: {path} is not empty; choose another folder or pass --force")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 user error)."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "fit":
+            _check_fit_args(args)
+            _check_out(args.out, args.force)
+            # Parallel chains on CPU need host devices configured before JAX starts.
+            import numpyro
+
+            numpyro.set_host_device_count(max(args.num_chains, 1))
+            return _run_fit(args)
+    except CLIError as err:
+        print(f"bayesirl: error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, FileNotFoundError, ImportError, OSError) as err:
+        print(f"bayesirl: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _check_fit_args(args) -> None:
+    if args.env and (args.mdp or args.demos):
+        raise CLIError("give either --env or --mdp with --demos, not both")
+    if not args.env and not (args.mdp and args.demos):
+        raise CLIError("give --env, or both --mdp and --demos")
+    if isinstance(args.beta, tuple) and args.prior not in ("l1-sphere", "l2-sphere"):
+        raise CLIError("--beta: a prior on β needs --prior l1-sphere or l2-sphere "
+                       "(the likelihood depends on β·w only)")
+    if args.sampler == "nuts" and args.q == "hard":
+        print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
+              "divergences (prefer --q soft or --sampler mh)", file=sys.stderr)
+
+
+def _beta_value(beta):
+    if not isinstance(beta, tuple):
+        return beta
+    import numpyro.distributions as dist
+
+    name, p = beta
+    return {
+        "lognormal": lambda: dist.LogNormal(p[0], p[1]),
+        "gamma": lambda: dist.Gamma(p[0], p[1]),
+        "halfnormal": lambda: dist.HalfNormal(p[0]),
+        "exponential": lambda: dist.Exponential(p[0]),
+    }[name]()
+
+
+def _run_fit(args) -> int:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from bayesirl import _arviz
+    from bayesirl.demos import load_demonstrations, sample_demonstrations, save_demonstrations
+    from bayesirl.envs import make_environment
+    from bayesirl.evaluation import expected_value_difference, expected_return, success_probability
+    from bayesirl.inference import fit_demonstrations
+    from bayesirl.inference.fit import default_progress_bar
+    from bayesirl.mdp import load_mdp, reward_from_weights, save_mdp
+    from bayesirl.solvers import value_iteration
+
+    t_start = time.perf_counter()
+    env = None
+    if args.env:
+        kwargs = {}
+        if args.env == "gridworld":
+            kwargs = dict(height=args.grid_size[0], width=args.grid_size[1],
+                          num_features=args.num_features)
+        try:
+            env = make_environment(args.env, seed=args.seed, discount=args.discount, **kwargs)
+        except ValueError as err:
+            raise CLIError(f"--env: {err}") from None
+        mdp = env.mdp
+        expert = value_iteration(mdp, env.true_reward)
+        demos = sample_demonstrations(jax.random.PRNGKey(args.seed + 1), mdp, expert.policy,
+                                      args.num_demos, env.max_episode_steps)
+    else:
+        try:
+            mdp = load_mdp(args.mdp)
+        except (ValueError, FileNotFoundError) as err:
+            raise CLIError(f"--mdp: {err}") from None
+        try:
+            demos = load_demonstrations(args.demos, mdp)
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            raise CLIError(f"--demos: {err}") from None
+
+    progress = default_progress_bar() and not args.quiet
+    idata = fit_demonstrations(
+        mdp, demos, method=args.sampler, prior=args.prior, prior_scale=args.prior_scale,
+        beta=_beta_value(args.beta), q=args.q, num_samples=args.num_samples,
+        num_warmup=args.num_warmup, num_chains=args.num_chains, seed=args.seed,
+        progress_bar=progress,
+    )
+    table = _arviz.summary(idata, var_names=["reward_weights"] + (
+        ["beta"] if "beta" in idata.posterior else []))
+    mean_w = jnp.asarray(idata.posterior["reward_weights"].mean(("chain", "draw")).values,
+                         mdp.features.dtype)
+    learned = value_iteration(mdp, reward_from_weights(mdp, mean_w))
+    policy = np.asarray(jnp.argmax(learned.policy, axis=-1)).tolist()
+    summary = {
+        "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
+        "mdp": {"num_states": mdp.num_states, "num_actions": mdp.num_actions,
+                "num_features": mdp.num_features, "discount": float(mdp.discount),
+                "num_terminal_states": int(np.asarray(mdp.terminal).sum())},
+        "demonstrations": {"num_trajectories": demos.num_trajectories,
+                           "num_steps": int(np.asarray(demos.mask).sum())},
+        "diagnostics": _diagnostics(idata, table),
+        "weights": _weights_table(table),
+        "policy": policy,
+        "policy_note": "optimal (hard-max) policy of the posterior-mean reward, one action per state",
+    }
+    if env is not None:
+        expert_pi = value_iteration(mdp, env.true_reward).policy
+        horizon = env.max_episode_steps
+        ev = {
+            "expected_value_difference": float(
+                expected_value_difference(mdp, env.true_reward, learned.policy)),
+            "expert_return": float(expected_return(mdp, env.true_reward, expert_pi)),
+            "learned_return": float(expected_return(mdp, env.true_reward, learned.policy)),
+        }
+        if bool(np.asarray(env.success_states).any()):
+            se = float(success_probability(mdp, expert_pi, env.success_states, horizon))
+            sl = float(success_probability(mdp, learned.policy, env.success_states, horizon))
+            ev.update(expert_success_rate=se, learned_success_rate=sl,
+                      success_ratio=(sl / se if se > 0 else None), success_horizon=horizon)
+        summary["evaluation"] = ev
+    summary["timings"] = {"sampling_s": float(idata.posterior.attrs["sampling_time_s"]),
+                          "total_s": time.perf_counter() - t_start}
+    _write_outputs(args.out, args.force, mdp, demos, idata, summary, save_mdp,
+                   save_demonstrations, _arviz.to_netcdf)
+    if not args.quiet:
+        _print_report(table, summary)
+    return 0
+
+
+def _weights_table(table) -> list[dict]:
+    rows = []
+    for name, row in table.iterrows():
+        rows.append({"name": str(name), **{k: _num(v) for k, v in row.items()}})
+    return rows
+
+
+def _num(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _diagnostics(idata, table) -> dict:
+    import numpy as np
+
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else None
+    diag = {
+        "method": idata.posterior.attrs.get("method"),
+        "num_chains": int(idata.posterior.sizes["chain"]),
+        "num_draws": int(idata.posterior.sizes["draw"]),
+        "max_r_hat": _num(np.nanmax(table["r_hat"])) if table["r_hat"].notna().any() else None,
+        "min_ess_bulk": _num(np.nanmin(table["ess_bulk"])) if table["ess_bulk"].notna().any() else None,
+        "min_ess_tail": _num(np.nanmin(table["ess_tail"])) if table["ess_tail"].notna().any() else None,
+    }
+    if stats is not None and "diverging" in stats:
+        diag["divergences"] = int(stats["diverging"].sum())
+    for key in ("acceptance_rate", "accept_prob"):
+        if stats is not None and key in stats:
+            diag["mean_accept_prob"] = float(stats[key].mean())
+    for key in ("map_log_density", "map_converged", "map_iterations"):
+        if key in idata.posterior.attrs:
+            diag[key] = _num(idata.posterior.attrs[key])
+    return diag
+
+
+def _write_outputs(out, force, mdp, demos, idata, summary, save_mdp, save_demos, save_idata):
+    parent = os.path.dirname(os.path.abspath(out)) or "."
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".bayesirl-", dir=parent)
+    try:
+        save_mdp(os.path.join(staging, "mdp.npz"), mdp)
+        save_demos(os.path.join(staging, "demos.json"), demos, mdp)
+        save_idata(idata, os.path.join(staging, "posterior.nc"))
+        with open(os.path.join(staging, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+        os.makedirs(out, exist_ok=True)
+        _check_out(out, force)  # nothing appeared meanwhile
+        for name in OUTPUT_FILES:
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _print_report(table, summary) -> None:
+    cols = ["mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk"]
+    print("Posterior over reward weights (94% HDI):")
+    print(table[cols].to_string(float_format=lambda x: f"{x:.3f}"))
+    d = summary["diagnostics"]
+    print()
+    print("Diagnostics: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in d.items()))
+    if "evaluation" in summary:
+        print("Evaluation under the true reward: " + ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in summary["evaluation"].items()))
+    t = summary["timings"]
+    print(f"Time: sampling {t['sampling_s']:.1f} s, total {t['total_s']:.1f} s")
+    print(f"Wrote {', '.join(OUTPUT_FILES)} to {summary['settings']['out']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""One entry point for inference: NUTS, random-walk Metropolis–Hastings or MAP.
+
+:func:`fit` runs any NumPyro model; :func:`fit_demonstrations` builds the Boltzmann IRL model
+from an MDP and demonstrations and calls it. Both return ArviZ ``InferenceData``; the reward
+weights are the posterior variable ``reward_weights`` with dims (chain, draw, feature).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+from jax.flatten_util import ravel_pytree
+from numpyro.infer import MCMC, NUTS, init_to_uniform
+from numpyro.infer.util import initialize_model
+
+from bayesirl import _arviz
+from bayesirl._validate import check_scalar
+from bayesirl.demos import Demonstrations
+from bayesirl.inference.mh import RandomWalkMH
+from bayesirl.likelihoods import Q_KINDS, demonstration_pairs
+from bayesirl.mdp import MDP
+from bayesirl.models import boltzmann_irl_model, check_prior
+
+__all__ = ["METHODS", "fit", "fit_demonstrations", "default_progress_bar"]
+
+#: Inference methods accepted by :func:`fit`.
+METHODS = ("nuts", "mh", "map")
+#: Variables of the IRL models and their dims (besides chain and draw).
+DIMS = {"reward_weights": ["feature"], "reward_weights_raw": ["feature"]}
+
+
+def default_progress_bar() -> bool:
+    """True when stderr is a terminal and we are not in CI or under pytest-xdist."""
+    quiet = os.environ.get("CI") or os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get(
+        "PYTEST_CURRENT_TEST")
+    return bool(sys.stderr.isatty()) and not quiet
+
+
+def _chain_method(method: str, num_chains: int) -> str:
+    if num_chains == 1:
+        return "sequential"
+    if jax.local_device_count() >= num_chains:
+        return "parallel"
+    # Vectorised NUTS waits for the longest tree in the batch; MH steps cost the same.
+    return "vectorized" if method == "mh" else "sequential"
+
+
+def fit(
+    model,
+    *model_args,
+    method: str = "nuts",
+    num_samples: int = 1000,
+    num_warmup: int = 1000,
+    num_chains: int = 4,
+    seed: int = 0,
+    progress_bar: bool | None = None,
+    chain_method: str | None = None,
+    coords: dict | None = None,
+    dims: dict | None = None,
+    kernel_kwargs: dict | None = None,
+    **model_kwargs,
+) -> _arviz.InferenceData:
+    """Fit a NumPyro model by NUTS, random-walk MH or MAP and return ArviZ ``InferenceData``.
+
+    * ``"nuts"``: ``numpyro.infer.NUTS`` (Hoffman & Gelman 2014) with step-size and diagonal
+      mass adaptation during warm-up; needs a differentiable model (use soft Q).
+    * ``"mh"``: :class:`~bayesirl.inference.mh.RandomWalkMH` (Metropolis–Hastings over the
+      unconstrained parameters, step size and covariance adapted during warm-up); gradient-free,
+      so it also suits hard-max Q.
+    * ``"map"``: maximises the log posterior with scipy's L-BFGS-B on the jitted potential and
+      its gradient, from ``num_chains`` random starts; the best is returned as a single draw
+      (chain = 1, draw = 1). It is the mode in NumPyro's *unconstrained* space (the potential
+      includes the log-Jacobian of transforms; identical to the constrained mode for the
+      Gaussian/Laplace weight priors with β fixed).
+
+    Args:
+        model: a NumPyro model.
+        *model_args, **model_kwargs: passed to the model.
+        method: one of :data:`METHODS`.
+        num_samples: kept draws per chain (ignored by ``"map"``).
+        num_warmup: warm-up (adaptation) iterations per chain, discarded.
+        num_chains: C chains (MAP: random restarts).
+        seed: PRNG seed.
+        progress_bar: default :func:`default_progress_bar`.
+        chain_method: NumPyro's ``"sequential"``, ``"parallel"`` or ``"vectorized"``; default
+            parallel when there are enough JAX devices, else vectorized for MH and sequential
+            for NUTS.
+        coords, dims: ArviZ coordinates and dims for the posterior variables.
+        kernel_kwargs: passed to ``NUTS``, ``RandomWalkMH`` or (MAP) ``scipy.optimize.minimize``
+            options.
+
+    Returns:
+        ``InferenceData`` with groups ``posterior`` and ``sample_stats``; ``posterior.attrs``
+        holds ``method``, ``num_chains``, ``num_warmup``, ``num_samples``, ``seed`` and
+        ``sampling_time_s`` (wall time of warm-up and sampling, compilation included).
+
+    Raises:
+        ValueError: unknown ``method``, non-positive counts.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    num_samples = check_scalar(num_samples, "num_samples", low=1, integer=True)
+    num_warmup = check_scalar(num_warmup, "num_warmup", low=0, integer=True)
+    num_chains = check_scalar(num_chains, "num_chains", low=1, integer=True)
+    if progress_bar is None:
+        progress_bar = default_progress_bar()
+    rng_key = jax.random.PRNGKey(seed)
+    attrs = dict(method=method, num_chains=num_chains, num_warmup=num_warmup,
+                 num_samples=num_samples, seed=seed)
+    if method == "map":
+        return _fit_map(model, model_args, model_kwargs, rng_key, num_chains, coords, dims,
+                        attrs, kernel_kwargs or {})
+    kernel_kwargs = dict(kernel_kwargs or {})
+    if method == "nuts":
+        kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0), **kernel_kwargs)
+        extra = ("diverging", "accept_prob", "num_steps")
+    else:
+        kernel = RandomWalkMH(model, init_strategy=init_to_uniform(radius=1.0), **kernel_kwargs)
+        extra = ("diverging", "accept_prob")
+    mcmc = MCMC(
+        kernel,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        num_chains=num_chains,
+        chain_method=chain_method or _chain_method(method, num_chains),
+        progress_bar=progress_bar,
+    )
+    start = time.perf_counter()
+    mcmc.run(rng_key, *model_args, extra_fields=extra, **model_kwargs)
+    jax.block_until_ready(mcmc.get_samples())
+    elapsed = time.perf_counter() - start
+    idata = _arviz.from_numpyro(mcmc, coords=coords, dims=dims)
+    idata.posterior.attrs.update(attrs, sampling_time_s=elapsed,
+                                 chain_method=mcmc.chain_method)
+    return idata
+
+
+def _fit_map(model, model_args, model_kwargs, rng_key, num_restarts, coords, dims, attrs,
+             options):
+    start = time.perf_counter()
+    keys = jax.random.split(rng_key, num_restarts)
+    info = initialize_model(keys, model, model_args=model_args, model_kwargs=model_kwargs,
+                            init_strategy=init_to_uniform(radius=1.0))
+    z0 = info.param_info.z
+    _, unravel = ravel_pytree(jax.tree.map(lambda x: x[0], z0))
+    dtype = ravel_pytree(jax.tree.map(lambda x: x[0], z0))[0].dtype
+    value_and_grad = jax.jit(jax.value_and_grad(lambda x: info.potential_fn(unravel(x))))
+
+    def objective(x):
+        value, grad = value_and_grad(jnp.asarray(x, dtype))
+        return float(value), np.asarray(grad, dtype=np.float64)
+
+    best, results = None, []
+    for i in range(num_restarts):
+        x0 = np.asarray(ravel_pytree(jax.tree.map(lambda x: x[i], z0))[0], np.float64)
+        res = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
+                                      options={"maxiter": 2000, **options})
+        results.append(res)
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+            best = res
+    if best is None:
+        raise RuntimeError("MAP: every restart ended at a non-finite log posterior")
+    sites = info.postprocess_fn(unravel(jnp.asarray(best.x, dtype)))
+    posterior = {k: np.asarray(v)[None, None] for k, v in sites.items()}
+    elapsed = time.perf_counter() - start
+    attrs = dict(attrs, num_samples=1, sampling_time_s=elapsed,
+                 map_log_density=float(-best.fun),
+                 map_converged=int(bool(best.success)),
+                 map_restart_log_densities=[float(-r.fun) for r in results],
+                 map_iterations=int(best.nit))
+    stats = {"lp": np.array([[-best.fun]])}
+    return _arviz.from_draws(posterior, coords=coords, dims=dims, sample_stats=stats, attrs=attrs)
+
+
+def fit_demonstrations(
+    mdp: MDP,
+    demos: Demonstrations,
+    *,
+    method: str = "nuts",
+    prior: str = "gaussian",
+    prior_scale: float = 1.0,
+    beta=1.0,
+    q: str = "soft",
+    feature_names=None,
+    solver_kwargs: dict | None = None,
+    **fit_kwargs,
+) -> _arviz.InferenceData:
+    """Posterior over reward weights from demonstrations of a Boltzmann-rational expert.
+
+    Builds :func:`~bayesirl.models.boltzmann_irl_model` (Ramachandran & Amir 2007) and runs
+    :func:`fit`.
+
+    Args:
+        mdp: the MDP.
+        demos: the demonstrations (pairs in terminal states are skipped).
+        method: ``"nuts"``, ``"mh"`` or ``"map"``.
+        prior, prior_scale, beta, q, solver_kwargs: see
+            :func:`~bayesirl.models.boltzmann_irl_model`.
+        feature_names: F labels for the ``feature`` coordinate; default 0 … F−1.
+        **fit_kwargs: ``num_samples``, ``num_warmup``, ``num_chains``, ``seed``,
+            ``progress_bar``, ``chain_method``, ``kernel_kwargs`` (see :func:`fit`).
+
+    Returns:
+        ``InferenceData`` whose posterior has ``reward_weights`` (chain, draw, feature) and,
+        when learned, ``beta``.
+
+    Raises:
+        ValueError / TypeError: bad prior/β/q combination, demonstrations that do not fit the
+        MDP, no usable pairs.
+    """
+    check_prior(prior, beta)
+    if q not in Q_KINDS:
+        raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
+    check_scalar(prior_scale, "prior_scale", low=0.0, low_open=True)
+    pairs = demonstration_pairs(mdp, demos)
+    if int(np.max(np.asarray(pairs.states))) >= mdp.num_states or int(
+            np.max(np.asarray(pairs.actions))) >= mdp.num_actions:
+        raise ValueError("demos: a state or action index is out of range for the MDP")
+    names = list(range(mdp.num_features)) if feature_names is None else list(feature_names)
+    if len(names) != mdp.num_features:
+        raise ValueError(f"feature_names: expected {mdp.num_features} names, got {len(names)}")
+    return fit(
+        boltzmann_irl_model, mdp, pairs,
+        method=method,
+        coords={"feature": names},
+        dims=DIMS,
+        prior=prior, prior_scale=prior_scale, beta=beta, q=q, solver_kwargs=solver_kwargs,
+        **fit_kwargs,
+    )

@@ -1,0 +1,127 @@
+"""NumPyro models: priors over linear reward weights and the Bayesian IRL model.
+
+The posterior is composed of replaceable pieces: a prior over the reward weights w
+(:func:`sample_reward_weights`), a rationality β (fixed or with a prior), a solver (soft or hard
+Q) and a likelihood (:class:`~bayesirl.likelihoods.BoltzmannPolicy` on the demonstration pairs).
+
+Identifiability (Ng & Russell 2000): rewards are identified only up to positive scale and, with
+one-hot (or any partition of unity) features, a constant shift. Fix the scale either with β
+fixed and a Gaussian/Laplace prior on w, or with a unit-sphere prior on w (L1 or L2) — required
+when β is learned, because the likelihood depends on β·w only.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+
+from bayesirl.likelihoods import (
+    BoltzmannPolicy,
+    DemonstrationPairs,
+    boltzmann_q_values,
+)
+from bayesirl.mdp import MDP, reward_from_weights
+
+__all__ = ["PRIORS", "sample_reward_weights", "sample_beta", "boltzmann_irl_model", "check_prior"]
+
+#: Priors over reward weights accepted by :func:`sample_reward_weights`.
+PRIORS = ("gaussian", "laplace", "l1-sphere", "l2-sphere")
+_SPHERE_PRIORS = ("l1-sphere", "l2-sphere")
+
+
+def check_prior(prior: str, beta) -> None:
+    """Validate a (prior, β) combination eagerly.
+
+    Raises:
+        ValueError: unknown prior; or a learned β (a distribution) with a Gaussian/Laplace
+            prior, which leaves the scale of β·w unidentified (a ridge in the posterior).
+        TypeError: β neither a positive number nor a NumPyro distribution.
+    """
+    if prior not in PRIORS:
+        raise ValueError(f"prior: expected one of {PRIORS}, got {prior!r}")
+    if isinstance(beta, dist.Distribution):
+        if prior not in _SPHERE_PRIORS:
+            raise ValueError(
+                f"beta: a prior on β needs a unit-sphere prior on the weights "
+                f"(prior='l1-sphere' or 'l2-sphere'), got prior={prior!r}; the likelihood "
+                "depends on β·w only, so free scales on both are not identified"
+            )
+        return
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+        raise TypeError(f"beta: expected a number > 0 or a numpyro distribution, got {beta!r}")
+
+
+def sample_reward_weights(num_features: int, prior: str = "gaussian", scale: float = 1.0):
+    """Sample the NumPyro site ``"reward_weights"`` (F,) from a prior.
+
+    * ``"gaussian"``: w_f ~ Normal(0, scale) independently.
+    * ``"laplace"``: w_f ~ Laplace(0, scale) independently (sparse rewards).
+    * ``"l2-sphere"``: w uniform on the unit L2 sphere — a latent z ~ Normal(0, I) and
+      ``w = z / ‖z‖₂`` (deterministic site), with the radial factor ``(F − 1) log ‖z‖`` added so
+      that the density of z stays radially symmetric (w still uniform) but vanishes at z = 0;
+      without it NUTS diverges near the origin and the MAP collapses to z = 0.
+    * ``"l1-sphere"``: w uniform on the unit L1 sphere (Brown & Niekum 2018): z ~ Laplace(0, 1)^F,
+      ``w = z / ‖z‖₁``, radial factor ``(F − 1) log ‖z‖₁``.
+
+    The latent of the sphere priors is the site ``"reward_weights_raw"``. ``scale`` is ignored
+    by them.
+
+    Returns:
+        (F,) reward weights.
+    """
+    F = num_features
+    if prior == "gaussian":
+        return numpyro.sample("reward_weights", dist.Normal(0.0, scale).expand([F]).to_event(1))
+    if prior == "laplace":
+        return numpyro.sample("reward_weights", dist.Laplace(0.0, scale).expand([F]).to_event(1))
+    if prior == "l2-sphere":
+        z = numpyro.sample("reward_weights_raw", dist.Normal(0.0, 1.0).expand([F]).to_event(1))
+        norm = jnp.linalg.norm(z)
+    elif prior == "l1-sphere":
+        z = numpyro.sample("reward_weights_raw", dist.Laplace(0.0, 1.0).expand([F]).to_event(1))
+        norm = jnp.sum(jnp.abs(z))
+    else:
+        raise ValueError(f"prior: expected one of {PRIORS}, got {prior!r}")
+    numpyro.factor("reward_weights_radial", (F - 1) * jnp.log(norm))
+    return numpyro.deterministic("reward_weights", z / norm)
+
+
+def sample_beta(beta):
+    """Return β: the number itself when fixed, else the NumPyro site ``"beta"`` from its prior."""
+    if isinstance(beta, dist.Distribution):
+        return numpyro.sample("beta", beta)
+    return beta
+
+
+def boltzmann_irl_model(
+    mdp: MDP,
+    pairs: DemonstrationPairs,
+    *,
+    prior: str = "gaussian",
+    prior_scale: float = 1.0,
+    beta=1.0,
+    q: str = "soft",
+    solver_kwargs: dict | None = None,
+):
+    """Bayesian IRL with a Boltzmann-rational demonstrator (Ramachandran & Amir 2007).
+
+    ``w ~ prior``, ``β`` fixed or ``β ~ beta``, ``R = φ w``, and each demonstrated pair
+    ``a_i | s_i ~ BoltzmannPolicy(Q(s_i, ·; R), β)`` (observed site ``"actions"``).
+
+    Args:
+        mdp: the MDP (features (S, F) or (S, A, F)).
+        pairs: the P demonstration pairs outside terminal states.
+        prior: one of :data:`PRIORS`.
+        prior_scale: scale of the Gaussian/Laplace prior (reward units per feature).
+        beta: rationality β > 0, or a NumPyro distribution over β (needs a sphere prior).
+        q: ``"soft"`` or ``"hard"`` Q-values (see :func:`~bayesirl.likelihoods.boltzmann_q_values`).
+        solver_kwargs: tolerances / ``max_iterations`` for the solver.
+
+    Sites: ``reward_weights`` (F,), ``beta`` when learned, ``actions`` (P,) observed.
+    """
+    w = sample_reward_weights(mdp.num_features, prior, prior_scale)
+    b = sample_beta(beta)
+    logits = boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q, **(solver_kwargs or {}))
+    with numpyro.plate("pairs", pairs.states.shape[0]):
+        numpyro.sample("actions", BoltzmannPolicy(logits[pairs.states], 1.0), obs=pairs.actions)
