@@ -277,9 +277,11 @@ def _fixed_point(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
 def _fixed_point_jvp(cfg, primals, tangents):
     mdp, reward_sa, init_values = primals
     _, reward_dot, _ = tangents  # derivatives w.r.t. the MDP and the warm start are zero
-    values, iterations, residual = _iterate(cfg, mdp, reward_sa, init_values)
+    # Calling the custom_jvp function itself (not `_iterate`) keeps higher derivatives
+    # (Hessians, forward-over-reverse) implicit as well.
+    values, iterations, residual = _fixed_point(cfg, mdp, reward_sa, init_values)
     _, q = _backup(mdp, reward_sa, values, cfg)
-    policy = lax.stop_gradient(_policy_of(q, cfg))
+    policy = _policy_of(q, cfg)
     b = jnp.sum(policy * reward_dot, axis=-1)
     values_dot = _linear_solve(mdp, policy, b, cfg.atol, cfg.rtol, cfg.max_iterations)
     zero_int = np.zeros((), dtype=jax.dtypes.float0)

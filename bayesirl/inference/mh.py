@@ -649,7 +649,11 @@ class RandomWalkMH(MCMCKernel):
 
     @property
     def default_fields(self) -> tuple[str, ...]:
-        """Fields collected by default: ``z``, ``diverging``, ``accept_prob``, ``potential_energy``."""
+        """Fields collected by default.
+
+        ``("z", "diverging", "accept_prob", "potential_energy")``; ArviZ turns the last two
+        into ``acceptance_rate`` and ``lp`` (= -potential_energy).
+        """
         return ("z", "diverging", "accept_prob", "potential_energy")
 
     @property

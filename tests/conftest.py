@@ -1,0 +1,31 @@
+"""Shared test set-up: float64 everywhere (exact references), CPU, fixed seeds."""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+#: Comparisons with exact references in float64 (solver tolerance 1e-10 relative).
+RTOL_EXACT = 1e-7
+
+
+def random_mdp_arrays(seed, S, A, K=None, terminal=()):
+    """Random dense transitions (S, A, S) with K successors per pair (all if None)."""
+    rng = np.random.default_rng(seed)
+    P = np.zeros((S, A, S))
+    K = S if K is None else K
+    for s in range(S):
+        for a in range(A):
+            succ = rng.choice(S, size=K, replace=False)
+            P[s, a, succ] = rng.dirichlet(np.ones(K))
+    return P
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
