@@ -12,6 +12,7 @@ when β is learned, because the likelihood depends on β·w only.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
@@ -23,7 +24,15 @@ from bayesirl.likelihoods import (
 )
 from bayesirl.mdp import MDP, reward_from_weights
 
-__all__ = ["PRIORS", "sample_reward_weights", "sample_beta", "boltzmann_irl_model", "check_prior"]
+__all__ = [
+    "PRIORS",
+    "ScaledSphere",
+    "sample_reward_weights",
+    "sample_beta",
+    "sample_scaled_weights",
+    "boltzmann_irl_model",
+    "check_prior",
+]
 
 #: Priors over reward weights accepted by :func:`sample_reward_weights`.
 PRIORS = ("gaussian", "laplace", "l1-sphere", "l2-sphere")
@@ -87,11 +96,76 @@ def sample_reward_weights(num_features: int, prior: str = "gaussian", scale: flo
     return numpyro.deterministic("reward_weights", z / norm)
 
 
+class ScaledSphere(dist.Distribution):
+    """Distribution of ``θ = β·w`` with w uniform on the unit L1 or L2 sphere and β ~ ``scale``.
+
+    Sampling the product θ directly instead of (w, β) removes the funnel between the scale and
+    the direction (the Boltzmann likelihood depends on θ only), so NUTS samples it without
+    divergences. With ``r = ‖θ‖`` the density is
+
+        log p(θ) = log p_β(r) − (F − 1) log r − log |S^{F−1}|,
+
+    where ``|S^{F−1}|`` is the surface measure of the unit sphere: ``2 π^{F/2} / Γ(F/2)`` for
+    L2 and ``2^F / (F − 1)!`` for L1 (cone measure). β = ‖θ‖ and w = θ / ‖θ‖.
+
+    Args:
+        scale: a NumPyro distribution over β > 0 (e.g. ``LogNormal``, ``Gamma``).
+        dim: F >= 1.
+        norm: 1 or 2.
+    """
+
+    arg_constraints = {}
+    support = dist.constraints.real_vector
+    reparametrized_params = []
+
+    def __init__(self, scale: dist.Distribution, dim: int, norm: int = 2, *, validate_args=None):
+        if norm not in (1, 2):
+            raise ValueError(f"norm: expected 1 or 2, got {norm!r}")
+        self.scale, self.dim, self.norm = scale, int(dim), norm
+        super().__init__(batch_shape=(), event_shape=(self.dim,), validate_args=validate_args)
+
+    def _log_surface(self):
+        F = self.dim
+        if self.norm == 2:
+            return jnp.log(2.0) + 0.5 * F * jnp.log(jnp.pi) - jax.scipy.special.gammaln(0.5 * F)
+        return F * jnp.log(2.0) - jax.scipy.special.gammaln(float(F))
+
+    def sample(self, key, sample_shape=()):
+        k1, k2 = jax.random.split(key)
+        beta = self.scale.sample(k1, sample_shape)
+        shape = sample_shape + (self.dim,)
+        if self.norm == 2:
+            z = jax.random.normal(k2, shape)
+            w = z / jnp.linalg.norm(z, axis=-1, keepdims=True)
+        else:
+            z = jax.random.laplace(k2, shape)
+            w = z / jnp.sum(jnp.abs(z), axis=-1, keepdims=True)
+        return beta[..., None] * w
+
+    def log_prob(self, value):
+        r = jnp.linalg.norm(value, ord=self.norm, axis=-1)
+        return self.scale.log_prob(r) - (self.dim - 1) * jnp.log(r) - self._log_surface()
+
+
 def sample_beta(beta):
     """Return β: the number itself when fixed, else the NumPyro site ``"beta"`` from its prior."""
     if isinstance(beta, dist.Distribution):
         return numpyro.sample("beta", beta)
     return beta
+
+
+def sample_scaled_weights(num_features: int, prior: str, beta):
+    """Sample ``θ = β·w`` (site ``"scaled_reward_weights"``) for a learned β with a sphere prior.
+
+    Returns ``(w, β)`` as the deterministic sites ``"reward_weights"`` and ``"beta"``. See
+    :class:`ScaledSphere`.
+    """
+    if prior not in _SPHERE_PRIORS:
+        raise ValueError(f"prior: a learned β needs one of {_SPHERE_PRIORS}, got {prior!r}")
+    norm = 1 if prior == "l1-sphere" else 2
+    theta = numpyro.sample("scaled_reward_weights", ScaledSphere(beta, num_features, norm))
+    r = jnp.linalg.norm(theta, ord=norm)
+    return numpyro.deterministic("reward_weights", theta / r), numpyro.deterministic("beta", r)
 
 
 def boltzmann_irl_model(
@@ -118,10 +192,17 @@ def boltzmann_irl_model(
         q: ``"soft"`` or ``"hard"`` Q-values (see :func:`~bayesirl.likelihoods.boltzmann_q_values`).
         solver_kwargs: tolerances / ``max_iterations`` for the solver.
 
+    With β learned, the latent is ``θ = β·w`` (site ``scaled_reward_weights``, distribution
+    :class:`ScaledSphere`) and ``reward_weights`` and ``beta`` are deterministic sites: the
+    same posterior as sampling (w, β), without the funnel between them.
+
     Sites: ``reward_weights`` (F,), ``beta`` when learned, ``actions`` (P,) observed.
     """
-    w = sample_reward_weights(mdp.num_features, prior, prior_scale)
-    b = sample_beta(beta)
+    if isinstance(beta, dist.Distribution):
+        w, b = sample_scaled_weights(mdp.num_features, prior, beta)
+    else:
+        w = sample_reward_weights(mdp.num_features, prior, prior_scale)
+        b = beta
     logits = boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q, **(solver_kwargs or {}))
     with numpyro.plate("pairs", pairs.states.shape[0]):
         numpyro.sample("actions", BoltzmannPolicy(logits[pairs.states], 1.0), obs=pairs.actions)

@@ -47,3 +47,19 @@ def test_check_prior_rejects(prior, beta, error, match):
 
 def test_sphere_prior_with_learned_beta_is_allowed():
     check_prior("l2-sphere", dist.LogNormal(0.0, 1.0))
+
+
+@pytest.mark.parametrize("norm", [1, 2])
+def test_scaled_sphere_density_integrates_to_one_and_matches_sampler(norm):
+    """In 2-D, integrate exp(log_prob) on a grid (≈ 1) and compare E‖θ‖ with the β prior."""
+    from bayesirl.models import ScaledSphere
+
+    d = ScaledSphere(dist.Gamma(3.0, 2.0), 2, norm)
+    x = np.linspace(-8, 8, 800)  # even count: the grid avoids the origin
+    X = np.stack(np.meshgrid(x, x, indexing="ij"), -1)
+    dens = np.exp(np.asarray(d.log_prob(jnp.asarray(X))))
+    cell = (x[1] - x[0]) ** 2
+    assert abs(np.nansum(dens) * cell - 1.0) < 1e-2  # grid error near the origin singularity
+    draws = np.asarray(d.sample(jax.random.PRNGKey(0), (NUM_DRAWS,)))
+    r = np.linalg.norm(draws, ord=norm, axis=-1)
+    assert abs(r.mean() - 1.5) < 5 * np.sqrt(3 / 4 / NUM_DRAWS)  # Gamma(3, 2): mean 1.5, var 0.75

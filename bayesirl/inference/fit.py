@@ -32,7 +32,11 @@ __all__ = ["METHODS", "fit", "fit_demonstrations", "default_progress_bar"]
 #: Inference methods accepted by :func:`fit`.
 METHODS = ("nuts", "mh", "map")
 #: Variables of the IRL models and their dims (besides chain and draw).
-DIMS = {"reward_weights": ["feature"], "reward_weights_raw": ["feature"]}
+DIMS = {
+    "reward_weights": ["feature"],
+    "reward_weights_raw": ["feature"],
+    "scaled_reward_weights": ["feature"],
+}
 
 
 def default_progress_bar() -> bool:
