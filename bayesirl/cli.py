@@ -24,6 +24,9 @@ SAMPLERS = ("nuts", "mh", "map")
 PRIOR_CHOICES = ("gaussian", "laplace", "l1-sphere", "l2-sphere")
 BETA_PRIORS = {"lognormal": 2, "gamma": 2, "halfnormal": 1, "exponential": 1}
 OUTPUT_FILES = ("mdp.npz", "demos.json", "posterior.nc", "summary.json")
+#: Random-walk MH needs O(F) more steps than NUTS per effective draw: its CLI defaults.
+MH_DEFAULT_WARMUP = 20_000
+MH_DEFAULT_THINNING = 30
 
 
 class CLIError(Exception):
@@ -134,7 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     inf = fit.add_argument_group("inference")
     inf.add_argument("--sampler", choices=SAMPLERS, default="nuts", help="default nuts")
     inf.add_argument("--num-samples", type=_positive_int, default=1000, help="draws per chain")
-    inf.add_argument("--num-warmup", type=_nonnegative_int, default=1000, help="warm-up per chain")
+    inf.add_argument("--num-warmup", type=_nonnegative_int, default=None,
+                     help="warm-up iterations per chain (default 1000; mh: 20000)")
+    inf.add_argument("--thinning", type=_positive_int, default=None,
+                     help="keep every k-th draw (default 1; mh: 30, i.e. 30 steps per kept draw)")
     inf.add_argument("--num-chains", type=_positive_int, default=4, help="chains (MAP: restarts)")
     inf.add_argument("--seed", type=_nonnegative_int, default=0)
     out = fit.add_argument_group("output")
@@ -180,6 +186,11 @@ def _check_fit_args(args) -> None:
     if isinstance(args.beta, tuple) and args.prior not in ("l1-sphere", "l2-sphere"):
         raise CLIError("--beta: a prior on β needs --prior l1-sphere or l2-sphere "
                        "(the likelihood depends on β·w only)")
+    mh = args.sampler == "mh"
+    if args.num_warmup is None:
+        args.num_warmup = MH_DEFAULT_WARMUP if mh else 1000
+    if args.thinning is None:
+        args.thinning = MH_DEFAULT_THINNING if mh else 1
     if args.sampler == "nuts" and args.q == "hard":
         print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
               "divergences (prefer --q soft or --sampler mh)", file=sys.stderr)
@@ -242,7 +253,8 @@ def _run_fit(args) -> int:
     idata = fit_demonstrations(
         mdp, demos, method=args.sampler, prior=args.prior, prior_scale=args.prior_scale,
         beta=_beta_value(args.beta), q=args.q, num_samples=args.num_samples,
-        num_warmup=args.num_warmup, num_chains=args.num_chains, seed=args.seed,
+        num_warmup=args.num_warmup, num_chains=args.num_chains, thinning=args.thinning,
+        seed=args.seed,
         progress_bar=progress,
     )
     table = _arviz.summary(idata, var_names=["reward_weights"] + (

@@ -62,6 +62,7 @@ def fit(
     num_samples: int = 1000,
     num_warmup: int = 1000,
     num_chains: int = 4,
+    thinning: int = 1,
     seed: int = 0,
     progress_bar: bool | None = None,
     chain_method: str | None = None,
@@ -90,6 +91,8 @@ def fit(
         num_samples: kept draws per chain (ignored by ``"map"``).
         num_warmup: warm-up (adaptation) iterations per chain, discarded.
         num_chains: C chains (MAP: random restarts).
+        thinning: keep every ``thinning``-th draw, so a chain runs ``num_samples · thinning``
+            iterations after warm-up (useful for MH, whose draws are strongly autocorrelated).
         seed: PRNG seed.
         progress_bar: default :func:`default_progress_bar`.
         chain_method: NumPyro's ``"sequential"``, ``"parallel"`` or ``"vectorized"``; default
@@ -112,11 +115,12 @@ def fit(
     num_samples = check_scalar(num_samples, "num_samples", low=1, integer=True)
     num_warmup = check_scalar(num_warmup, "num_warmup", low=0, integer=True)
     num_chains = check_scalar(num_chains, "num_chains", low=1, integer=True)
+    thinning = check_scalar(thinning, "thinning", low=1, integer=True)
     if progress_bar is None:
         progress_bar = default_progress_bar()
     rng_key = jax.random.PRNGKey(seed)
     attrs = dict(method=method, num_chains=num_chains, num_warmup=num_warmup,
-                 num_samples=num_samples, seed=seed)
+                 num_samples=num_samples, thinning=thinning, seed=seed)
     if method == "map":
         return _fit_map(model, model_args, model_kwargs, rng_key, num_chains, coords, dims,
                         attrs, kernel_kwargs or {})
@@ -130,8 +134,9 @@ def fit(
     mcmc = MCMC(
         kernel,
         num_warmup=num_warmup,
-        num_samples=num_samples,
+        num_samples=num_samples * thinning,
         num_chains=num_chains,
+        thinning=thinning,
         chain_method=chain_method or _chain_method(method, num_chains),
         progress_bar=progress_bar,
     )

@@ -1,0 +1,27 @@
+"""Every script in examples/ runs with small arguments (in a subprocess, as a user would)."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+SMALL_ARGS = {
+    "frozenlake.py": ["--env", "FrozenLake-v1", "--num-demos", "10", "--num-samples", "50",
+                      "--num-warmup", "50"],
+    "gridworld_samplers.py": ["--size", "3", "--num-features", "2", "--num-demos", "5",
+                              "--num-samples", "50", "--num-warmup", "50"],
+}
+
+
+def test_every_example_has_small_arguments():
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(SMALL_ARGS)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_ARGS))
+def test_example_runs(name):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *SMALL_ARGS[name]],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip()
