@@ -20,13 +20,15 @@ from bayesirl.demos import (
 )
 from bayesirl.envs import Environment, from_gymnasium, gridworld, make_environment
 from bayesirl.evaluation import expected_return, expected_value_difference, success_probability
-from bayesirl.inference import METHODS, RandomWalkMH, fit, fit_demonstrations
+from bayesirl.inference import METHODS, RandomWalkMH, fit, fit_demonstrations, fit_evidence
 from bayesirl.likelihoods import (
     BoltzmannPolicy,
     DemonstrationPairs,
     boltzmann_log_likelihood,
     boltzmann_q_values,
     demonstration_pairs,
+    maxent_log_likelihood,
+    maxent_logits,
 )
 from bayesirl.mdp import (
     MDP,
@@ -37,7 +39,35 @@ from bayesirl.mdp import (
     save_mdp,
     transition_matrix,
 )
-from bayesirl.models import PRIORS, boltzmann_irl_model, sample_beta, sample_reward_weights
+from bayesirl.models import (
+    PRIORS,
+    SOURCES,
+    Evidence,
+    ScaledSphere,
+    boltzmann_irl_model,
+    irl_model,
+    sample_beta,
+    sample_reward_weights,
+)
+from bayesirl.occupancy import (
+    discounted_occupancy,
+    empirical_feature_counts,
+    expected_feature_counts,
+    state_action_occupancy,
+    state_visitation,
+    trajectory_feature_counts,
+)
+from bayesirl.preferences import (
+    PreferenceChoice,
+    Preferences,
+    bradley_terry_log_likelihood,
+    load_preferences,
+    make_preferences,
+    ranking_to_comparisons,
+    save_preferences,
+    synthetic_preferences,
+    trajectory_returns,
+)
 from bayesirl.solvers import (
     FiniteHorizonResult,
     SolverResult,
@@ -59,8 +89,14 @@ __all__ = [
     "SolverResult", "FiniteHorizonResult", "value_iteration", "soft_value_iteration",
     "finite_horizon_soft_value_iteration", "policy_evaluation", "greedy_policy",
     "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs", "boltzmann_q_values",
-    "boltzmann_log_likelihood",
-    "PRIORS", "sample_reward_weights", "sample_beta", "boltzmann_irl_model",
-    "METHODS", "fit", "fit_demonstrations", "RandomWalkMH",
+    "boltzmann_log_likelihood", "maxent_logits", "maxent_log_likelihood",
+    "PRIORS", "SOURCES", "Evidence", "ScaledSphere", "sample_reward_weights", "sample_beta",
+    "boltzmann_irl_model", "irl_model",
+    "state_visitation", "discounted_occupancy", "state_action_occupancy",
+    "expected_feature_counts", "trajectory_feature_counts", "empirical_feature_counts",
+    "Preferences", "PreferenceChoice", "make_preferences", "ranking_to_comparisons",
+    "bradley_terry_log_likelihood", "trajectory_returns", "synthetic_preferences",
+    "save_preferences", "load_preferences",
+    "METHODS", "fit", "fit_evidence", "fit_demonstrations", "RandomWalkMH",
     "expected_return", "expected_value_difference", "success_probability",
 ]

@@ -49,7 +49,7 @@ def summary(idata, var_names=None, hdi_prob: float = 0.94):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # R-hat/ESS of a single draw are NaN
         warnings.simplefilter("ignore", UserWarning)
-        return az.summary(idata, var_names=var_names, hdi_prob=hdi_prob)
+        return az.summary(idata, var_names=var_names, hdi_prob=hdi_prob, round_to="none")
 
 
 def ess(idata, var_names=None, method: str = "bulk"):

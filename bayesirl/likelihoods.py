@@ -26,10 +26,16 @@ import numpyro.distributions as dist
 from bayesirl._typing import Array
 from bayesirl.demos import Demonstrations
 from bayesirl.mdp import MDP
-from bayesirl.solvers import soft_value_iteration, value_iteration
+from bayesirl.solvers import (
+    finite_horizon_soft_value_iteration,
+    soft_value_iteration,
+    value_iteration,
+)
 
 __all__ = [
     "BoltzmannPolicy",
+    "maxent_logits",
+    "maxent_log_likelihood",
     "DemonstrationPairs",
     "demonstration_pairs",
     "boltzmann_q_values",
@@ -71,10 +77,13 @@ class DemonstrationPairs(NamedTuple):
     Attributes:
         states: (P,) int32 state of each pair.
         actions: (P,) int32 action of each pair.
+        times: (P,) int32 time step of each pair within its trajectory (used by the
+            finite-horizon MaxEnt likelihood).
     """
 
     states: Array
     actions: Array
+    times: Array
 
 
 def demonstration_pairs(mdp: MDP, demos: Demonstrations) -> DemonstrationPairs:
@@ -89,7 +98,10 @@ def demonstration_pairs(mdp: MDP, demos: Demonstrations) -> DemonstrationPairs:
     keep = mask & ~np.asarray(mdp.terminal)[np.minimum(states, mdp.num_states - 1)]
     if not keep.any():
         raise ValueError("demos: no state-action pair outside terminal states to learn from")
-    return DemonstrationPairs(jnp.asarray(states[keep], jnp.int32), jnp.asarray(actions[keep], jnp.int32))
+    times = np.broadcast_to(np.arange(states.shape[1]), states.shape)
+    return DemonstrationPairs(jnp.asarray(states[keep], jnp.int32),
+                              jnp.asarray(actions[keep], jnp.int32),
+                              jnp.asarray(times[keep], jnp.int32))
 
 
 def boltzmann_q_values(mdp: MDP, reward: Array, beta=1.0, q: str = "soft", **solver_kwargs) -> Array:
@@ -129,3 +141,62 @@ def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs) -> Array:
     """
     log_policy = jax.nn.log_softmax(logits, axis=-1)
     return jnp.sum(log_policy[pairs.states, pairs.actions])
+
+
+def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
+                  **solver_kwargs) -> Array:
+    """Log-probabilities of the maximum-causal-entropy (MaxEnt) policy for ONE reward.
+
+    ``π(a|s) = exp(Q(s, a) − V(s))`` with (Q, V) the soft values of ``β·R`` (Ziebart et al.
+    2008; Ziebart 2010, Alg. 9.1): time-dependent ``π_t`` for a finite horizon T, stationary for
+    the discounted infinite horizon. β is the rationality (the soft-max temperature is 1/β).
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward.
+        beta: rationality β > 0.
+        horizon: T for the finite-horizon model, None for discounted.
+        **solver_kwargs: for :func:`~bayesirl.solvers.soft_value_iteration`.
+
+    Returns:
+        (T, S, A) or (S, A) log-policy. Differentiable in ``reward`` and ``beta``.
+    """
+    if horizon is None:
+        q = soft_value_iteration(mdp, beta * reward, **solver_kwargs).q_values
+    else:
+        q = finite_horizon_soft_value_iteration(mdp, beta * reward, horizon).q_values
+    return jax.nn.log_softmax(q, axis=-1)
+
+
+def maxent_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations, beta=1.0,
+                          horizon: int | None = None, **solver_kwargs) -> Array:
+    """MaxEnt log-likelihood of each trajectory: ``Σ_t log π_t(a_t | s_t)`` (Ziebart 2010).
+
+    Steps in terminal states (no action) and padding are skipped; the transition probabilities
+    do not depend on the reward and are left out. With a finite horizon T the time index is the
+    step within the trajectory, so trajectories must start at t = 0 and be at most T long.
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward.
+        demos: N trajectories (T_demo <= horizon when a horizon is given).
+        beta: rationality β.
+        horizon: T, or None for the discounted model.
+
+    Returns:
+        (N,) log-likelihoods (nats).
+
+    Raises:
+        ValueError: trajectories longer than the horizon.
+    """
+    if horizon is not None and demos.states.shape[1] > horizon:
+        raise ValueError(f"demos: trajectories of {demos.states.shape[1]} steps are longer "
+                         f"than the horizon {horizon}")
+    log_pi = maxent_logits(mdp, reward, beta, horizon, **solver_kwargs)
+    T = demos.states.shape[1]
+    if horizon is None:
+        lp = log_pi[demos.states, demos.actions]
+    else:
+        lp = log_pi[jnp.arange(T)[None, :], demos.states, demos.actions]
+    valid = demos.mask & ~mdp.terminal[demos.states]
+    return jnp.sum(jnp.where(valid, lp, 0.0), axis=1)

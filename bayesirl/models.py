@@ -17,12 +17,16 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
+from typing import NamedTuple
+
+from bayesirl._typing import Array
 from bayesirl.likelihoods import (
     BoltzmannPolicy,
     DemonstrationPairs,
     boltzmann_q_values,
 )
 from bayesirl.mdp import MDP, reward_from_weights
+from bayesirl.preferences import PreferenceChoice, Preferences
 
 __all__ = [
     "PRIORS",
@@ -31,6 +35,11 @@ __all__ = [
     "sample_beta",
     "sample_scaled_weights",
     "boltzmann_irl_model",
+    "irl_model",
+    "Evidence",
+    "SOURCES",
+    "beta_site",
+    "check_betas",
     "check_prior",
 ]
 
@@ -154,10 +163,10 @@ def sample_beta(beta):
     return beta
 
 
-def sample_scaled_weights(num_features: int, prior: str, beta):
+def sample_scaled_weights(num_features: int, prior: str, beta, beta_name: str = "beta"):
     """Sample ``θ = β·w`` (site ``"scaled_reward_weights"``) for a learned β with a sphere prior.
 
-    Returns ``(w, β)`` as the deterministic sites ``"reward_weights"`` and ``"beta"``. See
+    Returns ``(w, β)`` as the deterministic sites ``"reward_weights"`` and ``beta_name``. See
     :class:`ScaledSphere`.
     """
     if prior not in _SPHERE_PRIORS:
@@ -165,7 +174,142 @@ def sample_scaled_weights(num_features: int, prior: str, beta):
     norm = 1 if prior == "l1-sphere" else 2
     theta = numpyro.sample("scaled_reward_weights", ScaledSphere(beta, num_features, norm))
     r = jnp.linalg.norm(theta, ord=norm)
-    return numpyro.deterministic("reward_weights", theta / r), numpyro.deterministic("beta", r)
+    return numpyro.deterministic("reward_weights", theta / r), numpyro.deterministic(beta_name, r)
+
+
+class Evidence(NamedTuple):
+    """The data of each evidence source of :func:`irl_model`; absent sources are None.
+
+    Attributes:
+        boltzmann: demonstration pairs for the Boltzmann-rational demonstrator.
+        maxent: demonstration pairs (with time steps) for the MaxEnt trajectory likelihood.
+        preference_features: (N, F) discounted feature counts of the compared trajectories.
+        preferences: the comparisons (Bradley–Terry).
+    """
+
+    boltzmann: DemonstrationPairs | None = None
+    maxent: DemonstrationPairs | None = None
+    preference_features: Array | None = None
+    preferences: Preferences | None = None
+
+    def sources(self) -> tuple[str, ...]:
+        """Names of the sources present, in :data:`SOURCES` order."""
+        present = (self.boltzmann is not None, self.maxent is not None,
+                   self.preferences is not None)
+        return tuple(name for name, p in zip(SOURCES, present) if p)
+
+
+#: Evidence sources (likelihoods) of :func:`irl_model`.
+SOURCES = ("boltzmann", "maxent", "bradley-terry")
+
+
+def beta_site(source: str, sources: tuple[str, ...]) -> str:
+    """Name of the β site of ``source``: ``"beta"`` alone, ``"beta_<source>"`` in a joint model."""
+    return "beta" if len(sources) == 1 else "beta_" + source.replace("-", "_")
+
+
+def check_betas(prior: str, betas: dict, sources: tuple[str, ...]) -> None:
+    """Validate the β of every source.
+
+    Raises:
+        ValueError: a β for an absent source, or every β learned with a Gaussian/Laplace prior
+            (the scale of β·w is then not identified).
+        TypeError: a β neither a positive number nor a NumPyro distribution.
+    """
+    if prior not in PRIORS:
+        raise ValueError(f"prior: expected one of {PRIORS}, got {prior!r}")
+    unknown = set(betas) - set(sources)
+    if unknown:
+        raise ValueError(f"betas: no evidence for {sorted(unknown)}; sources are {sources}")
+    learned = [src for src in sources if isinstance(betas.get(src, 1.0), dist.Distribution)]
+    for src in sources:
+        b = betas.get(src, 1.0)
+        if not isinstance(b, dist.Distribution):
+            check_prior(prior, b)
+    if learned and len(learned) == len(sources) and prior not in _SPHERE_PRIORS:
+        raise ValueError(
+            f"beta: with every β learned the weights need a unit-sphere prior "
+            f"(prior='l1-sphere' or 'l2-sphere'), got prior={prior!r}; the likelihood "
+            "depends on β·w only, so free scales on both are not identified"
+        )
+
+
+def irl_model(
+    mdp: MDP,
+    evidence: Evidence,
+    *,
+    prior: str = "gaussian",
+    prior_scale: float = 1.0,
+    betas: dict | None = None,
+    q: str = "soft",
+    maxent_horizon: int | None = None,
+    delta: float = 0.0,
+    solver_kwargs: dict | None = None,
+):
+    """Joint Bayesian IRL model: shared reward weights, one likelihood per evidence source.
+
+    ``w ~ prior``, ``R = φ w``; for each source present in ``evidence``, with its own
+    rationality β (fixed number, or a NumPyro distribution = learned):
+
+    * ``boltzmann`` — ``a_i | s_i ~ BoltzmannPolicy(Q(s_i, ·; β R))`` with soft or hard Q
+      (Ramachandran & Amir 2007), observed site ``"boltzmann_actions"``;
+    * ``maxent`` — ``a_i | s_i, t_i ~ π_t(· | s_i)``, the maximum-causal-entropy policy of β R,
+      finite horizon ``maxent_horizon`` or discounted (Ziebart 2010), site ``"maxent_actions"``
+      (discounted MaxEnt equals the Boltzmann demonstrator with soft Q);
+    * ``bradley-terry`` — ``label_p ~ PreferenceChoice(β w·(Φ_first − Φ_second), δ)`` (Brown et
+      al. 2019, 2020; Bıyık et al. 2019 for δ > 0), site ``"preference_labels"``; no MDP solve.
+
+    The first learned β is sampled jointly with the direction as ``θ = β·w``
+    (:class:`ScaledSphere`, needs a sphere prior); further learned β's are sampled from their
+    priors. β sites are named by :func:`beta_site`.
+
+    Args:
+        mdp: the MDP.
+        evidence: the data (:class:`Evidence`).
+        prior, prior_scale: prior over w (see :func:`sample_reward_weights`).
+        betas: ``{source: β}``; missing sources get β = 1.
+        q: ``"soft"`` or ``"hard"`` Q for the Boltzmann source.
+        maxent_horizon: T for the finite-horizon MaxEnt model, None for discounted (static).
+        delta: δ >= 0 of the weak-preference model (0: strict Bradley–Terry).
+        solver_kwargs: tolerances / ``max_iterations`` for the discounted solvers.
+    """
+    from bayesirl.likelihoods import maxent_logits
+
+    betas = dict(betas or {})
+    sources = evidence.sources()
+    learned = [src for src in sources if isinstance(betas.get(src, 1.0), dist.Distribution)]
+    beta_values: dict = {}
+    if learned and prior in _SPHERE_PRIORS:
+        first = learned[0]
+        w, beta_values[first] = sample_scaled_weights(mdp.num_features, prior, betas[first],
+                                                      beta_site(first, sources))
+    else:
+        w = sample_reward_weights(mdp.num_features, prior, prior_scale)
+    for src in sources:
+        if src not in beta_values:
+            b = betas.get(src, 1.0)
+            beta_values[src] = (numpyro.sample(beta_site(src, sources), b)
+                                if isinstance(b, dist.Distribution) else b)
+    reward = reward_from_weights(mdp, w)
+    kwargs = solver_kwargs or {}
+    if evidence.boltzmann is not None:
+        pairs = evidence.boltzmann
+        logits = boltzmann_q_values(mdp, reward, beta_values["boltzmann"], q, **kwargs)
+        with numpyro.plate("boltzmann_pairs", pairs.states.shape[0]):
+            numpyro.sample("boltzmann_actions", BoltzmannPolicy(logits[pairs.states], 1.0),
+                           obs=pairs.actions)
+    if evidence.maxent is not None:
+        pairs = evidence.maxent
+        log_pi = maxent_logits(mdp, reward, beta_values["maxent"], maxent_horizon, **kwargs)
+        logits = log_pi[pairs.states] if maxent_horizon is None else log_pi[pairs.times, pairs.states]
+        with numpyro.plate("maxent_pairs", pairs.states.shape[0]):
+            numpyro.sample("maxent_actions", BoltzmannPolicy(logits, 1.0), obs=pairs.actions)
+    if evidence.preferences is not None:
+        prefs = evidence.preferences
+        returns = evidence.preference_features @ w
+        x = beta_values["bradley-terry"] * (returns[prefs.first] - returns[prefs.second])
+        with numpyro.plate("comparisons", prefs.first.shape[0]):
+            numpyro.sample("preference_labels", PreferenceChoice(x, delta), obs=prefs.label)
 
 
 def boltzmann_irl_model(
@@ -181,7 +325,8 @@ def boltzmann_irl_model(
     """Bayesian IRL with a Boltzmann-rational demonstrator (Ramachandran & Amir 2007).
 
     ``w ~ prior``, ``β`` fixed or ``β ~ beta``, ``R = φ w``, and each demonstrated pair
-    ``a_i | s_i ~ BoltzmannPolicy(Q(s_i, ·; R), β)`` (observed site ``"actions"``).
+    ``a_i | s_i ~ BoltzmannPolicy(Q(s_i, ·; R), β)`` (observed site ``"boltzmann_actions"``).
+    :func:`irl_model` with Boltzmann evidence only.
 
     Args:
         mdp: the MDP (features (S, F) or (S, A, F)).
@@ -195,14 +340,6 @@ def boltzmann_irl_model(
     With β learned, the latent is ``θ = β·w`` (site ``scaled_reward_weights``, distribution
     :class:`ScaledSphere`) and ``reward_weights`` and ``beta`` are deterministic sites: the
     same posterior as sampling (w, β), without the funnel between them.
-
-    Sites: ``reward_weights`` (F,), ``beta`` when learned, ``actions`` (P,) observed.
     """
-    if isinstance(beta, dist.Distribution):
-        w, b = sample_scaled_weights(mdp.num_features, prior, beta)
-    else:
-        w = sample_reward_weights(mdp.num_features, prior, prior_scale)
-        b = beta
-    logits = boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q, **(solver_kwargs or {}))
-    with numpyro.plate("pairs", pairs.states.shape[0]):
-        numpyro.sample("actions", BoltzmannPolicy(logits[pairs.states], 1.0), obs=pairs.actions)
+    irl_model(mdp, Evidence(boltzmann=pairs), prior=prior, prior_scale=prior_scale,
+              betas={"boltzmann": beta}, q=q, solver_kwargs=solver_kwargs)

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: Largest S for which linear systems (I − γ P_π) x = b are solved densely (LU).
-DENSE_SOLVE_MAX_STATES = 512
+DENSE_SOLVE_MAX_STATES = 300
 #: Relative tolerance for ties between Q-values in :func:`greedy_policy`.
 TIE_RTOL = 1e-6
 
@@ -189,34 +189,41 @@ def _neumann(apply, b, x0, gamma, atol, rtol, max_iterations):
 
 
 def _linear_solve(mdp: MDP, policy: Array, b: Array, atol, rtol, max_iterations,
-                  x0: Array | None = None, has_aux: bool = False):
-    """Solve (I − γ P_π) x = b, differentiable in b (and π) through ``custom_linear_solve``."""
+                  x0: Array | None = None, has_aux: bool = False, transpose: bool = False):
+    """Solve (I − γ P_π) x = b — or, with ``transpose``, (I − γ P_π)^T x = b — differentiable
+    in b and π through ``custom_linear_solve``."""
     gamma = mdp.discount.astype(b.dtype)
     dense = mdp.num_states <= DENSE_SOLVE_MAX_STATES
     x_init = jnp.zeros_like(b) if x0 is None else lax.stop_gradient(x0)
 
+    def forward(v):
+        return _policy_matvec(mdp, policy, v)
+
+    def backward(v):
+        return _policy_rmatvec(mdp, policy, v)
+
+    def make_solve(apply, dense_transpose, start):
+        def solve(_, rhs):
+            if dense:
+                system = _dense_system(mdp, policy)
+                x = jnp.linalg.solve(system.T if dense_transpose else system, rhs)
+                stats = (jnp.int32(1), jnp.zeros((), rhs.dtype))
+            else:
+                x, it, res = _neumann(apply, rhs, start(rhs), gamma, atol, rtol, max_iterations)
+                stats = (it, res)
+            return (x, stats) if has_aux else x
+
+        return solve
+
+    solve = make_solve(forward, False, lambda rhs: x_init)
+    transpose_solve = make_solve(backward, True, jnp.zeros_like)
+    if transpose:
+        solve, transpose_solve = (make_solve(backward, True, lambda rhs: x_init),
+                                  make_solve(forward, False, jnp.zeros_like))
+    apply = backward if transpose else forward
+
     def matvec(x):
-        return x - gamma * _policy_matvec(mdp, policy, x)
-
-    def solve(_, rhs):
-        if dense:
-            x = jnp.linalg.solve(_dense_system(mdp, policy), rhs)
-            stats = (jnp.int32(1), jnp.zeros((), rhs.dtype))
-        else:
-            x, it, res = _neumann(lambda v: _policy_matvec(mdp, policy, v), rhs, x_init,
-                                  gamma, atol, rtol, max_iterations)
-            stats = (it, res)
-        return (x, stats) if has_aux else x
-
-    def transpose_solve(_, rhs):
-        if dense:
-            x = jnp.linalg.solve(_dense_system(mdp, policy).T, rhs)
-            stats = (jnp.int32(1), jnp.zeros((), rhs.dtype))
-        else:
-            x, it, res = _neumann(lambda v: _policy_rmatvec(mdp, policy, v), rhs,
-                                  jnp.zeros_like(rhs), gamma, atol, rtol, max_iterations)
-            stats = (it, res)
-        return (x, stats) if has_aux else x
+        return x - gamma * apply(x)
 
     return lax.custom_linear_solve(matvec, b, solve, transpose_solve, has_aux=has_aux)
 

@@ -21,13 +21,15 @@ from numpyro.infer.util import initialize_model
 
 from bayesirl import _arviz
 from bayesirl._validate import check_scalar
-from bayesirl.demos import Demonstrations
+from bayesirl.demos import Demonstrations, check_demonstrations
 from bayesirl.inference.mh import RandomWalkMH
 from bayesirl.likelihoods import Q_KINDS, demonstration_pairs
 from bayesirl.mdp import MDP
-from bayesirl.models import boltzmann_irl_model, check_prior
+from bayesirl.models import SOURCES, Evidence, check_betas, check_prior, irl_model
+from bayesirl.occupancy import empirical_feature_counts
+from bayesirl.preferences import Preferences
 
-__all__ = ["METHODS", "fit", "fit_demonstrations", "default_progress_bar"]
+__all__ = ["METHODS", "fit", "fit_evidence", "fit_demonstrations", "default_progress_bar"]
 
 #: Inference methods accepted by :func:`fit`.
 METHODS = ("nuts", "mh", "map")
@@ -187,6 +189,105 @@ def _fit_map(model, model_args, model_kwargs, rng_key, num_restarts, coords, dim
     return _arviz.from_draws(posterior, coords=coords, dims=dims, sample_stats=stats, attrs=attrs)
 
 
+def fit_evidence(
+    mdp: MDP,
+    *,
+    likelihoods=("boltzmann",),
+    demos: Demonstrations | None = None,
+    preferences: tuple[Demonstrations, Preferences] | None = None,
+    method: str = "nuts",
+    prior: str = "gaussian",
+    prior_scale: float = 1.0,
+    betas: dict | None = None,
+    q: str = "soft",
+    maxent_horizon: int | None = None,
+    delta: float = 0.0,
+    feature_names=None,
+    solver_kwargs: dict | None = None,
+    **fit_kwargs,
+) -> _arviz.InferenceData:
+    """Posterior over reward weights from any combination of evidence sources.
+
+    Builds :func:`~bayesirl.models.irl_model` — shared weights, one likelihood per source,
+    each with its own rationality β — and runs :func:`fit`.
+
+    Args:
+        mdp: the MDP.
+        likelihoods: names from :data:`~bayesirl.models.SOURCES`: ``"boltzmann"`` and/or
+            ``"maxent"`` (need ``demos``), ``"bradley-terry"`` (needs ``preferences``).
+        demos: expert demonstrations.
+        preferences: ``(trajectories, comparisons)`` as returned by
+            :func:`~bayesirl.preferences.load_preferences` or
+            :func:`~bayesirl.preferences.synthetic_preferences`.
+        method: ``"nuts"``, ``"mh"`` or ``"map"``.
+        prior, prior_scale: prior over the weights.
+        betas: ``{source: β}`` fixed numbers or NumPyro distributions (learned); default 1.
+        q: soft or hard Q for the Boltzmann source.
+        maxent_horizon: T for finite-horizon MaxEnt (None: discounted).
+        delta: δ of the weak-preference model (needed > 0 when labels include "equal").
+        feature_names: F labels for the ``feature`` coordinate.
+        solver_kwargs: solver tolerances.
+        **fit_kwargs: see :func:`fit`.
+
+    Returns:
+        ``InferenceData`` with ``reward_weights`` (chain, draw, feature) and the learned β's.
+
+    Raises:
+        ValueError / TypeError: unknown or duplicated likelihood names, a source without its
+        data, bad priors / β's, "equal" labels with δ = 0, data that do not fit the MDP.
+    """
+    names = [likelihoods] if isinstance(likelihoods, str) else list(likelihoods)
+    bad = [n for n in names if n not in SOURCES]
+    if bad or not names or len(set(names)) != len(names):
+        raise ValueError(f"likelihoods: expected distinct names from {SOURCES}, got {names}")
+    if q not in Q_KINDS:
+        raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
+    check_scalar(prior_scale, "prior_scale", low=0.0, low_open=True)
+    check_scalar(delta, "delta", low=0.0)
+    if maxent_horizon is not None:
+        check_scalar(maxent_horizon, "maxent_horizon", low=1, integer=True)
+    if ("boltzmann" in names or "maxent" in names) and demos is None:
+        raise ValueError("demos: the boltzmann and maxent likelihoods need demonstrations")
+    if "bradley-terry" in names and preferences is None:
+        raise ValueError("preferences: the bradley-terry likelihood needs preferences")
+    parts = {}
+    if demos is not None and ("boltzmann" in names or "maxent" in names):
+        check_demonstrations(mdp, demos)
+        pairs = demonstration_pairs(mdp, demos)
+        if "boltzmann" in names:
+            parts["boltzmann"] = pairs
+        if "maxent" in names:
+            if maxent_horizon is not None and demos.states.shape[1] > maxent_horizon:
+                raise ValueError(f"maxent_horizon: demonstrations have {demos.states.shape[1]} "
+                                 f"steps, more than the horizon {maxent_horizon}")
+            parts["maxent"] = pairs
+    if "bradley-terry" in names:
+        trajectories, prefs = preferences
+        check_demonstrations(mdp, trajectories)
+        if delta == 0 and bool(np.any(np.asarray(prefs.label) == 2)):
+            raise ValueError("delta: 'equal' answers need the weak-preference model, delta > 0")
+        if int(np.max(np.asarray(prefs.first))) >= trajectories.num_trajectories or int(
+                np.max(np.asarray(prefs.second))) >= trajectories.num_trajectories:
+            raise ValueError("preferences: a comparison refers to an unknown trajectory")
+        parts["preference_features"] = empirical_feature_counts(mdp, trajectories)
+        parts["preferences"] = prefs
+    evidence = Evidence(**parts)
+    betas = dict(betas or {})
+    check_betas(prior, betas, evidence.sources())
+    feature_names = list(range(mdp.num_features)) if feature_names is None else list(feature_names)
+    if len(feature_names) != mdp.num_features:
+        raise ValueError(f"feature_names: expected {mdp.num_features} names, got {len(feature_names)}")
+    return fit(
+        irl_model, mdp, evidence,
+        method=method,
+        coords={"feature": feature_names},
+        dims=DIMS,
+        prior=prior, prior_scale=prior_scale, betas=betas, q=q, maxent_horizon=maxent_horizon,
+        delta=delta, solver_kwargs=solver_kwargs,
+        **fit_kwargs,
+    )
+
+
 def fit_demonstrations(
     mdp: MDP,
     demos: Demonstrations,
@@ -202,8 +303,7 @@ def fit_demonstrations(
 ) -> _arviz.InferenceData:
     """Posterior over reward weights from demonstrations of a Boltzmann-rational expert.
 
-    Builds :func:`~bayesirl.models.boltzmann_irl_model` (Ramachandran & Amir 2007) and runs
-    :func:`fit`.
+    :func:`fit_evidence` with the Boltzmann likelihood only (Ramachandran & Amir 2007).
 
     Args:
         mdp: the MDP.
@@ -212,7 +312,7 @@ def fit_demonstrations(
         prior, prior_scale, beta, q, solver_kwargs: see
             :func:`~bayesirl.models.boltzmann_irl_model`.
         feature_names: F labels for the ``feature`` coordinate; default 0 … F−1.
-        **fit_kwargs: ``num_samples``, ``num_warmup``, ``num_chains``, ``seed``,
+        **fit_kwargs: ``num_samples``, ``num_warmup``, ``num_chains``, ``thinning``, ``seed``,
             ``progress_bar``, ``chain_method``, ``kernel_kwargs`` (see :func:`fit`).
 
     Returns:
@@ -224,21 +324,6 @@ def fit_demonstrations(
         MDP, no usable pairs.
     """
     check_prior(prior, beta)
-    if q not in Q_KINDS:
-        raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
-    check_scalar(prior_scale, "prior_scale", low=0.0, low_open=True)
-    pairs = demonstration_pairs(mdp, demos)
-    if int(np.max(np.asarray(pairs.states))) >= mdp.num_states or int(
-            np.max(np.asarray(pairs.actions))) >= mdp.num_actions:
-        raise ValueError("demos: a state or action index is out of range for the MDP")
-    names = list(range(mdp.num_features)) if feature_names is None else list(feature_names)
-    if len(names) != mdp.num_features:
-        raise ValueError(f"feature_names: expected {mdp.num_features} names, got {len(names)}")
-    return fit(
-        boltzmann_irl_model, mdp, pairs,
-        method=method,
-        coords={"feature": names},
-        dims=DIMS,
-        prior=prior, prior_scale=prior_scale, beta=beta, q=q, solver_kwargs=solver_kwargs,
-        **fit_kwargs,
-    )
+    return fit_evidence(mdp, likelihoods=("boltzmann",), demos=demos, method=method, prior=prior,
+                        prior_scale=prior_scale, betas={"boltzmann": beta}, q=q,
+                        feature_names=feature_names, solver_kwargs=solver_kwargs, **fit_kwargs)
