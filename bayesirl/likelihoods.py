@@ -144,7 +144,7 @@ def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs) -> Array:
 
 
 def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
-                  **solver_kwargs) -> Array:
+                  discount: float | None = 1.0, **solver_kwargs) -> Array:
     """Log-probabilities of the maximum-causal-entropy (MaxEnt) policy for ONE reward.
 
     ``π(a|s) = exp(Q(s, a) − V(s))`` with (Q, V) the soft values of ``β·R`` (Ziebart et al.
@@ -156,6 +156,9 @@ def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
         reward: (S,) or (S, A) reward.
         beta: rationality β > 0.
         horizon: T for the finite-horizon model, None for discounted.
+        discount: γ of the finite-horizon model; default 1.0, the undiscounted model of
+            Ziebart et al. (2008); None uses the MDP's γ. The discounted model always uses the
+            MDP's γ.
         **solver_kwargs: for :func:`~bayesirl.solvers.soft_value_iteration`.
 
     Returns:
@@ -164,12 +167,14 @@ def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
     if horizon is None:
         q = soft_value_iteration(mdp, beta * reward, **solver_kwargs).q_values
     else:
-        q = finite_horizon_soft_value_iteration(mdp, beta * reward, horizon).q_values
+        q = finite_horizon_soft_value_iteration(mdp, beta * reward, horizon,
+                                                discount=discount).q_values
     return jax.nn.log_softmax(q, axis=-1)
 
 
 def maxent_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations, beta=1.0,
-                          horizon: int | None = None, **solver_kwargs) -> Array:
+                          horizon: int | None = None, discount: float | None = 1.0,
+                          **solver_kwargs) -> Array:
     """MaxEnt log-likelihood of each trajectory: ``Σ_t log π_t(a_t | s_t)`` (Ziebart 2010).
 
     Steps in terminal states (no action) and padding are skipped; the transition probabilities
@@ -182,6 +187,7 @@ def maxent_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations, beta=1
         demos: N trajectories (T_demo <= horizon when a horizon is given).
         beta: rationality β.
         horizon: T, or None for the discounted model.
+        discount: γ of the finite-horizon model (see :func:`maxent_logits`).
 
     Returns:
         (N,) log-likelihoods (nats).
@@ -192,7 +198,7 @@ def maxent_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations, beta=1
     if horizon is not None and demos.states.shape[1] > horizon:
         raise ValueError(f"demos: trajectories of {demos.states.shape[1]} steps are longer "
                          f"than the horizon {horizon}")
-    log_pi = maxent_logits(mdp, reward, beta, horizon, **solver_kwargs)
+    log_pi = maxent_logits(mdp, reward, beta, horizon, discount, **solver_kwargs)
     T = demos.states.shape[1]
     if horizon is None:
         lp = log_pi[demos.states, demos.actions]

@@ -73,8 +73,8 @@ def state_visitation(mdp: MDP, policy: Array, horizon: int | None = None) -> Arr
 
 
 def discounted_occupancy(mdp: MDP, policy: Array, horizon: int | None = None, *,
-                         atol: float | None = None, rtol: float | None = None,
-                         max_iterations: int = 10_000) -> Array:
+                         discount: float | None = None, atol: float | None = None,
+                         rtol: float | None = None, max_iterations: int = 10_000) -> Array:
     """Discounted state occupancy ``D̄(s) = Σ_t γ^t D_t(s)``.
 
     Args:
@@ -82,6 +82,7 @@ def discounted_occupancy(mdp: MDP, policy: Array, horizon: int | None = None, *,
         policy: (S, A) or (T, S, A) action probabilities.
         horizon: None for the infinite-horizon occupancy ``(I − γ P_π^T)^{-1} p0`` (stationary
             policy), or T to sum the first T steps of :func:`state_visitation`.
+        discount: γ for a finite horizon (default the MDP's; 1.0 for visitation counts).
         atol, rtol, max_iterations: for the iterative solve on large MDPs.
 
     Returns:
@@ -91,16 +92,24 @@ def discounted_occupancy(mdp: MDP, policy: Array, horizon: int | None = None, *,
     policy = jnp.asarray(policy)
     if horizon is not None or policy.ndim == 3:
         visits = state_visitation(mdp, policy, horizon)
-        T = visits.shape[0]
-        weights = mdp.discount.astype(visits.dtype) ** jnp.arange(T, dtype=visits.dtype)
-        return weights @ visits
+        return _time_weights(mdp, visits, discount) @ visits
     atol, rtol = _tolerances(policy.dtype, atol, rtol)
     p0 = mdp.initial_distribution.astype(policy.dtype)
     return _linear_solve(mdp, policy, p0, atol, rtol, max_iterations, transpose=True)
 
 
-def state_action_occupancy(mdp: MDP, policy: Array, horizon: int | None = None) -> Array:
-    """Discounted state-action occupancy ``D̄(s) π(a|s)`` (per step for a time-dependent π).
+def _time_weights(mdp: MDP, visits: Array, discount) -> Array:
+    gamma = mdp.discount if discount is None else discount
+    T = visits.shape[0]
+    return jnp.asarray(gamma, visits.dtype) ** jnp.arange(T, dtype=visits.dtype)
+
+
+def state_action_occupancy(mdp: MDP, policy: Array, horizon: int | None = None, *,
+                           discount: float | None = None) -> Array:
+    """Discounted state-action occupancy ``Σ_t γ^t D_t(s) π_t(a|s)``.
+
+    Args:
+        mdp, policy, horizon, discount: as in :func:`discounted_occupancy`.
 
     Returns:
         (S, A) occupancy.
@@ -108,10 +117,9 @@ def state_action_occupancy(mdp: MDP, policy: Array, horizon: int | None = None) 
     policy = jnp.asarray(policy)
     if policy.ndim == 3:
         visits = state_visitation(mdp, policy, horizon)
-        T = visits.shape[0]
-        weights = mdp.discount.astype(visits.dtype) ** jnp.arange(T, dtype=visits.dtype)
-        return jnp.einsum("t,ts,tsa->sa", weights, visits, policy[:T])
-    return discounted_occupancy(mdp, policy, horizon)[:, None] * policy
+        weights = _time_weights(mdp, visits, discount)
+        return jnp.einsum("t,ts,tsa->sa", weights, visits, policy[: visits.shape[0]])
+    return discounted_occupancy(mdp, policy, horizon, discount=discount)[:, None] * policy
 
 
 def _observed_features(mdp: MDP) -> Array:
@@ -124,18 +132,19 @@ def _observed_features(mdp: MDP) -> Array:
     return jnp.where(mdp.terminal[:, None, None], mean, phi)
 
 
-def expected_feature_counts(mdp: MDP, policy: Array, horizon: int | None = None) -> Array:
+def expected_feature_counts(mdp: MDP, policy: Array, horizon: int | None = None, *,
+                            discount: float | None = None) -> Array:
     """Expected discounted feature counts ``μ(π) = Σ_{s,a} D̄(s) π(a|s) φ(s, a)``.
 
     Args:
         mdp: the MDP.
         policy: (S, A) or (T, S, A).
-        horizon: as in :func:`discounted_occupancy`.
+        horizon, discount: as in :func:`discounted_occupancy`.
 
     Returns:
         (F,) feature expectations; ``μ(π) · w = ρ(π, φ w)``, the expected return.
     """
-    occ = state_action_occupancy(mdp, policy, horizon)
+    occ = state_action_occupancy(mdp, policy, horizon, discount=discount)
     if mdp.features.ndim == 3:
         return jnp.einsum("sa,saf->f", occ, mdp.features)
     return jnp.sum(occ, axis=1) @ mdp.features

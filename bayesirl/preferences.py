@@ -84,8 +84,11 @@ class PreferenceChoice(dist.CategoricalLogits):
         delta = jnp.asarray(delta, x.dtype)
         log_first = -jax.nn.softplus(delta - x)
         log_second = -jax.nn.softplus(delta + x)
-        log_equal = jnp.where(delta > 0, jnp.log(jnp.expm1(2 * jnp.maximum(delta, 1e-30))),
-                              -jnp.inf) + log_first + log_second
+        # δ = 0: "about equal" is impossible; a very negative finite logit keeps the
+        # parameters inside NumPyro's real_vector constraint.
+        impossible = jnp.asarray(jnp.finfo(x.dtype).min / 4, x.dtype)
+        log_equal = jnp.where(delta > 0, jnp.log(jnp.expm1(2 * jnp.maximum(delta, 1e-30)))
+                              + log_first + log_second, impossible)
         self.reward_difference, self.delta = x, delta
         logits = jnp.stack(jnp.broadcast_arrays(log_first, log_second, log_equal), axis=-1)
         super().__init__(logits=logits, validate_args=validate_args)

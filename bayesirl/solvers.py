@@ -118,8 +118,9 @@ def expected_next_values(mdp: MDP, values: Array) -> Array:
     return jnp.where(mdp.terminal[:, None], 0.0, ev)
 
 
-def _q_values(mdp: MDP, reward_sa: Array, values: Array) -> Array:
-    return reward_sa + mdp.discount.astype(values.dtype) * expected_next_values(mdp, values)
+def _q_values(mdp: MDP, reward_sa: Array, values: Array, discount=None) -> Array:
+    gamma = mdp.discount if discount is None else discount
+    return reward_sa + jnp.asarray(gamma, values.dtype) * expected_next_values(mdp, values)
 
 
 def _soft_max(mdp: MDP, q: Array, temperature) -> Array:
@@ -403,6 +404,7 @@ def finite_horizon_soft_value_iteration(
     horizon: int,
     *,
     temperature: float = 1.0,
+    discount: float | None = None,
 ) -> FiniteHorizonResult:
     """Finite-horizon soft value iteration (Ziebart 2010, Alg. 9.1).
 
@@ -411,11 +413,12 @@ def finite_horizon_soft_value_iteration(
     differentiation is exact.
 
     Args:
-        mdp: the MDP (its discount γ is applied per step; use γ = 1 via a separate MDP if
-            undiscounted sums are wanted — γ must be < 1 in an :class:`MDP`).
+        mdp: the MDP.
         reward: (S,) or (S, A) reward.
         horizon: T >= 1 (static).
         temperature: τ > 0.
+        discount: γ in [0, 1] applied per step; default the MDP's. ``1.0`` gives the
+            undiscounted finite-horizon model of Ziebart et al. (2008).
 
     Returns:
         :class:`FiniteHorizonResult` with (T + 1, S) values, (T, S, A) Q and policy.
@@ -427,10 +430,12 @@ def finite_horizon_soft_value_iteration(
         raise ValueError(f"horizon: expected an integer >= 1, got {horizon!r}")
     if not float(temperature) > 0:
         raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
+    if discount is not None and not 0.0 <= float(discount) <= 1.0:
+        raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
     reward_sa = _state_action_reward(mdp, reward)
 
     def step(v_next, _):
-        q = _q_values(mdp, reward_sa, v_next)
+        q = _q_values(mdp, reward_sa, v_next, discount)
         v = _soft_max(mdp, q, temperature)
         return v, (v, q)
 
