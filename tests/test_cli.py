@@ -66,11 +66,27 @@ def test_refuses_non_empty_out_and_keeps_old_results(map_run, capsys):
 
 
 INVALID_ARGS = [
-    (["fit", "--out", "X"], "give --env, or both --mdp and --demos"),
+    (["fit", "--out", "X"], "give --env, or --mdp"),
     (["fit", "--env", "gridworld", "--mdp", "m.npz", "--demos", "d.json", "--out", "X"], "not both"),
+    (["fit", "--mdp", "m.npz", "--out", "X"], "--mdp needs --demos and/or --preferences"),
+    (["fit", "--env", "gridworld", "--demos", "d.json", "--out", "X"], "--demos goes with --mdp"),
+    (["fit", "--env", "gridworld", "--num-demos", "0", "--out", "X"], "no evidence"),
+    (["fit", "--env", "gridworld", "--likelihood", "maxent,bradley-terry", "--out", "X"],
+     "needs preferences"),
+    (["fit", "--env", "gridworld", "--num-demos", "0", "--num-preferences", "5",
+      "--likelihood", "maxent", "--out", "X"], "needs demonstrations"),
+    (["fit", "--env", "gridworld", "--likelihood", "boltzmann,gail", "--out", "X"],
+     "comma-separated list"),
+    (["fit", "--env", "gridworld", "--likelihood", "maxent,maxent", "--out", "X"], "repeated"),
+    (["fit", "--env", "gridworld", "--horizon", "5", "--out", "X"], "--horizon applies to"),
+    (["fit", "--env", "gridworld", "--beta", "maxent=2", "--out", "X"], "not among --likelihood"),
+    (["fit", "--env", "gridworld", "--beta", "gail=2", "--out", "X"], "SOURCE=SPEC"),
+    (["fit", "--env", "gridworld", "--delta", "-1", "--out", "X"], "expected a finite number >= 0"),
+    (["fit", "--mdp", "m.npz", "--demos", "d.json", "--num-preferences", "3", "--out", "X"],
+     "--num-preferences needs --env"),
     (["fit", "--env", "NoSuchEnv-v9", "--out", "X"], "--env"),
     (["fit", "--env", "gridworld", "--sampler", "gibbs", "--out", "X"], "invalid choice"),
-    (["fit", "--env", "gridworld", "--num-demos", "0", "--out", "X"], "expected an integer >= 1"),
+    (["fit", "--env", "gridworld", "--num-demos", "-1", "--out", "X"], "expected an integer >= 0"),
     (["fit", "--env", "gridworld", "--num-samples", "ten", "--out", "X"], "expected an integer"),
     (["fit", "--env", "gridworld", "--discount", "1.2", "--out", "X"], "expected a number in [0, 1)"),
     (["fit", "--env", "gridworld", "--beta", "-3", "--out", "X"], "--beta"),
@@ -93,6 +109,45 @@ def test_bad_arguments_give_one_line(argv, message, tmp_path, capsys, monkeypatc
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bayesirl: error:") and message in lines[0], err
     assert "Traceback" not in err and not os.path.exists(tmp_path / "X")
+
+
+def test_preferences_only_and_joint(tmp_path, capsys):
+    """--num-demos 0 with synthetic preferences; then demonstrations + preferences jointly,
+    each with its own β, and a finite-horizon maxent likelihood."""
+    common = ["--env", "gridworld", "--grid-size", "3x3", "--num-features", "2", "--sampler", "map",
+              *SMALL]
+    code, _, err = run(["fit", *common, "--num-demos", "0", "--num-preferences", "20",
+                        "--out", str(tmp_path / "p")], capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert summary["evidence"]["likelihoods"] == ["bradley-terry"]
+    assert summary["evidence"]["num_comparisons"] == 20
+    assert sorted(os.listdir(tmp_path / "p")) == ["mdp.npz", "posterior.nc", "preferences.json",
+                                                 "summary.json"]
+    code, _, err = run(["fit", *common, "--num-demos", "5", "--num-preferences", "10",
+                        "--likelihood", "maxent,bradley-terry", "--horizon", "12",
+                        "--beta", "5", "--beta", "bradley-terry=2", "--out", str(tmp_path / "j")],
+                       capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "j" / "summary.json").read_text())
+    assert summary["settings"]["betas"] == {"maxent": 5.0, "bradley-terry": 2.0}
+    # the written preferences file is accepted back with --mdp
+    code, _, err = run(["fit", "--mdp", str(tmp_path / "j" / "mdp.npz"), "--preferences",
+                        str(tmp_path / "j" / "preferences.json"), "--sampler", "map",
+                        "--out", str(tmp_path / "k"), *SMALL], capsys)
+    assert code == 0, err
+
+
+def test_bad_preferences_file_gives_one_line(tmp_path, capsys):
+    env = gridworld(3, 3, num_features=2, seed=1)
+    save_mdp(tmp_path / "m.npz", env.mdp)
+    (tmp_path / "p.json").write_text(json.dumps({
+        "trajectories": [{"states": [0], "actions": [0]}, {"states": [1], "actions": [0]}],
+        "comparisons": [{"first": 0, "second": 0, "label": "first"}]}))
+    code, _, err = run(["fit", "--mdp", str(tmp_path / "m.npz"), "--preferences",
+                        str(tmp_path / "p.json"), "--out", str(tmp_path / "o"), *SMALL], capsys)
+    assert code == 2 and "--preferences:" in err and "compared with itself" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_bad_demos_file_gives_one_line(tmp_path, capsys):
