@@ -10,6 +10,8 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 SMALL_ARGS = {
     "frozenlake.py": ["--env", "FrozenLake-v1", "--num-demos", "10", "--num-samples", "50",
                       "--num-warmup", "50"],
+    "evidence_scaling.py": ["--envs", "gridworld", "--sizes", "2", "--seeds", "1",
+                            "--method", "map"],
     "gridworld_samplers.py": ["--size", "3", "--num-features", "2", "--num-demos", "5",
                               "--num-samples", "50", "--num-warmup", "50"],
 }
