@@ -39,8 +39,10 @@ def expected_value_difference(mdp: MDP, reward: Array, policy: Array) -> Array:
     Returns:
         () EVD in reward units; 0 for an optimal policy (up to solver tolerance).
     """
-    optimal = mdp.initial_distribution @ value_iteration(mdp, reward).values
-    return optimal - expected_return(mdp, reward, policy)
+    # Evaluate the optimal policy with the same linear solve as `policy`, so that solver
+    # round-off cancels (EVD of an optimal policy is 0, not ± the value-iteration tolerance).
+    optimal_policy = lax.stop_gradient(value_iteration(mdp, reward).policy)
+    return expected_return(mdp, reward, optimal_policy) - expected_return(mdp, reward, policy)
 
 
 def success_probability(mdp: MDP, policy: Array, success_states: Array, horizon: int) -> Array:

@@ -80,6 +80,7 @@ def main(argv=None):
                 for seed in range(args.seeds):
                     env = birl.make_environment(name, seed=seed)
                     results.append(run_one(env, kind, n, seed, args))
+                    jax.clear_caches()  # each fit compiles new code: keep memory bounded
                 evd, nevd = np.array(results).T
                 row = dict(env=name, n=n, evidence=kind, evd_mean=float(evd.mean()),
                            evd_sd=float(evd.std()), nevd_mean=float(nevd.mean()))
