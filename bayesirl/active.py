@@ -28,6 +28,7 @@ probabilities ``P(q | A, B, w_m)`` of :class:`~bayesirl.preferences.PreferenceCh
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -72,6 +73,7 @@ def _entropy(p: Array, axis=-1) -> Array:
     return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=axis)
 
 
+@partial(jax.jit, static_argnames=("q",))
 def action_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
     """Per-sample Boltzmann action probabilities ``p_m(a|s) = softmax_a β Q_m(s, a)``.
 
@@ -118,6 +120,7 @@ def action_mutual_information(probs: Array) -> Array:
     return mean_policy_entropy(probs) - jnp.mean(_entropy(probs), axis=0)
 
 
+@jax.jit
 def value_loss_var(mdp: MDP, weights: Array, eval_policy: Array, alpha: float = 0.95) -> Array:
     """ActiveVaR score (Brown, Cui & Niekum 2018): α-quantile over samples of the per-state
     value loss ``V*_{R_m}(s) − V^{π_eval}_{R_m}(s)``.
@@ -141,7 +144,7 @@ def value_loss_var(mdp: MDP, weights: Array, eval_policy: Array, alpha: float = 
 
 def state_scores(acquisition: str, mdp: MDP, weights: Array, *, beta=1.0, q: str = "soft",
                  eval_policy: Array | None = None, alpha: float = 0.95,
-                 key: PRNGKey | None = None) -> Array:
+                 key: PRNGKey | None = None, probs: Array | None = None) -> Array:
     """Score every state with a named acquisition (see :data:`STATE_ACQUISITIONS`).
 
     Args:
@@ -153,6 +156,8 @@ def state_scores(acquisition: str, mdp: MDP, weights: Array, *, beta=1.0, q: str
         eval_policy: (S, A) for ``"active-var"``; default the optimal policy of the mean weights.
         alpha: quantile level of ``"active-var"``.
         key: PRNG key for ``"random"``.
+        probs: (M, S, A) precomputed :func:`action_probabilities` of ``weights`` (saves M
+            solves when the caller has them).
 
     Returns:
         (S,) scores (higher is a better query).
@@ -171,7 +176,8 @@ def state_scores(acquisition: str, mdp: MDP, weights: Array, *, beta=1.0, q: str
         if eval_policy is None:
             eval_policy = value_iteration(mdp, reward_from_weights(mdp, weights.mean(0))).policy
         return value_loss_var(mdp, weights, eval_policy, alpha)
-    probs = action_probabilities(mdp, weights, beta, q)
+    if probs is None:
+        probs = action_probabilities(mdp, weights, beta, q)
     return {"entropy": binned_action_entropy, "mean-entropy": mean_policy_entropy,
             "bald": action_mutual_information}[acquisition](probs)
 

@@ -2,7 +2,8 @@
 policy evaluation.
 
 Every solver takes ONE reward and returns a NamedTuple; batch over rewards with ``jax.vmap``.
-All are jit-compatible and differentiable with respect to the reward:
+All are jit-compiled (tolerances, temperature and horizon are static arguments) and
+differentiable with respect to the reward:
 
 * the discounted fixed points (:func:`value_iteration`, :func:`soft_value_iteration`) run a
   ``lax.while_loop`` forward and are differentiated *implicitly*: at the fixed point
@@ -322,6 +323,7 @@ def _solve_discounted(mdp, reward, init_values, cfg_kwargs) -> SolverResult:
     )
 
 
+@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations"))
 def value_iteration(
     mdp: MDP,
     reward: Array,
@@ -360,6 +362,7 @@ def value_iteration(
     )
 
 
+@partial(jax.jit, static_argnames=("temperature", "atol", "rtol", "max_iterations"))
 def soft_value_iteration(
     mdp: MDP,
     reward: Array,
@@ -398,6 +401,7 @@ def soft_value_iteration(
     )
 
 
+@partial(jax.jit, static_argnames=("horizon", "temperature", "discount"))
 def finite_horizon_soft_value_iteration(
     mdp: MDP,
     reward: Array,
@@ -447,6 +451,7 @@ def finite_horizon_soft_value_iteration(
     )
 
 
+@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations"))
 def policy_evaluation(
     mdp: MDP,
     reward: Array,

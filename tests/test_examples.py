@@ -8,6 +8,7 @@ import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 SMALL_ARGS = {
+    "active_learning.py": ["--num-worlds", "2", "--budget", "3", "--num-prior-samples", "300"],
     "frozenlake.py": ["--env", "FrozenLake-v1", "--num-demos", "10", "--num-samples", "50",
                       "--num-warmup", "50"],
     "evidence_scaling.py": ["--envs", "gridworld", "--sizes", "2", "--seeds", "1",
