@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out", required=True, help="output folder (must be empty unless --force)")
     out.add_argument("--force", action="store_true", help="replace the results in a non-empty --out")
     out.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    from bayesirl.cli_query import add_query_parser
+
+    add_query_parser(sub, _Parser)
     return parser
 
 
@@ -217,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
 
             numpyro.set_host_device_count(max(args.num_chains, 1))
             return _run_fit(args)
+        if args.command == "query":
+            from bayesirl.cli_query import run_query
+
+            return run_query(args)
     except CLIError as err:
         print(f"bayesirl: error: {err}", file=sys.stderr)
         return 2
@@ -370,7 +377,9 @@ def _run_fit(args) -> int:
         "settings": _jsonable(vars(args)),
         "mdp": {"num_states": mdp.num_states, "num_actions": mdp.num_actions,
                 "num_features": mdp.num_features, "discount": float(mdp.discount),
-                "num_terminal_states": int(np.asarray(mdp.terminal).sum())},
+                "num_terminal_states": int(np.asarray(mdp.terminal).sum()),
+                "max_episode_steps": int(env.max_episode_steps) if env is not None else max(
+                    [int(d.states.shape[1]) for d in (demos, prefs and prefs[0]) if d is not None])},
         "evidence": {
             "likelihoods": list(args.likelihood),
             "num_demonstrations": 0 if demos is None else demos.num_trajectories,

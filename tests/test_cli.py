@@ -174,3 +174,33 @@ def test_console_script_nuts_frozenlake(tmp_path):
     summary = json.loads((tmp_path / "fl" / "summary.json").read_text())
     assert summary["diagnostics"]["num_chains"] == 2
     assert np.isfinite(summary["evaluation"]["learned_success_rate"])
+
+
+def test_query_state_and_preference(map_run, capsys):
+    code, out, err = run(["query", str(map_run), "--top-k", "3", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    states = [q["state"] for q in result["queries"]]
+    assert len(states) == 3 and len(set(states)) == 3
+    scores = [q["score"] for q in result["queries"]]
+    assert scores == sorted(scores, reverse=True)
+    code, out, err = run(["query", str(map_run), "--asked", ",".join(map(str, states)), "--json"],
+                         capsys)
+    assert code == 0 and not set(states) & {q["state"] for q in json.loads(out)["queries"]}
+    code, out, err = run(["query", str(map_run), "--kind", "preference", "--top-k", "2",
+                          "--num-candidates", "6"], capsys)
+    assert code == 0, err
+    assert "trajectories" in out and out.count("score") == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["query", "NOPE"], "has no mdp.npz"),
+    (["query", "RUN", "--acquisition", "curiosity"], "acquisition"),
+    (["query", "RUN", "--asked", "x"], "--asked"),
+    (["query", "RUN", "--alpha", "2"], "--alpha"),
+    (["query", "RUN", "--kind", "video"], "invalid choice"),
+])
+def test_query_errors_are_one_line(argv, message, map_run, capsys):
+    argv = [str(map_run) if a == "RUN" else a for a in argv]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
