@@ -63,3 +63,36 @@ def test_scaled_sphere_density_integrates_to_one_and_matches_sampler(norm):
     draws = np.asarray(d.sample(jax.random.PRNGKey(0), (NUM_DRAWS,)))
     r = np.linalg.norm(draws, ord=norm, axis=-1)
     assert abs(r.mean() - 1.5) < 5 * np.sqrt(3 / 4 / NUM_DRAWS)  # Gamma(3, 2): mean 1.5, var 0.75
+
+
+def test_joint_model_log_density_is_sum_of_sources():
+    """log p(w, D_demos, D_prefs) = log p(w) + log p(D_demos | w) + log p(D_prefs | w)."""
+    from numpyro.infer.util import log_density
+
+    from bayesirl.demos import make_demonstrations
+    from bayesirl.envs import gridworld
+    from bayesirl.likelihoods import demonstration_pairs, maxent_log_likelihood
+    from bayesirl.models import Evidence, irl_model
+    from bayesirl.occupancy import empirical_feature_counts
+    from bayesirl.preferences import bradley_terry_log_likelihood, make_preferences
+
+    env = gridworld(3, 3, num_features=2, seed=0)
+    demos = make_demonstrations([([0, 1, 2], [3, 3, 1]), ([4, 5], [3, 1])])
+    trajs = make_demonstrations([([0, 1], [3, 3]), ([6, 7, 8], [3, 3, 0])])
+    prefs = make_preferences(2, [(0, 1, "second")])
+    ev = Evidence(maxent=demonstration_pairs(env.mdp, demos),
+                  preference_features=empirical_feature_counts(env.mdp, trajs), preferences=prefs)
+    w = jnp.asarray([0.3, -0.8])
+    kwargs = dict(prior="gaussian", betas={"maxent": 4.0, "bradley-terry": 2.0}, maxent_horizon=3)
+    ld, _ = log_density(irl_model, (env.mdp, ev), kwargs, {"reward_weights": w})
+    prior = jax.scipy.stats.norm.logpdf(w).sum()
+    me = maxent_log_likelihood(env.mdp, env.mdp.features @ w, demos, beta=4.0, horizon=3).sum()
+    bt = bradley_terry_log_likelihood(w, ev.preference_features, prefs, beta=2.0)
+    np.testing.assert_allclose(ld, prior + me + bt, rtol=1e-10)
+    # a learned β for one source gets its own site in a joint model
+    kwargs["betas"] = {"maxent": 4.0, "bradley-terry": dist.LogNormal(0.0, 1.0)}
+    tr = jax.random.PRNGKey(0)
+    from numpyro import handlers
+
+    trace = handlers.trace(handlers.seed(irl_model, tr)).get_trace(env.mdp, ev, **kwargs)
+    assert "beta_bradley_terry" in trace and "beta" not in trace
