@@ -81,17 +81,26 @@ class PreferenceChoice(dist.CategoricalLogits):
 
     def __init__(self, reward_difference, delta=0.0, *, validate_args=None):
         x = jnp.asarray(reward_difference)
-        delta = jnp.asarray(delta, x.dtype)
-        log_first = -jax.nn.softplus(delta - x)
-        log_second = -jax.nn.softplus(delta + x)
         # δ = 0: "about equal" is impossible; a very negative finite logit keeps the
         # parameters inside NumPyro's real_vector constraint.
-        impossible = jnp.asarray(jnp.finfo(x.dtype).min / 4, x.dtype)
-        log_equal = jnp.where(delta > 0, jnp.log(jnp.expm1(2 * jnp.maximum(delta, 1e-30)))
-                              + log_first + log_second, impossible)
+        impossible = jnp.full_like(x, jnp.finfo(x.dtype).min / 4)
+        if isinstance(delta, (int, float)) and delta == 0:  # strict Bradley–Terry fast path
+            log_first, log_second, log_equal = -jax.nn.softplus(-x), -jax.nn.softplus(x), impossible
+        else:
+            delta = jnp.asarray(delta, x.dtype)
+            log_first = -jax.nn.softplus(delta - x)
+            log_second = -jax.nn.softplus(delta + x)
+            log_equal = jnp.where(delta > 0, jnp.log(jnp.expm1(2 * jnp.maximum(delta, 1e-30)))
+                                  + log_first + log_second, impossible)
         self.reward_difference, self.delta = x, delta
         logits = jnp.stack(jnp.broadcast_arrays(log_first, log_second, log_equal), axis=-1)
         super().__init__(logits=logits, validate_args=validate_args)
+
+    def log_prob(self, value):
+        """Log-probability of the labels (the logits are already normalised: no logsumexp)."""
+        value = jnp.asarray(value, jnp.int32)
+        value = jnp.broadcast_to(value, self.batch_shape) if self.batch_shape else value
+        return jnp.take_along_axis(self.logits, value[..., None], axis=-1)[..., 0]
 
 
 def ranking_to_comparisons(ranking) -> list[tuple[int, int]]:
