@@ -5,6 +5,7 @@ Keep ArviZ usage here so a later move to arviz 1.x touches one module.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
@@ -45,7 +46,20 @@ def from_draws(posterior: dict, coords: dict | None = None, dims: dict | None = 
 
 
 def summary(idata, var_names=None, hdi_prob: float = 0.94):
-    """``az.summary`` table (pandas DataFrame): mean, sd, HDI, MCSE, bulk/tail ESS, R-hat."""
+    """``az.summary`` table (pandas DataFrame): mean, sd, HDI, MCSE, bulk/tail ESS, R-hat.
+
+    A single draw (MAP) gives NaN for the sampling diagnostics, without ArviZ's log warning."""
+    logger = logging.getLogger("arviz")
+    level = logger.level
+    if idata.posterior.sizes.get("draw", 0) < 4:
+        logger.setLevel(logging.ERROR)
+    try:
+        return _summary(idata, var_names, hdi_prob)
+    finally:
+        logger.setLevel(level)
+
+
+def _summary(idata, var_names, hdi_prob):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # R-hat/ESS of a single draw are NaN
         warnings.simplefilter("ignore", UserWarning)
