@@ -5,6 +5,7 @@ Keep ArviZ usage here so a later move to arviz 1.x touches one module.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -38,29 +39,32 @@ def from_numpyro(mcmc, coords: dict | None = None, dims: dict | None = None) -> 
 def from_draws(posterior: dict, coords: dict | None = None, dims: dict | None = None,
                sample_stats: dict | None = None, attrs: dict | None = None) -> az.InferenceData:
     """InferenceData from arrays shaped (chain, draw, ...)."""
-    idata = az.from_dict(posterior={k: np.asarray(v) for k, v in posterior.items()},
-                         sample_stats=sample_stats, coords=coords, dims=dims)
+    with _quiet():
+        idata = az.from_dict(posterior={k: np.asarray(v) for k, v in posterior.items()},
+                             sample_stats=sample_stats, coords=coords, dims=dims)
     if attrs:
         idata.posterior.attrs.update(attrs)
     return idata
+
+
+@contextlib.contextmanager
+def _quiet(active: bool = True):
+    """Silence ArviZ's log warning about too few draws (MAP results have one)."""
+    logger = logging.getLogger("arviz")
+    level = logger.level
+    if active:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def summary(idata, var_names=None, hdi_prob: float = 0.94):
     """``az.summary`` table (pandas DataFrame): mean, sd, HDI, MCSE, bulk/tail ESS, R-hat.
 
     A single draw (MAP) gives NaN for the sampling diagnostics, without ArviZ's log warning."""
-    logger = logging.getLogger("arviz")
-    level = logger.level
-    if idata.posterior.sizes.get("draw", 0) < 4:
-        logger.setLevel(logging.ERROR)
-    try:
-        return _summary(idata, var_names, hdi_prob)
-    finally:
-        logger.setLevel(level)
-
-
-def _summary(idata, var_names, hdi_prob):
-    with warnings.catch_warnings():
+    with _quiet(idata.posterior.sizes.get("draw", 0) < 4), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # R-hat/ESS of a single draw are NaN
         warnings.simplefilter("ignore", UserWarning)
         return az.summary(idata, var_names=var_names, hdi_prob=hdi_prob, round_to="none")
