@@ -50,7 +50,8 @@ def from_draws(posterior: dict, coords: dict | None = None, dims: dict | None = 
 @contextlib.contextmanager
 def _quiet(active: bool = True):
     """Silence ArviZ's log warning about too few draws (MAP results have one)."""
-    logger = logging.getLogger("arviz")
+    # arviz 0.23 logs through its own Logger instance, not one registered with `logging`
+    logger = getattr(az, "_log", None) or logging.getLogger("arviz")
     level = logger.level
     if active:
         logger.setLevel(logging.ERROR)
