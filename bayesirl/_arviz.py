@@ -25,6 +25,12 @@ __all__ = [
     "from_netcdf",
     "ess",
     "rhat",
+    "quantile_ess",
+    "hdi",
+    "with_posterior_variables",
+    "plot_trace",
+    "plot_rank",
+    "plot_forest",
 ]
 
 InferenceData = az.InferenceData
@@ -92,3 +98,60 @@ def to_netcdf(idata, path: str | os.PathLike) -> None:
 def from_netcdf(path: str | os.PathLike) -> az.InferenceData:
     """Read an InferenceData netCDF file."""
     return az.from_netcdf(os.fspath(path))
+
+
+# --- posterior use: intervals, derived variables, plots (bayesirl.posterior, bayesirl.report) ---
+
+
+def quantile_ess(values, prob: float) -> float:
+    """Effective sample size of the ``prob``-quantile of (chain, draw) draws (ArviZ's
+    ``method="quantile"``, Vehtari et al. 2021); NaN when it cannot be estimated."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return float(az.ess(np.asarray(values, dtype=float), method="quantile", prob=prob))
+
+
+def hdi(idata, var_names=None, hdi_prob: float = 0.94):
+    """Highest-density intervals of posterior variables (xarray Dataset; last dim ``hdi`` with
+    coordinates ``lower``/``higher``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return az.hdi(idata, var_names=var_names, hdi_prob=hdi_prob)
+
+
+def with_posterior_variables(idata, variables: dict, coords: dict | None = None):
+    """A new InferenceData whose posterior has ``variables`` added (name -> (dims, values),
+    values shaped (chain, draw, ...)); the other groups are shared, not copied."""
+    posterior = idata.posterior.assign(
+        {name: (dims, np.asarray(values)) for name, (dims, values) in variables.items()})
+    if coords:
+        posterior = posterior.assign_coords(coords)
+    groups = {name: idata[name] for name in idata.groups() if name != "posterior"}
+    return az.InferenceData(posterior=posterior, **groups)
+
+
+def _quiet_plot(fn, *args, **kwargs):
+    # arviz 0.23 calls matplotlib APIs that matplotlib 3.11 deprecates; not ours to fix
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return fn(*args, **kwargs)
+
+
+def plot_trace(idata, var_names=None, coords: dict | None = None, **kwargs):
+    """``az.plot_trace`` (matplotlib axes array): per-variable density and trace per chain."""
+    return _quiet_plot(az.plot_trace, idata, var_names=var_names, coords=coords, **kwargs)
+
+
+def plot_rank(idata, var_names=None, coords: dict | None = None, **kwargs):
+    """``az.plot_rank``: rank histograms per chain (uniform when the chains agree)."""
+    return _quiet_plot(az.plot_rank, idata, var_names=var_names, coords=coords, **kwargs)
+
+
+def plot_forest(idata, var_names=None, hdi_prob: float = 0.94, **kwargs):
+    """``az.plot_forest``: HDI per variable, chains combined, optionally with R-hat and ESS."""
+    return _quiet_plot(az.plot_forest, idata, var_names=var_names, hdi_prob=hdi_prob, **kwargs)

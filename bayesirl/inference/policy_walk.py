@@ -14,24 +14,33 @@ of demonstrations, chains) with ``jax.vmap``:
 3. :func:`sample_policy_walk` — burn-in, thinning and MAP tracking in one ``lax.scan``.
 
 How Q* stays exact and cheap. Value iteration warm-started from the previous values needs
-``log(tol (1 − γ) / ‖ΔR‖) / log γ`` sweeps (~90 at γ = 0.9 and step 0.01, measured), and in
-random-colour gridworlds ~90 % of proposals change the greedy policy somewhere (near-ties), so
-"re-solve only when the policy changes" alone saves nothing. Instead the state keeps the
-current optimal deterministic policy π and ``M_π``. For a proposal, ``V^π = M_π r_π`` is exact;
-policy iteration (Howard 1960) switches up to ``max_switches`` states with the largest
-improvement ``max_a Q^π(s, a) − Q^π(s, π(s)) > tol`` and updates ``M`` by the Woodbury identity
+``log(tol (1 − γ) / ‖ΔR‖) / log γ`` sweeps (measured: ~90 at γ = 0.9 and step 0.01), and in
+random-colour gridworlds ~90 % of proposals change the greedy policy in some near-tied state,
+so "re-solve only when the policy changes" alone saves nothing. Instead the state keeps the
+current optimal deterministic policy π and ``M_π = (I − γ P_π)^{-1}``. For a proposal,
+``V^π = M_π r_π`` is exact; policy iteration (Howard 1960) then switches up to
+``max_switches`` states with the largest improvement ``max_a Q^π(s, a) − Q^π(s, π(s)) > tol``
+and updates ``M`` by the Woodbury identity
 
     (A − U D)^{-1} = M + M U (I_k − D M U)^{-1} D M,   A = I − γ P_π,
 
-with ``U`` the k switched columns of the identity and ``D = γ (P_π' − P_π)`` restricted to the
-switched rows. Each round costs O(k S²) instead of O(S³); it repeats until no state improves,
-when ``Q^π = Q*`` up to ``tol / (1 − γ)``. ``M`` is recomputed from scratch every
-``refresh_every`` steps to stop round-off from accumulating. Memory is O(S²) per chain: meant
-for S up to a few thousand states.
+with ``U`` the k switched columns of the identity and ``D = γ (P_π' − P_π)`` on the switched
+rows (``V`` is updated in O(k S) from the same factors). A round costs O(k S²) instead of
+O(S³); rounds repeat until no state improves by more than ``tol``, when ``Q^π = Q*`` up to
+``tol / (1 − γ)``. Most proposals need one round. ``M`` is recomputed from scratch every
+``refresh_every`` steps so round-off cannot accumulate. Memory is O(S²) per chain: meant for
+up to a few thousand states.
 
-Deliberate difference from the published protocol: none in the target; the Gaussian-step-then-
-renormalise proposal on the L1 sphere is only approximately symmetric (exactly so on the L2
-sphere); like Brown & Niekum we accept with the likelihood ratio alone.
+Batching. Under ``vmap`` a ``while_loop`` with a per-chain condition wraps every carry (here
+the S×S matrix) in a select each round; pass ``axis_name`` (the ``vmap`` axis name) and the
+batch shares one condition (``psum``), a round being an exact no-op for converged chains.
+Measured on 2 CPU cores, float32, S = 81: ~22 µs per chain-step in batches of 125 chains;
+Brown & Niekum's full gridworld protocol (1,000 chains × 10,000 steps,
+``examples/bounds_gridworld.py``) takes about 3.5 minutes.
+
+Where we differ from the papers: nothing in the target; the proposal "Gaussian step, then
+renormalise" is exactly symmetric on the L2 sphere but only approximately on the L1 sphere,
+where we, like Brown & Niekum, still accept with the likelihood ratio alone.
 """
 
 from __future__ import annotations
@@ -93,7 +102,7 @@ class PolicyWalkInfo(NamedTuple):
         accept_prob: () Metropolis–Hastings acceptance probability.
         is_accepted: () bool.
         rounds: () int32 policy-iteration rounds spent on the proposal (0: the current policy
-            was still optimal).
+            was still optimal); with ``axis_name``, the rounds of the whole batch.
         converged: () bool, policy iteration ended with no improving state (else it hit
             ``max_rounds`` and Q of the proposal is approximate).
     """
@@ -179,8 +188,10 @@ def _gaps(mdp: MDP, q: Array, policy: Array):
     return gap, jnp.argmax(q, axis=-1).astype(policy.dtype)
 
 
-def _woodbury_switch(mdp: MDP, policy: Array, inverse: Array, q: Array, tol, k: int):
-    """Switch the (up to) k most improving states to their greedy action; update M exactly."""
+def _woodbury_switch(mdp: MDP, reward_sa: Array, policy: Array, inverse: Array, values: Array,
+                     q: Array, tol, k: int):
+    """Switch the (up to) k most improving states (under ``q`` = Q^π) to their greedy action;
+    update ``M`` and ``V^π`` exactly (Woodbury; O(k S²))."""
     gap, best = _gaps(mdp, q, policy)
     top_gap, states = lax.top_k(gap, k)
     active = top_gap > tol
@@ -191,22 +202,52 @@ def _woodbury_switch(mdp: MDP, policy: Array, inverse: Array, q: Array, tol, k: 
     keep = jnp.where(active, 1.0, 0.0).astype(dtype)[:, None]
     p_new = mdp.next_probs[states, new_a].astype(dtype) * keep
     p_old = mdp.next_probs[states, old_a].astype(dtype) * keep
-    # D M (k, S): γ (Σ_j p_new_j M[n_new_j] − Σ_j p_old_j M[n_old_j])
-    dm = gamma * (jnp.einsum("kj,kjs->ks", p_new, inverse[mdp.next_states[states, new_a]])
-                  - jnp.einsum("kj,kjs->ks", p_old, inverse[mdp.next_states[states, old_a]]))
+    # D M (k, S) with D = γ (P_π' − P_π) on the switched rows: combinations of rows of M.
+    dm = gamma * (jnp.sum(p_new[:, :, None] * inverse[mdp.next_states[states, new_a]], axis=1)
+                  - jnp.sum(p_old[:, :, None] * inverse[mdp.next_states[states, old_a]], axis=1))
     mu = inverse[:, states]  # M U (S, k)
-    small = jnp.eye(k, dtype=dtype) - dm[:, states]
-    inverse = inverse + mu @ jnp.linalg.solve(small, dm)
-    return policy.at[states].set(new_a), inverse
+    x = _solve_capacitance(jnp.eye(k, dtype=dtype) - dm[:, states], dm)  # (k, S)
+    inverse = inverse + jnp.sum(mu[:, :, None] * x[None, :, :], axis=1)
+    # V' = M' r_π' = V + M U δ + M U (X r_π'), δ = r_π' − r_π on the switched states.
+    delta = reward_sa[states, new_a] - reward_sa[states, old_a]
+    r_new = jnp.take_along_axis(reward_sa, policy.at[states].set(new_a)[:, None], axis=1)[:, 0]
+    values = values + mu @ (delta + x @ r_new)
+    return policy.at[states].set(new_a), inverse, values
+
+
+def _solve_capacitance(small: Array, rhs: Array) -> Array:
+    """Solve the k×k Woodbury capacitance system by Gauss–Jordan elimination without pivoting.
+
+    Its leading principal minors are ratios det(I − γ P_π_j) / det(I − γ P_π) of M-matrices
+    (π_j: the first j switches applied), hence positive: no zero pivot can occur. Unrolled
+    over k (static), which is much faster under vmap than a batched LAPACK call.
+    """
+    k = small.shape[0]
+    aug = jnp.concatenate([small, rhs], axis=1)
+    for j in range(k):
+        row = aug[j] / aug[j, j]
+        aug = aug - aug[:, j:j + 1] * row[None, :]
+        aug = aug.at[j].set(row)
+    return aug[:, k:]
 
 
 def _switch_tolerance(values: Array, tol) -> Array:
     return tol * (1.0 + jnp.max(jnp.abs(values)))
 
 
+def _q_of(mdp: MDP, reward_sa: Array, values: Array) -> Array:
+    return reward_sa + mdp.discount.astype(values.dtype) * expected_next_values(mdp, values)
+
+
 def _optimal(mdp: MDP, reward_sa: Array, policy: Array, inverse: Array, *, tol, max_switches,
-             max_rounds):
-    """Policy iteration from (π, M) to the optimal policy of ``reward_sa``."""
+             max_rounds, axis_name=None):
+    """Policy iteration from (π, M) to the optimal policy of ``reward_sa``.
+
+    Each round switches the k most improving states (monotone improvement, so the loop ends).
+    With ``axis_name`` (the name of an enclosing ``vmap`` axis) the loop condition is
+    shared by the batch (``psum``), so ``vmap`` does not wrap every carry in a select; a round
+    is an exact no-op for a chain that has already converged (no active switch).
+    """
     values, q = _evaluate(mdp, reward_sa, policy, inverse)
 
     def improving(values, q, policy):
@@ -215,14 +256,17 @@ def _optimal(mdp: MDP, reward_sa: Array, policy: Array, inverse: Array, *, tol, 
 
     def cond(carry):
         policy, _, values, q, rounds = carry
-        return (rounds < max_rounds) & improving(values, q, policy)
+        go = (rounds < max_rounds) & improving(values, q, policy)
+        if axis_name is not None:
+            go = lax.psum(go.astype(jnp.int32), axis_name) > 0
+        return go
 
     def body(carry):
         policy, inverse, values, q, rounds = carry
-        policy, inverse = _woodbury_switch(mdp, policy, inverse, q,
-                                           _switch_tolerance(values, tol), max_switches)
-        values, q = _evaluate(mdp, reward_sa, policy, inverse)
-        return policy, inverse, values, q, rounds + 1
+        policy, inverse, values = _woodbury_switch(mdp, reward_sa, policy, inverse, values, q,
+                                                   _switch_tolerance(values, tol),
+                                                   max_switches)
+        return policy, inverse, values, _q_of(mdp, reward_sa, values), rounds + 1
 
     policy, inverse, values, q, rounds = lax.while_loop(
         cond, body, (policy, inverse, values, q, jnp.int32(0)))
@@ -253,6 +297,7 @@ def policy_walk_init(
     tol: float | None = None,
     max_switches: int = DEFAULT_MAX_SWITCHES,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    axis_name=None,
 ) -> PolicyWalkState:
     """Initial :class:`PolicyWalkState`: value iteration, then an exact policy-iteration polish.
 
@@ -264,7 +309,7 @@ def policy_walk_init(
         pair_weights: (P,) multiplicity of each pair (0 for padding); default ones.
         tol: relative improvement threshold of policy iteration; default 1e-10 (float64) or
             1e-5 (float32).
-        max_switches, max_rounds: see :func:`build_kernel`.
+        max_switches, max_rounds, axis_name: see :func:`build_kernel`.
 
     Returns:
         The state. jit/vmap-compatible.
@@ -278,7 +323,8 @@ def policy_walk_init(
     policy = jnp.argmax(value_iteration(mdp, reward_sa).q_values, axis=-1).astype(jnp.int32)
     inverse = _dense_inverse(mdp, policy, dtype)
     policy, inverse, values, q, _, _ = _optimal(mdp, reward_sa, policy, inverse, tol=tol,
-                                               max_switches=max_switches, max_rounds=max_rounds)
+                                               max_switches=min(max_switches, mdp.num_states),
+                                               max_rounds=max_rounds, axis_name=axis_name)
     return PolicyWalkState(weights, _log_likelihood(q, pairs, pair_weights, beta), policy,
                            inverse, values, q)
 
@@ -291,6 +337,7 @@ def build_kernel(
     tol: float | None = None,
     max_switches: int = DEFAULT_MAX_SWITCHES,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    axis_name=None,
 ):
     """One PolicyWalk Metropolis–Hastings transition.
 
@@ -307,6 +354,8 @@ def build_kernel(
         tol: relative improvement threshold; default by dtype (1e-10 float64, 1e-5 float32).
         max_switches: k, states switched per policy-iteration round (Woodbury block size).
         max_rounds: cap on rounds per proposal (see ``PolicyWalkInfo.converged``).
+        axis_name: when the kernel is ``vmap``-ped with ``axis_name=...``, pass the same name:
+            the batch then shares one policy-iteration loop condition (faster; same results).
 
     Returns:
         ``kernel(rng_key, state, mdp, pairs, pair_weights) -> (state, info)``, pure and
@@ -333,7 +382,7 @@ def build_kernel(
         reward_sa = _reward_sa(mdp, proposal)
         policy, inverse, values, q, rounds, converged = _optimal(
             mdp, reward_sa, state.policy, state.inverse, tol=threshold,
-            max_switches=min(k, mdp.num_states), max_rounds=rounds_cap)
+            max_switches=min(k, mdp.num_states), max_rounds=rounds_cap, axis_name=axis_name)
         log_lik = _log_likelihood(q, pairs, pair_weights, beta)
         log_ratio = log_lik - state.log_likelihood
         accept_prob = jnp.exp(jnp.minimum(jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio),
@@ -374,6 +423,7 @@ def sample_policy_walk(
     tol: float | None = None,
     max_switches: int = DEFAULT_MAX_SWITCHES,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    axis_name=None,
 ) -> PolicyWalkSamples:
     """Run ONE PolicyWalk chain: ``num_steps`` transitions, drop ``burn_in``, keep every
     ``thinning``-th (Brown & Niekum 2018: 10,000 steps, step 0.01, burn 100, thin 20).
@@ -388,7 +438,8 @@ def sample_policy_walk(
         pairs: P demonstration pairs; pad with ``pair_weights = 0`` to batch problems with
             different numbers of pairs.
         initial_weights: (F,) starting weights (projected onto the sphere).
-        beta, step_size, norm, tol, max_switches, max_rounds: see :func:`build_kernel`.
+        beta, step_size, norm, tol, max_switches, max_rounds, axis_name: see
+            :func:`build_kernel`.
         num_steps, burn_in, thinning: chain length, discarded prefix, keep interval.
         pair_weights: (P,) pair multiplicities; default ones.
         refresh_every: recompute ``(I − γ P_π)^{-1}`` from scratch after this many steps.
@@ -409,7 +460,7 @@ def sample_policy_walk(
         raise ValueError(f"num_steps: expected num_steps − burn_in >= thinning = {thinning}, got "
                          f"num_steps = {num_steps}, burn_in = {burn_in}")
     kernel = build_kernel(beta=beta, step_size=step_size, norm=norm, tol=tol,
-                          max_switches=max_switches, max_rounds=max_rounds)
+                          max_switches=max_switches, max_rounds=max_rounds, axis_name=axis_name)
     dtype = mdp.next_probs.dtype
     if pair_weights is None:
         pair_weights = jnp.ones(pairs.states.shape, dtype)
@@ -418,8 +469,8 @@ def sample_policy_walk(
     del key_init
     w0 = project_to_sphere(jnp.asarray(initial_weights, dtype), norm)
     state = policy_walk_init(w0, mdp, pairs, beta=beta, pair_weights=pair_weights, tol=tol,
-                             max_switches=min(max_switches, mdp.num_states),
-                             max_rounds=max_rounds)
+                             max_switches=max_switches, max_rounds=max_rounds,
+                             axis_name=axis_name)
 
     def one_step(carry, inputs):
         state, stats = carry
