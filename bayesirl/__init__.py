@@ -5,9 +5,20 @@ Posteriors over reward functions from demonstrations: tabular MDPs with features
 demonstrations (:mod:`bayesirl.demos`), Boltzmann-rational likelihoods as NumPyro building
 blocks (:mod:`bayesirl.likelihoods`, :mod:`bayesirl.models`), inference by NUTS, random-walk
 Metropolis–Hastings or MAP (:mod:`bayesirl.inference`), environments (:mod:`bayesirl.envs`)
-and policy evaluation (:mod:`bayesirl.evaluation`).
+policy evaluation (:mod:`bayesirl.evaluation`), posterior-derived quantities and credible
+intervals (:mod:`bayesirl.posterior`), high-confidence policy-loss bounds and demonstration
+sufficiency (:mod:`bayesirl.bounds`), diagnostics (:mod:`bayesirl.diagnostics`) and active
+learning (:mod:`bayesirl.active`, :mod:`bayesirl.active_loop`).
 """
 
+from bayesirl.bounds import (
+    SufficiencyVerdict,
+    VaRBound,
+    conditional_value_at_risk,
+    demonstration_sufficiency,
+    feature_count_bound,
+    value_at_risk_bound,
+)
 from bayesirl.demos import (
     Demonstrations,
     check_demonstrations,
@@ -18,6 +29,7 @@ from bayesirl.demos import (
     save_demonstrations,
     state_action_counts,
 )
+from bayesirl.diagnostics import Diagnostics, PosteriorWarning, diagnose
 from bayesirl.envs import Environment, from_gymnasium, gridworld, make_environment
 from bayesirl.evaluation import expected_return, expected_value_difference, success_probability
 from bayesirl.inference import METHODS, RandomWalkMH, fit, fit_demonstrations, fit_evidence
@@ -56,6 +68,12 @@ from bayesirl.occupancy import (
     state_action_occupancy,
     state_visitation,
     trajectory_feature_counts,
+)
+from bayesirl.posterior import (
+    add_posterior_quantities,
+    credible_intervals,
+    evaluation_policy,
+    policy_losses,
 )
 from bayesirl.preferences import (
     PreferenceChoice,
@@ -99,4 +117,8 @@ __all__ = [
     "save_preferences", "load_preferences",
     "METHODS", "fit", "fit_evidence", "fit_demonstrations", "RandomWalkMH",
     "expected_return", "expected_value_difference", "success_probability",
+    "add_posterior_quantities", "credible_intervals", "evaluation_policy", "policy_losses",
+    "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
+    "demonstration_sufficiency", "feature_count_bound",
+    "Diagnostics", "PosteriorWarning", "diagnose",
 ]

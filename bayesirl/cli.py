@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bayesirl.cli_query import add_query_parser
 
     add_query_parser(sub, _Parser)
+    from bayesirl.report import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
@@ -220,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
 
             numpyro.set_host_device_count(max(args.num_chains, 1))
             return _run_fit(args)
+        if args.command == "report":
+            from bayesirl.report import run_report
+
+            return run_report(args)
         if args.command == "query":
             from bayesirl.cli_query import run_query
 

@@ -35,6 +35,7 @@ REPORT_FOLDER = "report"
 #: Quantile levels of the α-VaR table (Brown & Niekum 2018).
 DEFAULT_ALPHAS = (0.9, 0.95, 0.99)
 #: At most this many weights in the trace and rank plots (those with the worst R-hat).
+OFF_SCALE_FACTOR = 4.0  # a loss-plot marker beyond this multiple of the draws is off scale
 DEFAULT_MAX_PLOT_WEIGHTS = 6
 #: At most this many weights in the forest plot (those with the largest |mean| / sd).
 MAX_FOREST_WEIGHTS = 80
@@ -604,22 +605,36 @@ def _plot_forest(args, run, result, plt):
 
 
 def _loss_panel(ax, values, markers, xlabel, title):
-    """Histogram of loss draws on [0, a range that shows every marker], with the share of
-    draws at zero written out (often most of them: the evaluation policy is optimal there)."""
+    """Histogram of loss draws on [0, a range that shows the draws and the nearby markers],
+    with the share of draws at zero written out (the evaluation policy is optimal there).
+
+    A marker far to the right of every draw (e.g. ε when the bound is far below it) would
+    squash the histogram into one bar: it is listed in the legend as off scale instead, with an
+    arrow at the right edge."""
     import numpy as np
 
     values = np.asarray(values).reshape(-1)
-    top = max([float(np.quantile(values, 0.999))] + [x for x, *_ in markers if x is not None]
-              + [1e-12])
+    data_top = max(float(np.quantile(values, 0.999)), 1e-12)
+    xs = [x for x, *_ in markers if x is not None]
+    near = [x for x in xs if x <= OFF_SCALE_FACTOR * data_top]
+    top = max([data_top] + near)
     bins = np.linspace(0.0, 1.05 * top, 41)
     ax.hist(np.clip(values, 0.0, bins[-1]), bins=bins, color="#8fb0d8", edgecolor="white")
     for x, style, label in markers:
-        if x is not None:
+        if x is None:
+            continue
+        if x <= bins[-1]:
             ax.axvline(x, label=label, **style)
+        else:
+            ax.plot([], [], label=f"{label} (off scale →)", **style)
+            ax.annotate("", xy=(1.0, 0.35), xytext=(0.93, 0.35), xycoords="axes fraction",
+                        arrowprops=dict(arrowstyle="->", lw=style.get("lw", 1.5),
+                                        color=style.get("color", "black")))
     zero = float(np.mean(values <= 1e-9 * max(1.0, top)))
-    ax.text(0.98, 0.55, f"{100 * zero:.0f}% of draws: loss 0\n(evaluation policy optimal)",
-            transform=ax.transAxes, ha="right", va="top", fontsize=8,
-            bbox=dict(boxstyle="round", fc="white", ec="#cccccc"))
+    if zero > 0.0:
+        ax.text(0.98, 0.55, f"{100 * zero:.0f}% of draws: loss 0\n(evaluation policy optimal)",
+                transform=ax.transAxes, ha="right", va="top", fontsize=8,
+                bbox=dict(boxstyle="round", fc="white", ec="#cccccc"))
     ax.set_xlim(0.0, bins[-1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("posterior draws")

@@ -66,6 +66,26 @@ def test_refuses_a_folder_without_a_posterior(run_dir, tmp_path, capsys):
     assert code == 2 and "posterior.nc" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "report").exists()
     assert main([str(tmp_path / "missing")]) == 2
+    # the same through the `bayesirl` entry point
+    assert cli_main(["report", str(tmp_path)]) == 2
+    assert "posterior.nc" in capsys.readouterr().err
+
+
+def test_evaluation_policy_is_the_optimal_policy_of_the_highest_density_draw(run_dir, reported):
+    import jax.numpy as jnp
+
+    from bayesirl import load_mdp, reward_from_weights, value_iteration
+
+    idata = _arviz.from_netcdf(str(run_dir / "posterior.nc"))
+    lp = np.asarray(idata.sample_stats["lp"].values).reshape(-1)  # sampler stored -U(z)
+    draws = np.asarray(idata.posterior["reward_weights"].values).reshape(lp.size, -1)
+    mdp = load_mdp(str(run_dir / "mdp.npz"))
+    expected = value_iteration(mdp, reward_from_weights(mdp, jnp.asarray(draws[lp.argmax()]))).q_values
+    doc = json.loads((reported / "report.json").read_text())
+    actions = np.asarray(doc["evaluation_policy"]["actions"])
+    q = np.asarray(expected)
+    # the reported action is optimal for the MAP draw (ties may be broken either way)
+    assert np.allclose(q[np.arange(q.shape[0]), actions], q.max(axis=1), atol=1e-8)
 
 
 def test_existing_report_needs_force_and_survives_a_failed_run(reported, run_dir, capsys,

@@ -129,10 +129,10 @@ def fit(
     kernel_kwargs = dict(kernel_kwargs or {})
     if method == "nuts":
         kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0), **kernel_kwargs)
-        extra = ("diverging", "accept_prob", "num_steps")
+        extra = ("diverging", "accept_prob", "num_steps", "potential_energy")
     else:
         kernel = RandomWalkMH(model, init_strategy=init_to_uniform(radius=1.0), **kernel_kwargs)
-        extra = ("diverging", "accept_prob")
+        extra = ("diverging", "accept_prob", "potential_energy")
     mcmc = MCMC(
         kernel,
         num_warmup=num_warmup,
