@@ -11,6 +11,15 @@ sufficiency (:mod:`bayesirl.bounds`), diagnostics (:mod:`bayesirl.diagnostics`) 
 learning (:mod:`bayesirl.active`, :mod:`bayesirl.active_loop`).
 """
 
+from bayesirl.active import (
+    PREFERENCE_ACQUISITIONS,
+    STATE_ACQUISITIONS,
+    choose_pairs,
+    choose_states,
+    preference_scores,
+    state_scores,
+)
+from bayesirl.active_loop import run_active_learning, sufficiency_stop
 from bayesirl.bounds import (
     SufficiencyVerdict,
     VaRBound,
@@ -121,4 +130,6 @@ __all__ = [
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
     "Diagnostics", "PosteriorWarning", "diagnose",
+    "STATE_ACQUISITIONS", "PREFERENCE_ACQUISITIONS", "state_scores", "choose_states",
+    "preference_scores", "choose_pairs", "run_active_learning", "sufficiency_stop",
 ]

@@ -6,7 +6,13 @@ higher true return). After every answer the posterior is updated and the normali
 (nEVD) of the optimal policy of the posterior-mean reward is measured under the true reward.
 Prints, per acquisition, the number of queries needed to reach nEVD <= 0.05 (mean and sd over
 the worlds that reached it within the budget) and the share of worlds that reached it;
-random queries are the baseline. Writes a plot of mean nEVD vs queries with ``--plot``.
+random queries are the baseline. Every run uses the whole budget (no early stop), so the
+curves compare acquisitions alone; alongside, the demonstration-sufficiency test (α-VaR bound
+on the nEVD, α = 0.95, δ = 0.05, ε = 0.05) is evaluated after every answer, and the table
+reports when it first passed ("certified") and whether the true nEVD was then <= 0.05
+("certified_correct": the share of certified worlds where the certificate was right).
+The posterior is the loop's resample–move particle approximation (``--updater smc``).
+Writes a plot of mean nEVD vs queries with ``--plot``.
 
     python examples/active_learning.py                         # 20 worlds, full table
     python examples/active_learning.py --num-worlds 2 --budget 3 --json out.json
@@ -20,20 +26,23 @@ import jax
 import numpy as np
 
 from bayesirl.active import PREFERENCE_ACQUISITIONS, STATE_ACQUISITIONS
-from bayesirl.active_loop import run_active_learning
+from bayesirl.active_loop import run_active_learning, sufficiency_stop
 from bayesirl.envs import gridworld
 
 #: The target of the experiment (Trinh, Chen & Brown 2024 use nEVD thresholds of this size).
 TARGET_NEVD = 0.05
+#: Gridworld seeds are WORLD_SEED + 2·world (a gridworld draws its weights with seed + 1).
+WORLD_SEED = 0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-worlds", type=int, default=20)
-    parser.add_argument("--size", type=int, default=6)
-    parser.add_argument("--num-features", type=int, default=4)
+    parser.add_argument("--size", type=int, default=8)
+    parser.add_argument("--num-features", type=int, default=6)
     parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--num-prior-samples", type=int, default=4000)
+    parser.add_argument("--num-prior-samples", type=int, default=2000)
+    parser.add_argument("--updater", choices=["smc", "importance"], default="smc")
     parser.add_argument("--beta", type=float, default=10.0)
     parser.add_argument("--kinds", default="state,preference")
     parser.add_argument("--json", help="write the table rows as JSON to this path")
@@ -45,28 +54,43 @@ def main(argv=None):
     for kind in args.kinds.split(","):
         names = STATE_ACQUISITIONS if kind == "state" else PREFERENCE_ACQUISITIONS
         for acq in names:
-            needed, nevd = [], np.full((args.num_worlds, args.budget), np.nan)
+            needed, certified, correct = [], [], []
+            nevd = np.full((args.num_worlds, args.budget), np.nan)
             for world in range(args.num_worlds):
-                env = gridworld(args.size, args.size, num_features=args.num_features, seed=world)
+                env = gridworld(args.size, args.size, num_features=args.num_features,
+                                seed=WORLD_SEED + 2 * world)
+                test = sufficiency_stop(env.mdp, epsilon=TARGET_NEVD)
                 history = run_active_learning(
                     env, kind=kind, acquisition=acq, budget=args.budget,
                     key=jax.random.PRNGKey(1000 + world), beta=args.beta,
-                    num_prior_samples=args.num_prior_samples, progress=False)
+                    num_prior_samples=args.num_prior_samples, updater=args.updater,
+                    stop=lambda draws, policy: (False, test(draws, policy)[1]), progress=False)
                 values = np.array([r.true_nevd for r in history])
                 nevd[world, : len(values)] = values
                 hit = np.flatnonzero(values <= TARGET_NEVD)
                 needed.append(int(hit[0]) + 1 if hit.size else None)
+                passed = [i for i, r in enumerate(history)
+                          if r.bound is not None and r.bound < TARGET_NEVD]
+                if passed:
+                    certified.append(passed[0] + 1)
+                    correct.append(bool(values[passed[0]] <= TARGET_NEVD))
             reached = [n for n in needed if n is not None]
             row = dict(kind=kind, acquisition=acq,
                        queries_mean=float(np.mean(reached)) if reached else None,
                        queries_sd=float(np.std(reached)) if reached else None,
-                       reached_fraction=len(reached) / args.num_worlds)
+                       reached_fraction=len(reached) / args.num_worlds,
+                       certified_mean=float(np.mean(certified)) if certified else None,
+                       certified_fraction=len(certified) / args.num_worlds,
+                       certified_correct=float(np.mean(correct)) if correct else None)
             rows.append(row)
             curves[(kind, acq)] = np.nanmean(nevd, axis=0)
             mean = "-" if row["queries_mean"] is None else f"{row['queries_mean']:.2f}"
             sd = "-" if row["queries_sd"] is None else f"{row['queries_sd']:.2f}"
+            cert = "-" if row["certified_mean"] is None else f"{row['certified_mean']:.2f}"
+            ok = "-" if row["certified_correct"] is None else f"{row['certified_correct']:.2f}"
             print(f"{kind:10s} {acq:20s} queries to nEVD<={TARGET_NEVD}: {mean:>6s} ± {sd:>5s}"
-                  f"  reached {row['reached_fraction']:.2f}", flush=True)
+                  f"  reached {row['reached_fraction']:.2f}  certified after {cert:>6s}"
+                  f" ({row['certified_fraction']:.2f} of worlds, correct {ok})", flush=True)
     wall = time.perf_counter() - start
     print(f"wall time {wall:.0f} s")
     if args.json:

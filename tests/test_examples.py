@@ -10,7 +10,8 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 SMALL_ARGS = {
     "bounds_gridworld.py": ["--num-worlds", "2", "--num-steps", "700", "--thinning", "2",
                             "--num-demos", "1,9", "--chunk", "4", "--workers", "1"],
-    "active_learning.py": ["--num-worlds", "2", "--budget", "3", "--num-prior-samples", "300"],
+    "active_learning.py": ["--num-worlds", "2", "--budget", "3", "--num-prior-samples", "300",
+                           "--size", "4", "--num-features", "3"],
     "frozenlake.py": ["--env", "FrozenLake-v1", "--num-demos", "10", "--num-samples", "50",
                       "--num-warmup", "50"],
     "evidence_scaling.py": ["--envs", "gridworld", "--sizes", "2", "--seeds", "1",
