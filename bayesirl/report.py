@@ -26,7 +26,7 @@ import sys
 import tempfile
 import warnings
 
-from bayesirl.cli import CLIError, _grid, _Parser
+from bayesirl.cli import CLIError, _grid, _Parser, _positive_float, _positive_int
 
 __all__ = ["add_report_parser", "run_report", "main", "REPORT_FOLDER", "DEFAULT_ALPHAS"]
 
@@ -34,8 +34,9 @@ __all__ = ["add_report_parser", "run_report", "main", "REPORT_FOLDER", "DEFAULT_
 REPORT_FOLDER = "report"
 #: Quantile levels of the α-VaR table (Brown & Niekum 2018).
 DEFAULT_ALPHAS = (0.9, 0.95, 0.99)
+#: A loss-plot marker beyond this multiple of the draws' 99.9 % quantile is drawn off scale.
+OFF_SCALE_FACTOR = 4.0
 #: At most this many weights in the trace and rank plots (those with the worst R-hat).
-OFF_SCALE_FACTOR = 4.0  # a loss-plot marker beyond this multiple of the draws is off scale
 DEFAULT_MAX_PLOT_WEIGHTS = 6
 #: At most this many weights in the forest plot (those with the largest |mean| / sd).
 MAX_FOREST_WEIGHTS = 80
@@ -58,26 +59,6 @@ def _open_probability(text: str) -> float:
     return value
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def add_report_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand to the subparsers of ``bayesirl``'s argparse parser."""
     rep = subparsers.add_parser(
@@ -90,7 +71,7 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                      help="quantile level α of the VaR bound (default 0.95)")
     rep.add_argument("--delta", type=_open_probability, default=0.05,
                      help="the bound holds with probability >= 1 − δ (default 0.05)")
-    rep.add_argument("--epsilon", type=_positive, default=0.1,
+    rep.add_argument("--epsilon", type=_positive_float, default=0.1,
                      help="demonstrations are sufficient when the α-VaR bound on the normalised "
                           "EVD is below ε (default 0.1)")
     rep.add_argument("--hdi-prob", type=_open_probability, default=0.94,
@@ -103,7 +84,7 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                           "sample size (default ess; both are in report.json)")
     rep.add_argument("--grid-shape", type=_grid, default=None,
                      help="HxW for the reward maps when DIR has no known grid environment")
-    rep.add_argument("--max-plot-weights", type=_count, default=DEFAULT_MAX_PLOT_WEIGHTS,
+    rep.add_argument("--max-plot-weights", type=_positive_int, default=DEFAULT_MAX_PLOT_WEIGHTS,
                      help=f"weights in the trace/rank plots (default {DEFAULT_MAX_PLOT_WEIGHTS})")
     rep.add_argument("--force", action="store_true", help="replace an existing DIR/report")
     rep.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
