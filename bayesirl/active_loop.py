@@ -444,7 +444,8 @@ def run_active_learning(
     State queries: the expert shows its optimal action (ties broken at random) in the chosen
     state. Preference queries: candidate trajectories are rollouts of noisy policies (from
     optimal to uniform) and of the optimal policies of prior draws; the expert prefers the one
-    with the higher true return ("equal" within ``delta`` when ``delta`` > 0).
+    with the higher true return, answers "about equal" when β·|return difference| <= ``delta``
+    (δ > 0), and picks either at random on an exact tie (δ = 0).
 
     The posterior is M weighted particles (:class:`ImportancePosterior`): each answer
     reweights them; with ``updater="smc"``, when the effective sample size falls below
@@ -463,6 +464,9 @@ def run_active_learning(
         num_prior_samples: M particles.
         num_posterior_samples: equally weighted draws given to the acquisitions and the stop test.
         prior, beta, delta: the model (prior over weights, rationality β, indifference δ).
+            On the unit spheres rewards are of order 1/F per feature, so a near-optimal expert
+            needs β large against the value gaps (e.g. β = 100–1000 for FrozenLake's 16
+            one-hot features; with β = 10 its answers carry almost no information).
         num_candidates: candidate trajectories for preference queries (pairs: all of them).
         updater: ``"smc"`` (reweight, then resample–move when the ESS is low) or
             ``"importance"`` (reweight the prior draws only; cheap, degenerates with many
@@ -479,7 +483,8 @@ def run_active_learning(
             failed run leaves the last complete history).
 
     Returns:
-        The history, one :class:`QueryRecord` per query.
+        The history, one :class:`QueryRecord` per query. It is shorter than ``budget`` when
+        the stop test passed or every non-terminal state (every candidate pair) was asked.
 
     Raises:
         ValueError: unknown kind, acquisition, updater or stop; non-positive budget; an
@@ -517,7 +522,14 @@ def run_active_learning(
         ia, ib = np.triu_indices(num_candidates, k=1)
         Phi_a, Phi_b = Phi[jnp.asarray(ia)], Phi[jnp.asarray(ib)]
     history: list[QueryRecord] = []
+    num_queries = (int((~np.asarray(mdp.terminal)).sum()) if kind == "state"
+                   else num_candidates * (num_candidates - 1) // 2)
     for step in range(1, budget + 1):
+        if len(asked) >= num_queries:  # every state / pair asked: nothing left to learn from
+            if progress:
+                print(f"stopping: all {num_queries} {kind} queries have been asked",
+                      file=sys.stderr)
+            break
         key, k_draw, k_acq, k_ans, k_move, k_stop = jax.random.split(key, 6)
         idx = resample(k_draw, post, num_posterior_samples)
         draws = post.weights[idx]
@@ -536,7 +548,12 @@ def run_active_learning(
             choice = choose_pairs(scores, asked)
             p = int(choice.indices[0])
             diff = returns[ia[p]] - returns[ib[p]]
-            label = 2 if (delta > 0 and abs(diff) <= 1e-9) else (0 if diff >= 0 else 1)
+            if delta > 0 and beta * abs(diff) <= delta:
+                label = 2  # "about equal": within the indifference margin
+            elif diff == 0:
+                label = int(jax.random.bernoulli(k_ans))  # an exact tie: either answer
+            else:
+                label = 0 if diff > 0 else 1
             post = observe_preference(post, Phi_a[p], Phi_b[p], label, delta)
             preference_answers.append((Phi_a[p] - Phi_b[p], label))
             query, answer = [int(ia[p]), int(ib[p])], label

@@ -197,6 +197,23 @@ def test_loop_stop_callable_and_importance_updater(easy_env):
     assert all(r.acceptance is None for r in history)  # importance updater never moves
 
 
+def test_loop_ends_when_every_state_has_been_asked():
+    env = gridworld(2, 2, num_features=2, seed=0, terminal_states=[3])
+    history = run_active_learning(env, kind="state", acquisition="bald", budget=10,
+                                  num_prior_samples=200, stop=None, progress=False)
+    assert sorted(r.query[0] for r in history) == [0, 1, 2]
+
+
+def test_simulated_expert_answers_ties_at_random():
+    """All trajectories have return 0 under a zero true reward: a Bradley–Terry expert is
+    indifferent, so the answers must not all be "A" (P = 2^-11 for 12 fair coin flips)."""
+    env = gridworld(3, 3, num_features=2, seed=0, weights=np.zeros(2))
+    history = run_active_learning(env, kind="preference", acquisition="random", budget=12,
+                                  num_prior_samples=200, num_candidates=8, stop=None,
+                                  key=jax.random.PRNGKey(4), progress=False)
+    assert {r.answer for r in history} == {0, 1}
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(kind="demo"), "kind"),
     (dict(acquisition="volume-removal"), "acquisition"),
