@@ -76,9 +76,13 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                           "EVD is below ε (default 0.1)")
     rep.add_argument("--hdi-prob", type=_open_probability, default=0.94,
                      help="mass of the credible intervals (default 0.94)")
-    rep.add_argument("--policy", choices=("map", "mean"), default="map",
-                     help="evaluation policy: optimal policy of the MAP draw (default) or of the "
-                          "posterior-mean reward")
+    rep.add_argument("--policy", default="map", metavar="map|mean|FILE",
+                     help="evaluation policy: optimal policy of the MAP draw (default), of the "
+                          "posterior-mean reward, or your own policy from a .json/.npy FILE "
+                          "(S actions, or an S x A table of action probabilities)")
+    rep.add_argument("--baseline", default="uniform", metavar="uniform|FILE",
+                     help="baseline policy of the percent improvement (default: uniformly "
+                          "random; FILE as for --policy)")
     rep.add_argument("--sample-size", choices=("draws", "ess"), default="ess",
                      help="n of the headline bound: all draws, or thinned to the effective "
                           "sample size (default ess; both are in report.json)")
@@ -259,12 +263,17 @@ def _analyse(args, run) -> dict:
 
     mdp, idata = run["mdp"], run["idata"]
     diag = diagnose(idata)
-    kind = args.policy
+    kind = args.policy if args.policy in ("map", "mean") else "file"
     if kind == "map" and not _has_lp(idata):
         kind = "mean"
-    policy = evaluation_policy(mdp, idata, kind)
-    idata = add_posterior_quantities(idata, mdp, policy, baseline_policy=uniform_policy(mdp))
-    idata.posterior.attrs["evaluation_policy"] = kind
+    if kind == "file":
+        policy = read_policy(args.policy, mdp, "--policy")
+    else:
+        policy = evaluation_policy(mdp, idata, kind)
+    baseline = (uniform_policy(mdp) if args.baseline == "uniform"
+                else read_policy(args.baseline, mdp, "--baseline"))
+    idata = add_posterior_quantities(idata, mdp, policy, baseline_policy=baseline)
+    idata.posterior.attrs["evaluation_policy"] = _policy_description(kind, args.policy)
     run["idata"] = idata
     hdi_prob = args.hdi_prob
     lo_name, hi_name = f"hdi_{100 * (1 - hdi_prob) / 2:g}%", f"hdi_{100 * (1 + hdi_prob) / 2:g}%"
@@ -298,7 +307,8 @@ def _analyse(args, run) -> dict:
                                                 "sample_size": size, "error": str(err)})
         loss[name] = entry
     pi_vals = np.asarray(post["percent_improvement"].values)
-    loss["percent_improvement_over_uniform"] = {
+    loss["percent_improvement"] = {
+        "baseline": args.baseline,
         "mean": float(pi_vals.mean()),
         "hdi": [float(intervals["percent_improvement"].sel(hdi=h)) for h in ("lower", "higher")]}
     headline = _pick(loss["evd"]["var_bounds"], args.alpha, args.sample_size)
@@ -328,9 +338,9 @@ def _analyse(args, run) -> dict:
                      "hdi_prob": hdi_prob, "policy": kind, "sample_size": args.sample_size},
         "diagnostics": diag.as_dict(),
         "evaluation_policy": {"kind": kind, "actions": actions,
-                              "note": "greedy policy of the "
-                                      + ("MAP draw" if kind == "map" else "posterior-mean reward")
-                                      + "; one action per state (ties: the first)"},
+                              "note": _policy_description(kind, args.policy)
+                                      + "; one action per state (the most probable; ties: the "
+                                        "first)"},
         "reward_weights": weights,
         "hdi_columns": [lo_name, hi_name],
         "states": states,
@@ -353,6 +363,66 @@ def _true_evd(mdp, reward, policy) -> float:
     best = p0 @ policy_evaluation(mdp, reward, value_iteration(mdp, reward).policy).values
     ret = p0 @ policy_evaluation(mdp, reward, policy).values
     return max(float(best - ret), 0.0)
+
+
+def _policy_description(kind: str, source: str) -> str:
+    return {"map": "optimal policy of the MAP draw",
+            "mean": "optimal policy of the posterior-mean reward"}.get(kind, f"policy from {source}")
+
+
+def read_policy(path: str, mdp, name: str = "policy"):
+    """Read a policy for ``mdp`` from a ``.json`` or ``.npy`` file.
+
+    The file holds either S actions (one per state: a deterministic policy) or an (S, A)
+    table of action probabilities (rows summing to 1).
+
+    Args:
+        path: the file.
+        mdp: the MDP (for S and A).
+        name: the argument's name, for messages.
+
+    Returns:
+        (S, A) action probabilities.
+
+    Raises:
+        ValueError: unreadable file, wrong shape, an action out of range, or rows that are not
+            probability distributions (each message names ``name``, the expected form and what
+            was given).
+        FileNotFoundError: no such file.
+    """
+    import json as _json
+
+    import jax.numpy as jnp
+    import numpy as np
+
+    S, A = mdp.num_states, mdp.num_actions
+    try:
+        if str(path).endswith(".npy"):
+            data = np.load(path, allow_pickle=False)
+        else:
+            with open(path) as f:
+                data = np.asarray(_json.load(f), dtype=float)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file: {path}") from None
+    except (ValueError, TypeError, OSError) as err:
+        raise ValueError(f"{name}: cannot read a policy from {path}: expected JSON or .npy "
+                         f"holding {S} actions or a {S}x{A} table ({err})") from None
+    data = np.asarray(data, dtype=float)
+    if data.shape == (S,):
+        if not (np.all(data == np.round(data)) and data.min() >= 0 and data.max() < A):
+            raise ValueError(f"{name}: expected {S} integer actions in [0, {A}), got values "
+                             f"from {data.min():g} to {data.max():g}")
+        table = np.eye(A)[data.astype(int)]
+    elif data.shape == (S, A):
+        if not (np.all(np.isfinite(data)) and data.min() >= 0
+                and np.allclose(data.sum(axis=1), 1.0, atol=1e-6)):
+            raise ValueError(f"{name}: expected a {S}x{A} table of action probabilities "
+                             "(non-negative rows summing to 1)")
+        table = data
+    else:
+        raise ValueError(f"{name}: expected {S} actions or a {S}x{A} table for this MDP, got "
+                         f"an array of shape {data.shape}")
+    return jnp.asarray(table, mdp.features.dtype)
 
 
 def _has_lp(idata) -> bool:
@@ -421,8 +491,7 @@ def _text(args, run, result) -> str:
     lines.append(table[[c for c in cols if c in table]].to_string(
         float_format=lambda x: f"{x:.3f}"))
     lines.append("")
-    what = "MAP draw" if result["kind"] == "map" else "posterior-mean reward"
-    lines.append(f"Evaluation policy: optimal policy of the {what}.")
+    lines.append(f"Evaluation policy: {_policy_description(result['kind'], args.policy)}.")
     evd = doc["policy_loss"]["evd"]
     lines.append(f"Policy loss under the posterior (EVD, reward units): mean {evd['mean']:.4g}, "
                  f"{100 * args.hdi_prob:g}% HDI [{evd['hdi'][0]:.4g}, {evd['hdi'][1]:.4g}], "
@@ -441,8 +510,10 @@ def _text(args, run, result) -> str:
     nevd = doc["policy_loss"]["nevd"]
     lines.append(f"Normalised EVD (0 optimal, 1 uniformly random): mean {nevd['mean']:.4g}, "
                  f"HDI [{nevd['hdi'][0]:.4g}, {nevd['hdi'][1]:.4g}]")
-    imp = doc["policy_loss"]["percent_improvement_over_uniform"]
-    lines.append(f"Improvement over the uniformly random policy: {imp['mean']:.4g} % "
+    imp = doc["policy_loss"]["percent_improvement"]
+    base = ("the uniformly random policy" if args.baseline == "uniform"
+            else f"the baseline policy in {args.baseline}")
+    lines.append(f"Improvement over {base}: {imp['mean']:.4g} % "
                  f"(HDI [{imp['hdi'][0]:.4g}, {imp['hdi'][1]:.4g}] %)")
     if result["wfcb"] is not None:
         lines.append(f"Worst-case feature-count bound ‖μ̂_E − μ(π)‖_∞ (valid for ‖w‖₁ <= 1): "
@@ -702,9 +773,9 @@ def _plot_reward_map(args, run, result, plt):
         ax.set_xticks(range(W))
         ax.set_yticks(range(H))
         ax.tick_params(labelsize=7)
-    what = "MAP draw" if result["kind"] == "map" else "posterior-mean reward"
-    ax1.set_title("Mean state reward" + (f"; arrows: optimal policy of the {what}"
-                                         if arrows is not None else ""), fontsize=10)
+    what = _policy_description(result["kind"], args.policy)
+    ax1.set_title("Mean state reward" + (f"; arrows: {what}" if arrows is not None else ""),
+                  fontsize=10)
     ax2.set_title("Uncertainty: HDI width of the state reward", fontsize=10)
     fig.tight_layout()
     return fig

@@ -129,10 +129,46 @@ def test_map_run_is_reported_with_warnings(run_dir, tmp_path, capsys):
     assert "reward_map.png" in doc["files"] and "trace.png" not in doc["files"]
 
 
+def test_user_policy_and_baseline_from_files(run_dir, tmp_path, capsys):
+    """A uniformly random evaluation policy has nEVD 1 under every draw (by definition), and
+    improves 0 % on itself as the baseline."""
+    uniform = np.full((16, 4), 0.25)
+    np.save(tmp_path / "uniform.npy", uniform)
+    (tmp_path / "actions.json").write_text(json.dumps([1] * 16))
+    out = tmp_path / "copy"
+    shutil.copytree(run_dir, out, ignore=shutil.ignore_patterns("report"))
+    code = main([str(out), "--quiet", "--policy", str(tmp_path / "uniform.npy"),
+                 "--baseline", str(tmp_path / "uniform.npy")])
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads((out / "report" / "report.json").read_text())
+    assert doc["evaluation_policy"]["kind"] == "file"
+    assert doc["policy_loss"]["nevd"]["mean"] == pytest.approx(1.0, abs=1e-6)
+    assert doc["policy_loss"]["percent_improvement"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    code = main([str(out), "--quiet", "--force", "--policy", str(tmp_path / "actions.json")])
+    assert code == 0
+    doc = json.loads((out / "report" / "report.json").read_text())
+    assert doc["evaluation_policy"]["actions"] == [1] * 16
+    assert doc["policy_loss"]["evd"]["mean"] > 0  # "always down" is not optimal here
+
+
+@pytest.mark.parametrize("content, message", [
+    ([1] * 15, "16 actions or a 16x4 table"),
+    ([7] * 16, "integer actions in [0, 4)"),
+    ([[0.5, 0.6, 0.0, 0.0]] * 16, "summing to 1"),
+    ("not a policy", "cannot read a policy"),
+])
+def test_bad_policy_files_are_clear_errors(run_dir, tmp_path, content, message, capsys):
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(content) if not isinstance(content, str) else content)
+    assert main([str(run_dir), "--force", "--quiet", "--policy", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "--policy" in err and message in err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--alpha", "1.5"], "(0, 1)"),
     (["--epsilon", "-1"], "> 0"),
-    (["--policy", "median"], "invalid choice"),
+    (["--policy", "median"], "no such file"),
     (["--grid-shape", "3x3"], "--grid-shape"),
 ])
 def test_bad_arguments_exit_2(run_dir, argv, message, capsys):
