@@ -90,6 +90,10 @@ def run_query(args) -> int:
         raise ValueError(f"--alpha: expected a number in (0, 1), got {args.alpha}")
     mdp, idata, summary = _load_run(args.dir)
     w_all = np.asarray(idata.posterior["reward_weights"]).reshape(-1, mdp.num_features)
+    if len(w_all) < 2 and args.acquisition != "random":
+        raise ValueError(f"{args.dir} holds a single draw (a MAP fit): the acquisitions score "
+                         "the disagreement between posterior draws; fit with --sampler nuts "
+                         "or mh, or use --acquisition random")
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(w_all), size=min(args.num_draws, len(w_all)), replace=False)
     weights = jnp.asarray(w_all[pick], mdp.features.dtype)

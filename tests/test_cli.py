@@ -176,14 +176,33 @@ def test_console_script_nuts_frozenlake(tmp_path):
     assert np.isfinite(summary["evaluation"]["learned_success_rate"])
 
 
-def test_query_state_and_preference(map_run, capsys):
+@pytest.fixture(scope="module")
+def mh_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "grid-mh"
+    code = main(["fit", "--env", "gridworld", "--grid-size", "4x4", "--num-features", "3",
+                 "--num-demos", "3", "--sampler", "mh", "--num-samples", "100",
+                 "--num-warmup", "300", "--thinning", "2", "--num-chains", "2", "--quiet",
+                 "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_query_needs_posterior_draws(map_run, capsys):
+    code, _, err = run(["query", str(map_run)], capsys)
+    assert code == 2 and "single draw" in err
+    code, out, err = run(["query", str(map_run), "--acquisition", "random"], capsys)
+    assert code == 0, err
+
+
+def test_query_state_and_preference(mh_run, capsys):
+    map_run = mh_run
     code, out, err = run(["query", str(map_run), "--top-k", "3", "--json"], capsys)
     assert code == 0, err
     result = json.loads(out)
     states = [q["state"] for q in result["queries"]]
     assert len(states) == 3 and len(set(states)) == 3
     scores = [q["score"] for q in result["queries"]]
-    assert scores == sorted(scores, reverse=True)
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0  # the draws disagree
     code, out, err = run(["query", str(map_run), "--asked", ",".join(map(str, states)), "--json"],
                          capsys)
     assert code == 0 and not set(states) & {q["state"] for q in json.loads(out)["queries"]}
@@ -200,7 +219,7 @@ def test_query_state_and_preference(map_run, capsys):
     (["query", "RUN", "--alpha", "2"], "--alpha"),
     (["query", "RUN", "--kind", "video"], "invalid choice"),
 ])
-def test_query_errors_are_one_line(argv, message, map_run, capsys):
-    argv = [str(map_run) if a == "RUN" else a for a in argv]
+def test_query_errors_are_one_line(argv, message, mh_run, capsys):
+    argv = [str(mh_run) if a == "RUN" else a for a in argv]
     code, _, err = run(argv, capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
