@@ -46,6 +46,7 @@ __all__ = [
     "STATE_ACQUISITIONS",
     "PREFERENCE_ACQUISITIONS",
     "QueryChoice",
+    "action_log_probabilities",
     "action_probabilities",
     "binned_action_entropy",
     "mean_policy_entropy",
@@ -74,8 +75,8 @@ def _entropy(p: Array, axis=-1) -> Array:
 
 
 @partial(jax.jit, static_argnames=("q",))
-def action_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
-    """Per-sample Boltzmann action probabilities ``p_m(a|s) = softmax_a β Q_m(s, a)``.
+def action_log_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
+    """Per-sample Boltzmann log action probabilities ``log p_m(a|s) = log softmax_a β Q_m(s, a)``.
 
     Args:
         mdp: the MDP.
@@ -84,12 +85,19 @@ def action_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") ->
         q: ``"soft"`` or ``"hard"`` Q-values (as in the likelihood).
 
     Returns:
-        (M, S, A) action probabilities (one solve per sample, vmapped).
+        (M, S, A) log-probabilities (one solve per sample, vmapped). Source: the Boltzmann
+        demonstrator of Ramachandran & Amir (2007).
     """
     beta = jnp.broadcast_to(jnp.asarray(beta, weights.dtype), weights.shape[:1])
     logits = jax.vmap(lambda w, b: boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q))(
         weights, beta)
-    return jax.nn.softmax(logits, axis=-1)
+    return jax.nn.log_softmax(logits, axis=-1)
+
+
+def action_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
+    """Per-sample Boltzmann action probabilities ``p_m(a|s)``: (M, S, A), the exponential of
+    :func:`action_log_probabilities` (same arguments)."""
+    return jnp.exp(action_log_probabilities(mdp, weights, beta, q))
 
 
 def binned_action_entropy(probs: Array, num_bins: int = NUM_BINS) -> Array:

@@ -32,6 +32,7 @@ from bayesirl._validate import check_scalar
 from bayesirl.active import (
     PREFERENCE_ACQUISITIONS,
     STATE_ACQUISITIONS,
+    action_log_probabilities,
     candidate_trajectories,
     choose_pairs,
     choose_states,
@@ -39,8 +40,8 @@ from bayesirl.active import (
     state_scores,
 )
 from bayesirl.envs import Environment
-from bayesirl.likelihoods import boltzmann_q_values
 from bayesirl.mdp import MDP, reward_from_weights
+from bayesirl.models import project_to_sphere
 from bayesirl.occupancy import empirical_feature_counts
 from bayesirl.preferences import PreferenceChoice, trajectory_returns
 from bayesirl.solvers import greedy_policy, value_iteration
@@ -96,23 +97,15 @@ PRIOR_LATENTS = ("l1-sphere", "l2-sphere", "gaussian")
 
 
 def _latent_to_weights(prior: str, z: Array) -> Array:
-    if prior == "l1-sphere":
-        return z / jnp.sum(jnp.abs(z), axis=-1, keepdims=True)
-    if prior == "l2-sphere":
-        return z / jnp.linalg.norm(z, axis=-1, keepdims=True)
-    return z
+    if prior == "gaussian":
+        return z
+    return project_to_sphere(z, 1 if prior == "l1-sphere" else 2)
 
 
 def _latent_log_prior(prior: str, z: Array) -> Array:
     if prior == "l1-sphere":
         return -jnp.sum(jnp.abs(z), axis=-1)
     return -0.5 * jnp.sum(z ** 2, axis=-1)
-
-
-def _action_log_probs(mdp: MDP, weights: Array, beta, q: str) -> Array:
-    logits = jax.vmap(lambda v: boltzmann_q_values(mdp, reward_from_weights(mdp, v), beta, q))(
-        weights)
-    return jax.nn.log_softmax(logits, -1)
 
 
 def importance_posterior(key: PRNGKey, mdp: MDP, num_samples: int = 4000, prior: str = "l1-sphere",
@@ -144,7 +137,7 @@ def importance_posterior(key: PRNGKey, mdp: MDP, num_samples: int = 4000, prior:
     draw = jax.random.laplace if prior == "l1-sphere" else jax.random.normal
     z = draw(key, (M, F), dtype)
     w = _latent_to_weights(prior, z)
-    alp = _action_log_probs(mdp, w, beta, q) if with_actions else None
+    alp = action_log_probabilities(mdp, w, beta, q) if with_actions else None
     zeros = jnp.zeros(M, dtype)
     return ImportancePosterior(z, w, zeros, zeros, alp, jnp.asarray(beta, dtype))
 
@@ -286,7 +279,7 @@ def _move(key, latent, weights, log_lik, alp, answers, mdp, beta, *, prior, q, d
         k_prop, k_acc = jax.random.split(k)
         z_new = z + jax.random.normal(k_prop, (M, F), z.dtype) @ chol.T
         w_new = _latent_to_weights(prior, z_new)
-        a_new = None if a is None else _action_log_probs(mdp, w_new, beta, q)
+        a_new = None if a is None else action_log_probabilities(mdp, w_new, beta, q)
         ll_new = log_lik_all(w_new, a_new)
         log_ratio = (ll_new + _latent_log_prior(prior, z_new)
                      - ll - _latent_log_prior(prior, z))
@@ -354,7 +347,7 @@ def sufficiency_stop(mdp: MDP, epsilon: float = 0.1, alpha: float = 0.95, delta:
     Raises:
         ValueError: ε, α or δ out of range.
     """
-    from bayesirl.bounds import _check_alpha_delta, minimum_samples
+    from bayesirl.bounds import _check_alpha_delta, demonstration_sufficiency, minimum_samples
     from bayesirl.posterior import policy_losses
 
     epsilon = check_scalar(epsilon, "epsilon", low=0.0, low_open=True)
@@ -362,8 +355,6 @@ def sufficiency_stop(mdp: MDP, epsilon: float = 0.1, alpha: float = 0.95, delta:
     needed = minimum_samples(alpha, delta)
 
     def stop(draws, policy):
-        from bayesirl.bounds import demonstration_sufficiency
-
         if draws.shape[0] < needed:
             return False, None
         nevd = np.asarray(policy_losses(mdp, draws, policy).nevd)
@@ -375,12 +366,24 @@ def sufficiency_stop(mdp: MDP, epsilon: float = 0.1, alpha: float = 0.95, delta:
 
 def normalized_evd(mdp: MDP, reward: Array, policy: Array) -> Array:
     """Normalised EVD (Trinh, Chen & Brown 2024): ``(ρ(π*) − ρ(π)) / (ρ(π*) − ρ(π_uniform))``,
-    0 for an optimal policy, 1 for the uniformly random one."""
-    from bayesirl.evaluation import expected_value_difference
+    0 for an optimal policy, 1 for the uniformly random one.
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward (e.g. ``env.true_reward``).
+        policy: (S, A) action probabilities.
+
+    Returns:
+        () dimensionless; 0 when every policy is as good as the uniform one.
+    """
+    from bayesirl.evaluation import expected_return
 
     uniform = jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions, reward.dtype)
-    worst = expected_value_difference(mdp, reward, uniform)
-    return expected_value_difference(mdp, reward, policy) / jnp.maximum(worst, 1e-12)
+    best = expected_return(mdp, reward, value_iteration(mdp, reward).policy)
+    ret = expected_return(mdp, reward, policy)
+    # ρ* >= ρ(π): the max absorbs solver-tolerance ties, as in posterior.policy_losses
+    best = jnp.maximum(best, ret)
+    return (best - ret) / jnp.maximum(best - expected_return(mdp, reward, uniform), 1e-12)
 
 
 class QueryRecord(NamedTuple):

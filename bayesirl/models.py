@@ -105,6 +105,15 @@ def sample_reward_weights(num_features: int, prior: str = "gaussian", scale: flo
     return numpyro.deterministic("reward_weights", z / norm)
 
 
+def project_to_sphere(weights: Array, norm: int = 1) -> Array:
+    """Divide ``weights`` (…, F) by their L1 (``norm=1``) or L2 (``norm=2``) norm.
+
+    Applied to i.i.d. Laplace (L1) or Gaussian (L2) draws it gives the uniform distribution on
+    the unit sphere (Brown & Niekum 2018 use the L1 sphere).
+    """
+    return weights / jnp.linalg.norm(weights, ord=norm, axis=-1, keepdims=True)
+
+
 class ScaledSphere(dist.Distribution):
     """Distribution of ``θ = β·w`` with w uniform on the unit L1 or L2 sphere and β ~ ``scale``.
 
@@ -143,13 +152,8 @@ class ScaledSphere(dist.Distribution):
         k1, k2 = jax.random.split(key)
         beta = self.scale.sample(k1, sample_shape)
         shape = sample_shape + (self.dim,)
-        if self.norm == 2:
-            z = jax.random.normal(k2, shape)
-            w = z / jnp.linalg.norm(z, axis=-1, keepdims=True)
-        else:
-            z = jax.random.laplace(k2, shape)
-            w = z / jnp.sum(jnp.abs(z), axis=-1, keepdims=True)
-        return beta[..., None] * w
+        draw = jax.random.normal if self.norm == 2 else jax.random.laplace
+        return beta[..., None] * project_to_sphere(draw(k2, shape), self.norm)
 
     def log_prob(self, value):
         r = jnp.linalg.norm(value, ord=self.norm, axis=-1)

@@ -390,8 +390,6 @@ def read_policy(path: str, mdp, name: str = "policy"):
             was given).
         FileNotFoundError: no such file.
     """
-    import json as _json
-
     import jax.numpy as jnp
     import numpy as np
 
@@ -401,7 +399,7 @@ def read_policy(path: str, mdp, name: str = "policy"):
             data = np.load(path, allow_pickle=False)
         else:
             with open(path) as f:
-                data = np.asarray(_json.load(f), dtype=float)
+                data = np.asarray(json.load(f), dtype=float)
     except FileNotFoundError:
         raise FileNotFoundError(f"{name}: no such file: {path}") from None
     except (ValueError, TypeError, OSError) as err:

@@ -101,9 +101,9 @@ def test_resample_move_matches_numerical_integration_for_actions(prior):
     answers = make_answers(len(observed), 2, actions=observed)
 
     def log_lik(w):
-        from bayesirl.active_loop import _action_log_probs
+        from bayesirl.active import action_log_probabilities
 
-        alp = _action_log_probs(mdp, w, beta, "soft")
+        alp = action_log_probabilities(mdp, w, beta, "soft")
         return jax.vmap(lambda v, p: answers_log_likelihood(v, p, answers, beta))(w, alp)
 
     if prior == "l2-sphere":

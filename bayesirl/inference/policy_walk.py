@@ -55,6 +55,7 @@ from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.likelihoods import DemonstrationPairs
 from bayesirl.mdp import MDP
+from bayesirl.models import project_to_sphere
 from bayesirl.solvers import expected_next_values, value_iteration
 
 __all__ = [
@@ -138,11 +139,6 @@ class PolicyWalkSamples(NamedTuple):
     acceptance_rate: Array
     max_rounds: Array
     all_converged: Array
-
-
-def project_to_sphere(weights: Array, norm: int = 1) -> Array:
-    """Divide ``weights`` (…, F) by their L1 (``norm=1``) or L2 (``norm=2``) norm."""
-    return weights / jnp.linalg.norm(weights, ord=norm, axis=-1, keepdims=True)
 
 
 # ---------------------------------------------------------------------------------------------
