@@ -1,14 +1,14 @@
 """bayesirl: Bayesian inverse reinforcement learning on NumPyro, JAX and ArviZ.
 
 Posteriors over reward functions from demonstrations: tabular MDPs with features
-(:mod:`bayesirl.mdp`), JAX solvers differentiable in the reward (:mod:`bayesirl.solvers`),
-demonstrations (:mod:`bayesirl.demos`), Boltzmann-rational likelihoods as NumPyro building
+(:mod:`bayesirl.data.mdp`), JAX solvers differentiable in the reward (:mod:`bayesirl.solvers`),
+demonstrations (:mod:`bayesirl.data.demos`), Boltzmann-rational likelihoods as NumPyro building
 blocks (:mod:`bayesirl.likelihoods`, :mod:`bayesirl.models`), inference by NUTS, random-walk
-Metropolis–Hastings or MAP (:mod:`bayesirl.inference`), environments (:mod:`bayesirl.envs`)
-policy evaluation (:mod:`bayesirl.evaluation`), posterior-derived quantities and credible
-intervals (:mod:`bayesirl.posterior`), high-confidence policy-loss bounds and demonstration
-sufficiency (:mod:`bayesirl.bounds`), diagnostics (:mod:`bayesirl.diagnostics`) and active
-learning (:mod:`bayesirl.active`, :mod:`bayesirl.active_loop`).
+Metropolis–Hastings or MAP (:mod:`bayesirl.inference`), environments (:mod:`bayesirl.data.envs`)
+policy evaluation (:mod:`bayesirl.solvers.evaluation`), posterior-derived quantities and credible
+intervals (:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
+sufficiency (:mod:`bayesirl.analysis.bounds`), diagnostics (:mod:`bayesirl.analysis.diagnostics`) and active
+learning (:mod:`bayesirl.active`, :mod:`bayesirl.active.loop`).
 """
 
 from bayesirl.active import (
@@ -17,48 +17,64 @@ from bayesirl.active import (
     choose_pairs,
     choose_states,
     preference_scores,
+    run_active_learning,
     state_scores,
+    sufficiency_stop,
 )
-from bayesirl.active_loop import run_active_learning, sufficiency_stop
-from bayesirl.bounds import (
+from bayesirl.analysis import (
+    Diagnostics,
+    PosteriorWarning,
     SufficiencyVerdict,
     VaRBound,
+    add_posterior_quantities,
     conditional_value_at_risk,
+    credible_intervals,
     demonstration_sufficiency,
+    diagnose,
+    evaluation_policy,
     feature_count_bound,
+    policy_losses,
     value_at_risk_bound,
 )
-from bayesirl.demos import (
+from bayesirl.data import (
+    MDP,
     Demonstrations,
+    Environment,
+    Preferences,
     check_demonstrations,
+    from_gymnasium,
+    gridworld,
     load_demonstrations,
+    load_mdp,
+    load_preferences,
     make_demonstrations,
+    make_environment,
+    make_mdp,
+    make_preferences,
+    make_sparse_mdp,
+    ranking_to_comparisons,
+    reward_from_weights,
     rollout,
     sample_demonstrations,
     save_demonstrations,
+    save_mdp,
+    save_preferences,
     state_action_counts,
+    synthetic_preferences,
+    trajectory_returns,
+    transition_matrix,
 )
-from bayesirl.diagnostics import Diagnostics, PosteriorWarning, diagnose
-from bayesirl.envs import Environment, from_gymnasium, gridworld, make_environment
-from bayesirl.evaluation import expected_return, expected_value_difference, success_probability
 from bayesirl.inference import METHODS, RandomWalkMH, fit, fit_demonstrations, fit_evidence
 from bayesirl.likelihoods import (
     BoltzmannPolicy,
     DemonstrationPairs,
+    PreferenceChoice,
     boltzmann_log_likelihood,
     boltzmann_q_values,
+    bradley_terry_log_likelihood,
     demonstration_pairs,
     maxent_log_likelihood,
     maxent_logits,
-)
-from bayesirl.mdp import (
-    MDP,
-    load_mdp,
-    make_mdp,
-    make_sparse_mdp,
-    reward_from_weights,
-    save_mdp,
-    transition_matrix,
 )
 from bayesirl.models import (
     PRIORS,
@@ -70,38 +86,22 @@ from bayesirl.models import (
     sample_beta,
     sample_reward_weights,
 )
-from bayesirl.occupancy import (
-    discounted_occupancy,
-    empirical_feature_counts,
-    expected_feature_counts,
-    state_action_occupancy,
-    state_visitation,
-    trajectory_feature_counts,
-)
-from bayesirl.posterior import (
-    add_posterior_quantities,
-    credible_intervals,
-    evaluation_policy,
-    policy_losses,
-)
-from bayesirl.preferences import (
-    PreferenceChoice,
-    Preferences,
-    bradley_terry_log_likelihood,
-    load_preferences,
-    make_preferences,
-    ranking_to_comparisons,
-    save_preferences,
-    synthetic_preferences,
-    trajectory_returns,
-)
 from bayesirl.solvers import (
     FiniteHorizonResult,
     SolverResult,
+    discounted_occupancy,
+    empirical_feature_counts,
+    expected_feature_counts,
+    expected_return,
+    expected_value_difference,
     finite_horizon_soft_value_iteration,
     greedy_policy,
     policy_evaluation,
     soft_value_iteration,
+    state_action_occupancy,
+    state_visitation,
+    success_probability,
+    trajectory_feature_counts,
     value_iteration,
 )
 

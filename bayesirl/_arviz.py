@@ -100,7 +100,7 @@ def from_netcdf(path: str | os.PathLike) -> az.InferenceData:
     return az.from_netcdf(os.fspath(path))
 
 
-# --- posterior use: intervals, derived variables, plots (bayesirl.posterior, bayesirl.report) ---
+# --- posterior use: intervals, derived variables, plots (bayesirl.analysis.posterior, bayesirl.app.report) ---
 
 
 def quantile_ess(values, prob: float) -> float:

@@ -25,8 +25,9 @@ from bayesirl.likelihoods import (
     DemonstrationPairs,
     boltzmann_q_values,
 )
-from bayesirl.mdp import MDP, reward_from_weights
-from bayesirl.preferences import PreferenceChoice, Preferences
+from bayesirl.data.mdp import MDP, reward_from_weights
+from bayesirl.data.preferences import Preferences
+from bayesirl.likelihoods.bradley_terry import PreferenceChoice
 
 __all__ = [
     "PRIORS",

@@ -185,7 +185,7 @@ def preference_data(num_trajectories: int, num_pairs: int | None, seed: int):
     pairs, the higher true return preferred (noise-free labels, as ``synthetic_preferences``).
     Returns (Phi (N, F) float32, Preferences, winner (P,), loser (P,)).
     """
-    from bayesirl.preferences import make_preferences
+    from bayesirl.data.preferences import make_preferences
 
     rng = np.random.default_rng(seed)
     N, F = num_trajectories, NUM_FEATURES
@@ -296,7 +296,7 @@ def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, b
     from jax import lax
     from numpyro.infer import MCMC, init_to_uniform
 
-    from bayesirl.inference.mh import RandomWalkMH
+    from bayesirl.inference.random_walk import RandomWalkMH
 
     kernel = RandomWalkMH(model, init_strategy=init_to_uniform(radius=1.0))
     # num_samples is set after the warm-up (a small collection buffer during the warm-up)
@@ -347,9 +347,9 @@ def bench_preferences(scales, beta, num_warmup, target_s, repeats, budget_s, clo
                       verbose=True):
     import jax.numpy as jnp
 
-    from bayesirl.mdp import make_sparse_mdp
+    from bayesirl.data.mdp import make_sparse_mdp
     from bayesirl.models import Evidence, irl_model
-    from bayesirl.preferences import bradley_terry_log_likelihood
+    from bayesirl.likelihoods import bradley_terry_log_likelihood
 
     F = NUM_FEATURES
     # A 1-state, 1-action MDP: the Bradley-Terry likelihood never solves it; it only gives F.
@@ -541,7 +541,7 @@ class NumpyMaxEnt:
 
 def maxent_setups(envs):
     """(name, builder) for the requested environments, in the order given."""
-    from bayesirl.envs import make_environment
+    from bayesirl.data.envs import make_environment
 
     known = {
         "frozenlake": ("FrozenLake8x8-v1", lambda: make_environment("FrozenLake8x8-v1")),
@@ -560,10 +560,10 @@ def bench_maxent(repeats, budget_s, num_points, num_demos, vmap_batch, envs, see
     import jax.numpy as jnp
     from numpyro.infer.util import initialize_model
 
-    from bayesirl.demos import sample_demonstrations
+    from bayesirl.data.demos import sample_demonstrations
     from bayesirl.likelihoods import demonstration_pairs
     from bayesirl.models import Evidence, irl_model
-    from bayesirl.occupancy import expected_feature_counts
+    from bayesirl.solvers.occupancy import expected_feature_counts
     from bayesirl.solvers import value_iteration
 
     rows = []
@@ -689,7 +689,7 @@ def print_maxent_table(rows, vmap_batch):
                     f"{r['cos_classic_vs_exact_grad']:.3f}" for r in rows)
     print(f"check: max |log density numpy - (-potential)| = {worst:.1e} (float64 numpy vs "
           f"float32 jax, |log density| up to {scale:.0f}); numpy expected feature counts vs "
-          f"bayesirl.occupancy: max rel diff {mu:.1e}")
+          f"bayesirl.solvers.occupancy: max rel diff {mu:.1e}")
     print(f"cosine(classic gradient, exact gradient of the pairs' log-likelihood): {cos}\n"
           "(finite horizon: equal only for deterministic dynamics and demos started from p0; "
           "discounted: the classic gradient matches gamma^t-weighted\nfeature counts, while the "

@@ -209,7 +209,7 @@ def bench_solvers(sizes, repeats: int, budget_s: float, seed: int, dtype, verbos
     import jax
     import jax.numpy as jnp
 
-    from bayesirl.mdp import make_sparse_mdp
+    from bayesirl.data.mdp import make_sparse_mdp
     from bayesirl.solvers import soft_value_iteration, value_iteration
 
     eps = 1e-5 if np.dtype(dtype) == np.float32 else 1e-10  # bayesirl's default tolerances
@@ -392,8 +392,8 @@ def bench_frozenlake(repeats: int, budget_s: float, num_points: int, loop_evals:
     import jax.numpy as jnp
     from numpyro.infer.util import initialize_model
 
-    from bayesirl.demos import sample_demonstrations
-    from bayesirl.envs import make_environment
+    from bayesirl.data.demos import sample_demonstrations
+    from bayesirl.data.envs import make_environment
     from bayesirl.likelihoods import demonstration_pairs
     from bayesirl.models import boltzmann_irl_model
     from bayesirl.solvers import value_iteration

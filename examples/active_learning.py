@@ -26,8 +26,8 @@ import jax
 import numpy as np
 
 from bayesirl.active import PREFERENCE_ACQUISITIONS, STATE_ACQUISITIONS
-from bayesirl.active_loop import run_active_learning, sufficiency_stop
-from bayesirl.envs import gridworld
+from bayesirl.active.loop import run_active_learning, sufficiency_stop
+from bayesirl.data.envs import gridworld
 
 #: The target of the experiment (Trinh, Chen & Brown 2024 use nEVD thresholds of this size).
 TARGET_NEVD = 0.05

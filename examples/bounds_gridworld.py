@@ -36,10 +36,10 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)  # evaluation in float64; the sampler runs in float32
 
 import bayesirl as birl
-from bayesirl.bounds import feature_count_bound, value_at_risk_bound
+from bayesirl.analysis.bounds import feature_count_bound, value_at_risk_bound
 from bayesirl.inference.policy_walk import sample_policy_walk
-from bayesirl.mdp import MDP
-from bayesirl.occupancy import expected_feature_counts
+from bayesirl.data.mdp import MDP
+from bayesirl.solvers.occupancy import expected_feature_counts
 
 START_STATES = (10, 13, 16, 37, 40, 43, 64, 67, 70)
 

@@ -69,12 +69,13 @@ def test_joint_model_log_density_is_sum_of_sources():
     """log p(w, D_demos, D_prefs) = log p(w) + log p(D_demos | w) + log p(D_prefs | w)."""
     from numpyro.infer.util import log_density
 
-    from bayesirl.demos import make_demonstrations
-    from bayesirl.envs import gridworld
+    from bayesirl.data.demos import make_demonstrations
+    from bayesirl.data.envs import gridworld
     from bayesirl.likelihoods import demonstration_pairs, maxent_log_likelihood
     from bayesirl.models import Evidence, irl_model
-    from bayesirl.occupancy import empirical_feature_counts
-    from bayesirl.preferences import bradley_terry_log_likelihood, make_preferences
+    from bayesirl.solvers.occupancy import empirical_feature_counts
+    from bayesirl.data.preferences import make_preferences
+    from bayesirl.likelihoods import bradley_terry_log_likelihood
 
     env = gridworld(3, 3, num_features=2, seed=0)
     demos = make_demonstrations([([0, 1, 2], [3, 3, 1]), ([4, 5], [3, 1])])

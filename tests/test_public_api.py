@@ -3,13 +3,13 @@
 import inspect
 
 import bayesirl
-import bayesirl.envs
+import bayesirl.data.envs
 import bayesirl.inference
 
 
 
 def test_all_names_exist_and_have_docstrings():
-    for module in (bayesirl, bayesirl.envs, bayesirl.inference):
+    for module in (bayesirl, bayesirl.data.envs, bayesirl.inference):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj) or inspect.isclass(obj):

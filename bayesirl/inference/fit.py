@@ -21,13 +21,13 @@ from numpyro.infer.util import initialize_model
 
 from bayesirl import _arviz
 from bayesirl._validate import check_scalar
-from bayesirl.demos import Demonstrations, check_demonstrations
-from bayesirl.inference.mh import RandomWalkMH
+from bayesirl.data.demos import Demonstrations, check_demonstrations
+from bayesirl.inference.random_walk import RandomWalkMH
 from bayesirl.likelihoods import Q_KINDS, demonstration_pairs
-from bayesirl.mdp import MDP
+from bayesirl.data.mdp import MDP
 from bayesirl.models import SOURCES, Evidence, check_betas, check_prior, irl_model
-from bayesirl.occupancy import empirical_feature_counts
-from bayesirl.preferences import Preferences
+from bayesirl.solvers.occupancy import empirical_feature_counts
+from bayesirl.data.preferences import Preferences
 
 __all__ = ["METHODS", "fit", "fit_evidence", "fit_demonstrations", "default_progress_bar"]
 
@@ -77,7 +77,7 @@ def fit(
 
     * ``"nuts"``: ``numpyro.infer.NUTS`` (Hoffman & Gelman 2014) with step-size and diagonal
       mass adaptation during warm-up; needs a differentiable model (use soft Q).
-    * ``"mh"``: :class:`~bayesirl.inference.mh.RandomWalkMH` (Metropolis–Hastings over the
+    * ``"mh"``: :class:`~bayesirl.inference.random_walk.RandomWalkMH` (Metropolis–Hastings over the
       unconstrained parameters, step size and covariance adapted during warm-up); gradient-free,
       so it also suits hard-max Q.
     * ``"map"``: maximises the log posterior with scipy's L-BFGS-B on the jitted potential and
@@ -217,8 +217,8 @@ def fit_evidence(
             ``"maxent"`` (need ``demos``), ``"bradley-terry"`` (needs ``preferences``).
         demos: expert demonstrations.
         preferences: ``(trajectories, comparisons)`` as returned by
-            :func:`~bayesirl.preferences.load_preferences` or
-            :func:`~bayesirl.preferences.synthetic_preferences`.
+            :func:`~bayesirl.data.preferences.load_preferences` or
+            :func:`~bayesirl.data.preferences.synthetic_preferences`.
         method: ``"nuts"``, ``"mh"`` or ``"map"``.
         prior, prior_scale: prior over the weights.
         betas: ``{source: β}`` fixed numbers or NumPyro distributions (learned); default 1.

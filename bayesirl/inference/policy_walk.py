@@ -54,7 +54,7 @@ from jax import lax
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.likelihoods import DemonstrationPairs
-from bayesirl.mdp import MDP
+from bayesirl.data.mdp import MDP
 from bayesirl.models import project_to_sphere
 from bayesirl.solvers import expected_next_values, value_iteration
 

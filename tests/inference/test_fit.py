@@ -9,9 +9,9 @@ import pytest
 from numpyro.infer.util import initialize_model
 
 from bayesirl import _arviz
-from bayesirl.demos import make_demonstrations, sample_demonstrations
-from bayesirl.envs import gridworld
-from bayesirl.evaluation import expected_value_difference
+from bayesirl.data.demos import make_demonstrations, sample_demonstrations
+from bayesirl.data.envs import gridworld
+from bayesirl.solvers.evaluation import expected_value_difference
 from bayesirl.inference import fit, fit_demonstrations
 from bayesirl.likelihoods import demonstration_pairs
 from bayesirl.models import boltzmann_irl_model

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bayesirl import _arviz
-from bayesirl.envs import gridworld
+from bayesirl.data.envs import gridworld
 from bayesirl.inference.policy_walk import (
     _dense_inverse,
     build_kernel,

@@ -1,0 +1,28 @@
+"""Using a posterior: per-draw quantities and credible intervals
+(:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
+sufficiency (:mod:`bayesirl.analysis.bounds`) and sampler diagnostics
+(:mod:`bayesirl.analysis.diagnostics`).
+"""
+
+from bayesirl.analysis.bounds import (
+    SufficiencyVerdict,
+    VaRBound,
+    conditional_value_at_risk,
+    demonstration_sufficiency,
+    feature_count_bound,
+    value_at_risk_bound,
+)
+from bayesirl.analysis.diagnostics import Diagnostics, PosteriorWarning, diagnose
+from bayesirl.analysis.posterior import (
+    add_posterior_quantities,
+    credible_intervals,
+    evaluation_policy,
+    policy_losses,
+)
+
+__all__ = [
+    "add_posterior_quantities", "credible_intervals", "evaluation_policy", "policy_losses",
+    "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
+    "demonstration_sufficiency", "feature_count_bound",
+    "Diagnostics", "PosteriorWarning", "diagnose",
+]

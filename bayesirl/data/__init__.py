@@ -1,0 +1,48 @@
+"""The data layer: MDPs, demonstrations, preferences and environments (no solver, no likelihood).
+
+Everything here is a validated, immutable pytree (NamedTuple) plus its file format:
+:class:`MDP` (:mod:`bayesirl.data.mdp`), :class:`Demonstrations` (:mod:`bayesirl.data.demos`),
+:class:`Preferences` (:mod:`bayesirl.data.preferences`) and the built-in environments
+(:mod:`bayesirl.data.envs`).
+"""
+
+from bayesirl.data.demos import (
+    Demonstrations,
+    check_demonstrations,
+    load_demonstrations,
+    make_demonstrations,
+    rollout,
+    sample_demonstrations,
+    save_demonstrations,
+    state_action_counts,
+)
+from bayesirl.data.envs import Environment, from_gymnasium, gridworld, make_environment
+from bayesirl.data.mdp import (
+    MDP,
+    load_mdp,
+    make_mdp,
+    make_sparse_mdp,
+    reward_from_weights,
+    save_mdp,
+    transition_matrix,
+)
+from bayesirl.data.preferences import (
+    LABELS,
+    Preferences,
+    load_preferences,
+    make_preferences,
+    ranking_to_comparisons,
+    save_preferences,
+    synthetic_preferences,
+    trajectory_returns,
+)
+
+__all__ = [
+    "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
+    "save_mdp", "load_mdp",
+    "Demonstrations", "make_demonstrations", "rollout", "sample_demonstrations",
+    "check_demonstrations", "save_demonstrations", "load_demonstrations", "state_action_counts",
+    "LABELS", "Preferences", "make_preferences", "ranking_to_comparisons", "trajectory_returns",
+    "synthetic_preferences", "save_preferences", "load_preferences",
+    "Environment", "make_environment", "gridworld", "from_gymnasium",
+]

@@ -1,0 +1,284 @@
+"""Demonstrations: N trajectories of different lengths, padded into (N, T) arrays with a mask.
+
+A trajectory is a sequence of states s_0 … s_{L−1} and the action taken in each. When it ends
+in a terminal state the action stored there is ignored (likelihoods skip terminal states).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from bayesirl._typing import Array, PRNGKey
+from bayesirl._validate import as_index_array, check_scalar
+from bayesirl.data.mdp import MDP
+
+__all__ = [
+    "Demonstrations",
+    "make_demonstrations",
+    "rollout",
+    "sample_demonstrations",
+    "check_demonstrations",
+    "save_demonstrations",
+    "load_demonstrations",
+    "state_action_counts",
+]
+
+_FORMAT = "bayesirl.demonstrations/1"
+
+
+class Demonstrations(NamedTuple):
+    """N trajectories padded to length T (a JAX pytree).
+
+    Attributes:
+        states: (N, T) int32 state indices.
+        actions: (N, T) int32 action indices (0 where padded or in a final terminal state).
+        mask: (N, T) bool, True for the time steps that exist.
+    """
+
+    states: Array
+    actions: Array
+    mask: Array
+
+    @property
+    def num_trajectories(self) -> int:
+        """N, the number of trajectories."""
+        return self.states.shape[0]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """(N,) number of time steps of each trajectory."""
+        return np.asarray(self.mask).sum(axis=1)
+
+
+def make_demonstrations(trajectories, num_states: int | None = None,
+                        num_actions: int | None = None) -> Demonstrations:
+    """Pad a list of trajectories into :class:`Demonstrations`, validating every index.
+
+    Args:
+        trajectories: a sequence of N trajectories, each a mapping with ``"states"`` (length L)
+            and ``"actions"`` (length L, or L − 1 when the last state has no action), or a pair
+            ``(states, actions)``.
+        num_states: S, to check state indices (optional).
+        num_actions: A, to check action indices (optional).
+
+    Returns:
+        Demonstrations with T = the longest trajectory.
+
+    Raises:
+        TypeError: a trajectory is not a mapping or pair, or indices are not integers.
+        ValueError: no trajectories, an empty trajectory, mismatched lengths, indices out of
+            range.
+    """
+    if isinstance(trajectories, (str, bytes)) or not hasattr(trajectories, "__len__"):
+        raise TypeError(f"trajectories: expected a list of trajectories, got {type(trajectories).__name__}")
+    if len(trajectories) == 0:
+        raise ValueError("trajectories: expected at least one trajectory, got none")
+    upper_s = num_states if num_states is not None else np.iinfo(np.int32).max
+    upper_a = num_actions if num_actions is not None else np.iinfo(np.int32).max
+    parsed = []
+    for n, traj in enumerate(trajectories):
+        if isinstance(traj, dict):
+            if "states" not in traj or "actions" not in traj:
+                raise ValueError(f"trajectories[{n}]: expected keys 'states' and 'actions', got {sorted(traj)}")
+            s_raw, a_raw = traj["states"], traj["actions"]
+        elif isinstance(traj, (tuple, list)) and len(traj) == 2:
+            s_raw, a_raw = traj
+        else:
+            raise TypeError(f"trajectories[{n}]: expected a dict with 'states' and 'actions' or a pair")
+        s = as_index_array(s_raw, f"trajectories[{n}].states", upper_s)
+        a = as_index_array(a_raw, f"trajectories[{n}].actions", upper_a)
+        if s.size == 0:
+            raise ValueError(f"trajectories[{n}].states: expected at least one state, got none")
+        if a.size not in (s.size, s.size - 1):
+            raise ValueError(
+                f"trajectories[{n}].actions: expected {s.size} or {s.size - 1} actions for "
+                f"{s.size} states, got {a.size}"
+            )
+        parsed.append((s, np.concatenate([a, np.zeros(s.size - a.size, np.int64)])))
+    T = max(s.size for s, _ in parsed)
+    N = len(parsed)
+    states = np.zeros((N, T), np.int32)
+    actions = np.zeros((N, T), np.int32)
+    mask = np.zeros((N, T), bool)
+    for n, (s, a) in enumerate(parsed):
+        states[n, : s.size], actions[n, : s.size], mask[n, : s.size] = s, a, True
+    return Demonstrations(jnp.asarray(states), jnp.asarray(actions), jnp.asarray(mask))
+
+
+def check_demonstrations(mdp: MDP, demos: Demonstrations) -> None:
+    """Check that ``demos`` fit ``mdp``: indices in range, every step possible under P.
+
+    Raises:
+        ValueError: naming the trajectory and step of the first index out of range, the first
+            transition with probability zero, or a step after a terminal state.
+    """
+    states, actions, mask = (np.asarray(x) for x in demos)
+    S, A = mdp.num_states, mdp.num_actions
+    if states[mask].size and states[mask].max() >= S:
+        n, t = np.argwhere(mask & (states >= S))[0]
+        raise ValueError(f"demos: trajectory {n} step {t}: state {states[n, t]} is out of range (S = {S})")
+    if actions[mask].size and actions[mask].max() >= A:
+        n, t = np.argwhere(mask & (actions >= A))[0]
+        raise ValueError(f"demos: trajectory {n} step {t}: action {actions[n, t]} is out of range (A = {A})")
+    next_states, next_probs = np.asarray(mdp.next_states), np.asarray(mdp.next_probs)
+    terminal = np.asarray(mdp.terminal)
+    step = mask[:, :-1] & mask[:, 1:]
+    for n, t in np.argwhere(step):
+        s, a, s2 = states[n, t], actions[n, t], states[n, t + 1]
+        if terminal[s]:
+            raise ValueError(f"demos: trajectory {n} continues after terminal state {s} at step {t}")
+        if next_probs[s, a][next_states[s, a] == s2].sum() <= 0:
+            raise ValueError(
+                f"demos: trajectory {n} step {t}: transition {s} -> {s2} under action {a} "
+                "has probability 0 in the MDP"
+            )
+
+
+def rollout(key: PRNGKey, mdp: MDP, policy: Array, horizon: int,
+            initial_state: Array | None = None) -> Demonstrations:
+    """Sample ONE trajectory of ``policy`` for ``horizon`` steps (jit/vmap-compatible).
+
+    The trajectory stops when it enters a terminal state (that state is its last step).
+
+    Args:
+        key: JAX PRNG key.
+        mdp: the MDP.
+        policy: (S, A) or time-dependent (T, S, A) action probabilities.
+        horizon: T, the maximum number of states (static).
+        initial_state: () int start state; default drawn from p0.
+
+    Returns:
+        Demonstrations with N = 1 … squeezed: arrays of shape (T,). Batch with ``jax.vmap``
+        over keys (see :func:`sample_demonstrations`).
+    """
+    k0, key = jax.random.split(key)
+    if initial_state is None:
+        initial_state = jax.random.choice(k0, mdp.num_states, p=mdp.initial_distribution)
+    log_policy = jnp.log(jnp.asarray(policy))
+
+    def step(carry, inputs):
+        s, alive = carry
+        t, k = inputs
+        ka, ks = jax.random.split(k)
+        logits = log_policy[t] if log_policy.ndim == 3 else log_policy
+        a = jax.random.categorical(ka, logits[s])
+        k_idx = jax.random.categorical(ks, jnp.log(mdp.next_probs[s, a]))
+        s_next = mdp.next_states[s, a, k_idx]
+        still = alive & ~mdp.terminal[s]
+        return (s_next, still), (s, jnp.where(mdp.terminal[s], 0, a), alive)
+
+    keys = jax.random.split(key, horizon)
+    _, (states, actions, mask) = lax.scan(
+        step, (jnp.asarray(initial_state, jnp.int32), jnp.bool_(True)),
+        (jnp.arange(horizon), keys),
+    )
+    return Demonstrations(states.astype(jnp.int32), actions.astype(jnp.int32), mask)
+
+
+def sample_demonstrations(key: PRNGKey, mdp: MDP, policy: Array, num_trajectories: int,
+                          horizon: int, initial_states: Array | None = None) -> Demonstrations:
+    """Sample N rollouts of ``policy`` (vmapped :func:`rollout`).
+
+    Args:
+        key: JAX PRNG key.
+        mdp: the MDP.
+        policy: (S, A) or (T, S, A) action probabilities.
+        num_trajectories: N >= 1.
+        horizon: T >= 1, maximum length.
+        initial_states: optional (N,) start states; default drawn from p0.
+
+    Returns:
+        Demonstrations of shape (N, T), trimmed to the longest trajectory.
+
+    Raises:
+        ValueError: non-positive ``num_trajectories`` or ``horizon``, or a policy of the wrong
+            shape.
+    """
+    N = check_scalar(num_trajectories, "num_trajectories", low=1, integer=True)
+    T = check_scalar(horizon, "horizon", low=1, integer=True)
+    policy = jnp.asarray(policy)
+    if policy.shape[-2:] != (mdp.num_states, mdp.num_actions) or policy.ndim not in (2, 3):
+        raise ValueError(f"policy: expected shape (S, A) or (T, S, A) with S, A = "
+                         f"{mdp.num_states}, {mdp.num_actions}; got {policy.shape}")
+    keys = jax.random.split(key, N)
+    if initial_states is None:
+        demos = jax.vmap(lambda k: rollout(k, mdp, policy, T))(keys)
+    else:
+        starts = jnp.asarray(as_index_array(initial_states, "initial_states", mdp.num_states))
+        if starts.shape != (N,):
+            raise ValueError(f"initial_states: expected shape (N,) = ({N},), got {starts.shape}")
+        demos = jax.vmap(lambda k, s0: rollout(k, mdp, policy, T, s0))(keys, starts)
+    longest = int(np.asarray(demos.mask).sum(axis=1).max())
+    return Demonstrations(*(x[:, :longest] for x in demos))
+
+
+def state_action_counts(mdp: MDP, demos: Demonstrations) -> Array:
+    """(S, A) number of times each action was taken in each non-terminal state."""
+    valid = demos.mask & ~mdp.terminal[demos.states]
+    counts = jnp.zeros((mdp.num_states, mdp.num_actions), mdp.next_probs.dtype)
+    return counts.at[demos.states, demos.actions].add(valid.astype(counts.dtype))
+
+
+def save_demonstrations(path: str | os.PathLike, demos: Demonstrations,
+                        mdp: MDP | None = None) -> None:
+    """Write ``demos`` as JSON (to a temporary name, then renamed).
+
+    Format: ``{"format": "bayesirl.demonstrations/1", "num_states": S, "num_actions": A,
+    "trajectories": [{"states": [...], "actions": [...]}, ...]}``; S and A are written when
+    ``mdp`` is given.
+    """
+    states, actions, mask = (np.asarray(x) for x in demos)
+    trajs = []
+    for n in range(states.shape[0]):
+        L = int(mask[n].sum())
+        trajs.append({"states": states[n, :L].tolist(), "actions": actions[n, :L].tolist()})
+    doc = {"format": _FORMAT, "trajectories": trajs}
+    if mdp is not None:
+        doc["num_states"], doc["num_actions"] = mdp.num_states, mdp.num_actions
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f)
+    os.replace(tmp, path)
+
+
+def load_demonstrations(path: str | os.PathLike, mdp: MDP | None = None) -> Demonstrations:
+    """Read demonstrations written by :func:`save_demonstrations` (or by hand) and validate them.
+
+    A file may be the full document or just the list of trajectories.
+
+    Args:
+        path: JSON file.
+        mdp: when given, indices and transitions are checked against it
+            (:func:`check_demonstrations`).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: invalid JSON or content (the message names the trajectory and field).
+    """
+    try:
+        with open(os.fspath(path)) as f:
+            doc = json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"demos: {path} is not valid JSON ({err})") from err
+    if isinstance(doc, dict):
+        if "trajectories" not in doc:
+            raise ValueError(f"demos: {path} has no 'trajectories' list")
+        trajectories = doc["trajectories"]
+    else:
+        trajectories = doc
+    if not isinstance(trajectories, list):
+        raise ValueError(f"demos: 'trajectories' in {path} must be a list, got {type(trajectories).__name__}")
+    S = mdp.num_states if mdp is not None else None
+    A = mdp.num_actions if mdp is not None else None
+    demos = make_demonstrations(trajectories, S, A)
+    if mdp is not None:
+        check_demonstrations(mdp, demos)
+    return demos

@@ -1,0 +1,25 @@
+"""Likelihoods of evidence about the reward, as NumPyro building blocks.
+
+* :mod:`bayesirl.likelihoods.boltzmann` — the Boltzmann-rational demonstrator (Ramachandran &
+  Amir 2007) over soft or hard Q-values;
+* :mod:`bayesirl.likelihoods.maxent` — maximum-causal-entropy trajectories (Ziebart 2008, 2010);
+* :mod:`bayesirl.likelihoods.bradley_terry` — strict and weak preferences between trajectories
+  (Bradley–Terry; T-REX / Bayesian REX, Brown et al. 2019, 2020; Bıyık et al. 2019).
+"""
+
+from bayesirl.likelihoods.boltzmann import (
+    Q_KINDS,
+    BoltzmannPolicy,
+    DemonstrationPairs,
+    boltzmann_log_likelihood,
+    boltzmann_q_values,
+    demonstration_pairs,
+)
+from bayesirl.likelihoods.bradley_terry import PreferenceChoice, bradley_terry_log_likelihood
+from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
+
+__all__ = [
+    "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
+    "boltzmann_q_values", "boltzmann_log_likelihood", "maxent_logits", "maxent_log_likelihood",
+    "PreferenceChoice", "bradley_terry_log_likelihood",
+]

@@ -1,0 +1,139 @@
+"""The Boltzmann-rational demonstrator likelihood, as NumPyro building blocks.
+
+The Boltzmann-rational demonstrator (Ramachandran & Amir, IJCAI 2007, Eq. 2–3) picks action a
+in state s with probability ``exp(β Q(s, a)) / Σ_b exp(β Q(s, b))``, so
+
+    log p(D | R) = Σ_{(s, a) ∈ D} [ β Q(s, a; R) − logsumexp_b β Q(s, b; R) ],
+
+with Q the optimal (hard max) action values of R, or the soft (maximum-causal-entropy) ones —
+with soft Q at temperature 1/β this is the maximum-causal-entropy likelihood (Ziebart 2010).
+Pairs in terminal states carry no information and are skipped.
+
+Both forms depend on the reward only through ``θ = β·R``: ``β Q*(R) = Q*(βR)`` and
+``β Q_soft(R; τ = 1/β) = Q_soft(βR; τ = 1)``. :func:`boltzmann_q_values` therefore solves the
+MDP once for the scaled reward and the policy logits are the Q-values themselves.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+
+from bayesirl._typing import Array
+from bayesirl.data.demos import Demonstrations
+from bayesirl.data.mdp import MDP
+from bayesirl.solvers.value_iteration import soft_value_iteration, value_iteration
+
+__all__ = [
+    "BoltzmannPolicy",
+    "DemonstrationPairs",
+    "demonstration_pairs",
+    "boltzmann_q_values",
+    "boltzmann_log_likelihood",
+    "Q_KINDS",
+]
+
+#: The kinds of Q-values accepted by the Boltzmann likelihood.
+Q_KINDS = ("soft", "hard")
+
+
+class BoltzmannPolicy(dist.CategoricalLogits):
+    """Boltzmann-rational choice of an action given Q-values: ``p(a) ∝ exp(β Q(a))``.
+
+    A NumPyro distribution (a categorical with logits ``β Q``) so users can write their own
+    models, e.g. ``numpyro.sample("a", BoltzmannPolicy(q[s], beta), obs=a)``.
+
+    Args:
+        q_values: (..., A) action values (reward units).
+        beta: rationality (inverse temperature) β >= 0, broadcastable to ``q_values[..., 0]``;
+            β = 0 is uniformly random, β → ∞ greedy.
+
+    Source: Ramachandran & Amir 2007 (Bayesian IRL), Eq. 2; Luce 1959 choice rule.
+    """
+
+    arg_constraints = {"logits": dist.constraints.real_vector}
+
+    def __init__(self, q_values, beta=1.0, *, validate_args=None):
+        q_values = jnp.asarray(q_values)
+        beta = jnp.asarray(beta, dtype=q_values.dtype)
+        self.q_values = q_values
+        self.beta = beta
+        super().__init__(logits=jnp.expand_dims(beta, -1) * q_values, validate_args=validate_args)
+
+
+class DemonstrationPairs(NamedTuple):
+    """The (state, action) pairs of demonstrations outside terminal states, flattened.
+
+    Attributes:
+        states: (P,) int32 state of each pair.
+        actions: (P,) int32 action of each pair.
+        times: (P,) int32 time step of each pair within its trajectory (used by the
+            finite-horizon MaxEnt likelihood).
+    """
+
+    states: Array
+    actions: Array
+    times: Array
+
+
+def demonstration_pairs(mdp: MDP, demos: Demonstrations) -> DemonstrationPairs:
+    """Flatten ``demos`` to the P state-action pairs the Boltzmann likelihood uses.
+
+    Padding and pairs in terminal states are dropped (done once, outside jit).
+
+    Raises:
+        ValueError: if no pair remains (e.g. every trajectory starts in a terminal state).
+    """
+    states, actions, mask = (np.asarray(x) for x in demos)
+    keep = mask & ~np.asarray(mdp.terminal)[np.minimum(states, mdp.num_states - 1)]
+    if not keep.any():
+        raise ValueError("demos: no state-action pair outside terminal states to learn from")
+    times = np.broadcast_to(np.arange(states.shape[1]), states.shape)
+    return DemonstrationPairs(jnp.asarray(states[keep], jnp.int32),
+                              jnp.asarray(actions[keep], jnp.int32),
+                              jnp.asarray(times[keep], jnp.int32))
+
+
+def boltzmann_q_values(mdp: MDP, reward: Array, beta=1.0, q: str = "soft", **solver_kwargs) -> Array:
+    """Policy logits ``β Q(s, a; R)`` of the Boltzmann demonstrator for ONE reward.
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward R.
+        beta: rationality β (scalar, may be traced).
+        q: ``"soft"`` (soft Q of βR at temperature 1, smooth in R: use with NUTS) or
+            ``"hard"`` (β Q* of R; piecewise linear in R).
+        **solver_kwargs: tolerances / ``max_iterations`` / ``init_values`` for the solver.
+
+    Returns:
+        (S, A) logits. Differentiable in ``reward`` and ``beta``.
+
+    Raises:
+        ValueError: unknown ``q``.
+    """
+    if q not in Q_KINDS:
+        raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
+    solver = soft_value_iteration if q == "soft" else value_iteration
+    return solver(mdp, beta * reward, **solver_kwargs).q_values
+
+
+def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs) -> Array:
+    """``Σ_(s,a) log softmax(logits[s])[a]`` over the demonstration pairs.
+
+    Args:
+        logits: (S, A) Boltzmann logits, e.g. from :func:`boltzmann_q_values`.
+        pairs: the demonstration pairs (:func:`demonstration_pairs`).
+
+    Returns:
+        () log-likelihood (nats).
+
+    Source: Ramachandran & Amir 2007, Eq. 3.
+    """
+    log_policy = jax.nn.log_softmax(logits, axis=-1)
+    return jnp.sum(log_policy[pairs.states, pairs.actions])
+
+

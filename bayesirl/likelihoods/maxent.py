@@ -1,0 +1,84 @@
+"""The maximum-causal-entropy (MaxEnt) likelihood of trajectories (Ziebart et al. 2008; Ziebart 2010).
+
+``π_t(a|s) = exp(Q_t(s, a) − V_t(s))`` with (Q, V) the soft values of ``β·R``: time-dependent for
+a finite horizon T (Ziebart 2010, Alg. 9.1), stationary for the discounted infinite horizon.
+The log-likelihood of a trajectory is ``Σ_t log π_t(a_t | s_t)``; the transition probabilities
+do not depend on the reward and are left out.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from bayesirl._typing import Array
+from bayesirl.data.demos import Demonstrations
+from bayesirl.data.mdp import MDP
+from bayesirl.solvers.value_iteration import finite_horizon_soft_value_iteration, soft_value_iteration
+
+__all__ = ["maxent_logits", "maxent_log_likelihood"]
+
+
+def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
+                  discount: float | None = 1.0, **solver_kwargs) -> Array:
+    """Log-probabilities of the maximum-causal-entropy (MaxEnt) policy for ONE reward.
+
+    ``π(a|s) = exp(Q(s, a) − V(s))`` with (Q, V) the soft values of ``β·R`` (Ziebart et al.
+    2008; Ziebart 2010, Alg. 9.1): time-dependent ``π_t`` for a finite horizon T, stationary for
+    the discounted infinite horizon. β is the rationality (the soft-max temperature is 1/β).
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward.
+        beta: rationality β > 0.
+        horizon: T for the finite-horizon model, None for discounted.
+        discount: γ of the finite-horizon model; default 1.0, the undiscounted model of
+            Ziebart et al. (2008); None uses the MDP's γ. The discounted model always uses the
+            MDP's γ.
+        **solver_kwargs: for :func:`~bayesirl.solvers.soft_value_iteration`.
+
+    Returns:
+        (T, S, A) or (S, A) log-policy. Differentiable in ``reward`` and ``beta``.
+    """
+    if horizon is None:
+        q = soft_value_iteration(mdp, beta * reward, **solver_kwargs).q_values
+    else:
+        q = finite_horizon_soft_value_iteration(mdp, beta * reward, horizon,
+                                                discount=discount).q_values
+    return jax.nn.log_softmax(q, axis=-1)
+
+
+def maxent_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations, beta=1.0,
+                          horizon: int | None = None, discount: float | None = 1.0,
+                          **solver_kwargs) -> Array:
+    """MaxEnt log-likelihood of each trajectory: ``Σ_t log π_t(a_t | s_t)`` (Ziebart 2010).
+
+    Steps in terminal states (no action) and padding are skipped; the transition probabilities
+    do not depend on the reward and are left out. With a finite horizon T the time index is the
+    step within the trajectory, so trajectories must start at t = 0 and be at most T long.
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward.
+        demos: N trajectories (T_demo <= horizon when a horizon is given).
+        beta: rationality β.
+        horizon: T, or None for the discounted model.
+        discount: γ of the finite-horizon model (see :func:`maxent_logits`).
+
+    Returns:
+        (N,) log-likelihoods (nats).
+
+    Raises:
+        ValueError: trajectories longer than the horizon.
+    """
+    if horizon is not None and demos.states.shape[1] > horizon:
+        raise ValueError(f"demos: trajectories of {demos.states.shape[1]} steps are longer "
+                         f"than the horizon {horizon}")
+    log_pi = maxent_logits(mdp, reward, beta, horizon, discount, **solver_kwargs)
+    T = demos.states.shape[1]
+    if horizon is None:
+        lp = log_pi[demos.states, demos.actions]
+    else:
+        lp = log_pi[jnp.arange(T)[None, :], demos.states, demos.actions]
+    valid = demos.mask & ~mdp.terminal[demos.states]
+    return jnp.sum(jnp.where(valid, lp, 0.0), axis=1)

@@ -1,0 +1,39 @@
+"""MDP solvers in JAX, differentiable in the reward: value iteration, soft value iteration,
+policy evaluation (:mod:`bayesirl.solvers.value_iteration`), occupancy measures and feature
+expectations (:mod:`bayesirl.solvers.occupancy`) and policy evaluation against a reward —
+expected return, EVD (:mod:`bayesirl.solvers.evaluation`).
+"""
+
+from bayesirl.solvers._linear import DENSE_SOLVE_MAX_STATES, expected_next_values
+from bayesirl.solvers.evaluation import (
+    expected_return,
+    expected_value_difference,
+    success_probability,
+)
+from bayesirl.solvers.occupancy import (
+    discounted_occupancy,
+    empirical_feature_counts,
+    expected_feature_counts,
+    state_action_occupancy,
+    state_visitation,
+    trajectory_feature_counts,
+)
+from bayesirl.solvers.value_iteration import (
+    TIE_RTOL,
+    FiniteHorizonResult,
+    SolverResult,
+    finite_horizon_soft_value_iteration,
+    greedy_policy,
+    policy_evaluation,
+    soft_value_iteration,
+    value_iteration,
+)
+
+__all__ = [
+    "SolverResult", "FiniteHorizonResult", "value_iteration", "soft_value_iteration",
+    "finite_horizon_soft_value_iteration", "policy_evaluation", "greedy_policy",
+    "expected_next_values", "DENSE_SOLVE_MAX_STATES", "TIE_RTOL",
+    "state_visitation", "discounted_occupancy", "state_action_occupancy",
+    "expected_feature_counts", "trajectory_feature_counts", "empirical_feature_counts",
+    "expected_return", "expected_value_difference", "success_probability",
+]

@@ -1,0 +1,102 @@
+"""Demonstrations: construction, validation, JSON round trip, rollout statistics."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from bayesirl.data.demos import (
+    check_demonstrations,
+    load_demonstrations,
+    make_demonstrations,
+    sample_demonstrations,
+    save_demonstrations,
+    state_action_counts,
+)
+from bayesirl.data.mdp import make_mdp
+
+# Chain 0 -> 1 -> 2 (terminal); action 1 stays put.
+P = np.zeros((3, 2, 3))
+P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 2] = 1.0
+P[0, 1, 0] = P[1, 1, 1] = P[2, 1, 2] = 1.0
+MDP3 = make_mdp(P, discount=0.9, terminal_states=[2], initial_distribution=[1.0, 0, 0])
+
+
+def test_padding_and_mask():
+    demos = make_demonstrations([{"states": [0, 1, 2], "actions": [0, 0]},
+                                 ([0], [1])], num_states=3, num_actions=2)
+    np.testing.assert_array_equal(demos.mask, [[1, 1, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(demos.lengths, [3, 1])
+    counts = state_action_counts(MDP3, demos)
+    np.testing.assert_array_equal(counts, [[1, 1], [1, 0], [0, 0]])  # terminal pair skipped
+
+
+INVALID = [
+    ("expected at least one trajectory", []),
+    ("trajectories\\[0\\].states: index 5 is out of range", [{"states": [5], "actions": [0]}]),
+    ("trajectories\\[0\\].actions: index 2 is out of range", [{"states": [0], "actions": [2]}]),
+    ("trajectories\\[0\\].actions: expected 2 or 1 actions", [{"states": [0, 1], "actions": []}]),
+    ("expected at least one state", [{"states": [], "actions": []}]),
+    ("expected keys 'states' and 'actions'", [{"state": [0]}]),
+    ("expected integer indices", [{"states": [0.5], "actions": [0]}]),
+    ("expected a dict", [3]),
+]
+
+
+@pytest.mark.parametrize("match, trajs", INVALID, ids=[m for m, _ in INVALID])
+def test_make_demonstrations_rejects(match, trajs):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make_demonstrations(trajs, num_states=3, num_actions=2)
+
+
+def test_check_against_mdp():
+    with pytest.raises(ValueError, match="transition 0 -> 2 under action 0 has probability 0"):
+        check_demonstrations(MDP3, make_demonstrations([([0, 2], [0])]))
+    with pytest.raises(ValueError, match="continues after terminal state 2"):
+        check_demonstrations(MDP3, make_demonstrations([([0, 1, 2, 2], [0, 0, 0])]))
+
+
+def test_json_round_trip(tmp_path):
+    demos = make_demonstrations([([0, 1, 2], [0, 0, 0]), ([0, 0], [1, 0])])
+    save_demonstrations(tmp_path / "d.json", demos, MDP3)
+    loaded = load_demonstrations(tmp_path / "d.json", MDP3)
+    for a, b in zip(demos, loaded):
+        np.testing.assert_array_equal(a, b)
+    doc = json.loads((tmp_path / "d.json").read_text())
+    assert doc["num_states"] == 3 and len(doc["trajectories"]) == 2
+
+
+def test_load_rejects_bad_files(tmp_path):
+    (tmp_path / "a.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_demonstrations(tmp_path / "a.json")
+    (tmp_path / "b.json").write_text(json.dumps({"trajectories": [{"states": [9], "actions": [0]}]}))
+    with pytest.raises(ValueError, match="out of range"):
+        load_demonstrations(tmp_path / "b.json", MDP3)
+    (tmp_path / "c.json").write_text(json.dumps({"other": 1}))
+    with pytest.raises(ValueError, match="no 'trajectories'"):
+        load_demonstrations(tmp_path / "c.json")
+
+
+def test_rollouts_stop_at_terminal_and_follow_policy():
+    policy = jnp.asarray([[0.3, 0.7], [0.6, 0.4], [0.5, 0.5]])
+    demos = sample_demonstrations(jax.random.PRNGKey(0), MDP3, policy, 2000, horizon=30)
+    states, actions, mask = (np.asarray(x) for x in demos)
+    check_demonstrations(MDP3, demos)
+    # every trajectory ends in the terminal state 2 (P(not done in 30 steps) is tiny) exactly once
+    last = states[np.arange(len(states)), mask.sum(1) - 1]
+    assert np.all(last == 2) and np.all((states * mask == 2).sum(1) == 1)
+    # action frequencies in state 0 match π(·|0): 5 standard errors
+    in0 = mask & (states == 0)
+    freq = actions[in0].mean()
+    se = np.sqrt(0.7 * 0.3 / in0.sum())
+    assert abs(freq - 0.7) < 5 * se
+
+
+def test_sample_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="num_trajectories"):
+        sample_demonstrations(jax.random.PRNGKey(0), MDP3, jnp.ones((3, 2)) / 2, 0, 5)
+    with pytest.raises(ValueError, match="policy: expected shape"):
+        sample_demonstrations(jax.random.PRNGKey(0), MDP3, jnp.ones((2, 2)) / 2, 3, 5)

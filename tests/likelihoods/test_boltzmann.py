@@ -1,0 +1,79 @@
+"""The Boltzmann likelihood on a hand-computed case; the NumPyro building block."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pytest
+from numpyro.infer.util import log_density
+
+from bayesirl.data.demos import make_demonstrations
+from bayesirl.likelihoods import (
+    BoltzmannPolicy,
+    boltzmann_log_likelihood,
+    boltzmann_q_values,
+    demonstration_pairs,
+)
+from bayesirl.data.mdp import make_mdp
+from bayesirl.models import boltzmann_irl_model
+
+# One decision state 0 with two actions: action 0 -> state 1 (reward r1, terminal),
+# action 1 -> state 2 (reward r2, terminal). γ = 0.5, state reward r0 in state 0.
+P = np.zeros((3, 2, 3))
+P[0, 0, 1] = P[0, 1, 2] = 1.0
+P[1, :, 1] = P[2, :, 2] = 1.0
+MDP = make_mdp(P, discount=0.5, terminal_states=[1, 2], initial_distribution=[1.0, 0, 0])
+
+
+@pytest.mark.parametrize("q", ["hard", "soft"])
+def test_hand_computed_log_likelihood(q):
+    r = np.array([0.3, 1.0, -0.5])
+    beta = 2.0
+    # Q(0, a) = r0 + γ V(next); terminal V = r(terminal) in both hard and soft forms.
+    q0 = np.array([0.3 + 0.5 * 1.0, 0.3 + 0.5 * -0.5])
+    logp = beta * q0 - np.log(np.exp(beta * q0).sum())
+    # three demonstrations: action 0 twice, action 1 once; the terminal steps are skipped
+    demos = make_demonstrations([([0, 1], [0, 0]), ([0, 1], [0, 1]), ([0, 2], [1, 0])])
+    pairs = demonstration_pairs(MDP, demos)
+    assert pairs.states.shape == (3,)
+    logits = boltzmann_q_values(MDP, jnp.asarray(r), beta, q)
+    ll = boltzmann_log_likelihood(logits, pairs)
+    np.testing.assert_allclose(ll, 2 * logp[0] + logp[1], rtol=1e-10)
+
+
+def test_model_log_density_is_prior_plus_likelihood():
+    demos = make_demonstrations([([0, 1], [0, 0])])
+    pairs = demonstration_pairs(MDP, demos)
+    w = jnp.asarray([0.1, 0.7, -0.2])
+    ld, _ = log_density(boltzmann_irl_model, (MDP, pairs), dict(beta=1.5, prior="gaussian"),
+                        {"reward_weights": w})
+    prior = jax.scipy.stats.norm.logpdf(w).sum()
+    q0 = np.array([0.1 + 0.5 * 0.7, 0.1 + 0.5 * -0.2])
+    like = 1.5 * q0[0] - np.log(np.exp(1.5 * q0).sum())
+    np.testing.assert_allclose(ld, prior + like, rtol=1e-9)
+
+
+def test_boltzmann_policy_distribution():
+    q = jnp.asarray([[1.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
+    d = BoltzmannPolicy(q, beta=jnp.asarray([2.0, 5.0]))
+    assert d.batch_shape == (2,)
+    expected = jax.nn.log_softmax(2.0 * q[0])[1]
+    np.testing.assert_allclose(d.log_prob(jnp.asarray([1, 2]))[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(d.log_prob(jnp.asarray([1, 2]))[1], -np.log(3), rtol=1e-12)
+    # β = 0 is uniformly random
+    np.testing.assert_allclose(BoltzmannPolicy(q[0], 0.0).probs, np.ones(3) / 3)
+    # usable inside a user's NumPyro model
+    def model():
+        numpyro.sample("a", BoltzmannPolicy(q[0], 1.0), obs=1)
+    ld, _ = log_density(model, (), {}, {})
+    np.testing.assert_allclose(ld, jax.nn.log_softmax(q[0])[1])
+
+
+def test_pairs_reject_only_terminal():
+    with pytest.raises(ValueError, match="no state-action pair"):
+        demonstration_pairs(MDP, make_demonstrations([([1], [0])]))
+
+
+def test_unknown_q_kind():
+    with pytest.raises(ValueError, match="q: expected one of"):
+        boltzmann_q_values(MDP, jnp.zeros(3), 1.0, "medium")
