@@ -17,7 +17,6 @@ budget is spent.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from functools import partial
@@ -27,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesirl._io import write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.active.acquisitions import (
@@ -606,7 +606,4 @@ def _candidates(key, env, post, expert, num):
 
 
 def _write_history(path, history):
-    path = os.fspath(path)
-    with open(path + ".tmp", "w") as f:
-        json.dump([r._asdict() for r in history], f, indent=1)
-    os.replace(path + ".tmp", path)
+    write_json(path, [r._asdict() for r in history], indent=1)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from bayesirl._io import write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import as_index_array, check_scalar
 from bayesirl.data.mdp import MDP
@@ -242,11 +243,7 @@ def save_demonstrations(path: str | os.PathLike, demos: Demonstrations,
     doc = {"format": _FORMAT, "trajectories": trajs}
     if mdp is not None:
         doc["num_states"], doc["num_actions"] = mdp.num_states, mdp.num_actions
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f)
-    os.replace(tmp, path)
+    write_json(path, doc, indent=None)
 
 
 def load_demonstrations(path: str | os.PathLike, mdp: MDP | None = None) -> Demonstrations:

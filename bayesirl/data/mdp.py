@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesirl._io import atomic_path
 from bayesirl._typing import Array, ArrayLike
 from bayesirl._validate import (
     as_float_array,
@@ -264,11 +265,9 @@ def save_mdp(path: str | os.PathLike, mdp: MDP) -> None:
     Raises:
         OSError: if the file cannot be written.
     """
-    path = os.fspath(path)
-    tmp = path + ".tmp.npz"
     arrays = {name: np.asarray(value) for name, value in mdp._asdict().items()}
-    np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"), **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"), **arrays)
 
 
 def load_mdp(path: str | os.PathLike, *, dtype=None) -> MDP:
@@ -278,17 +277,27 @@ def load_mdp(path: str | os.PathLike, *, dtype=None) -> MDP:
         FileNotFoundError: if ``path`` does not exist.
         ValueError: if the file is not a bayesirl MDP or its content is invalid.
     """
+    head = f"{path} is not an MDP file written by bayesirl"
     try:
         data = np.load(os.fspath(path), allow_pickle=False)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         raise
-    except Exception as err:  # numpy raises several kinds for a corrupt file
-        raise ValueError(f"path: {path} is not a readable .npz file ({err})") from err
+    except Exception:  # numpy raises several kinds (pickle, zip, header) for a foreign file
+        raise ValueError(f"{head}: not a .npz archive (make one with bayesirl.make_mdp + "
+                         "save_mdp, or 'bayesirl make-mdp')") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{head}: a single .npy array, not a .npz archive (use "
+                         "'bayesirl make-mdp --transitions T.npy --features F.npy ...')")
     with data:
         missing = [k for k in MDP._fields if k not in data.files]
         if missing:
-            raise ValueError(f"path: {path} is not a bayesirl MDP file (missing {missing})")
-        fields = {k: data[k] for k in MDP._fields}
+            raise ValueError(f"{head}: no {', '.join(missing)} (it has "
+                             f"{', '.join(data.files) or 'nothing'}; use 'bayesirl make-mdp' "
+                             "for plain arrays)")
+        try:
+            fields = {k: data[k] for k in MDP._fields}
+        except Exception as err:  # a damaged member
+            raise ValueError(f"{head}: unreadable array ({err})") from None
     return make_sparse_mdp(
         fields["next_states"],
         fields["next_probs"],

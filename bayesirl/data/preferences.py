@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesirl._io import write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, make_demonstrations, rollout
@@ -213,10 +214,8 @@ def save_preferences(path: str | os.PathLike, trajectories: Demonstrations,
               "actions": actions[n, : int(mask[n].sum())].tolist()} for n in range(states.shape[0])]
     comps = [{"first": int(a), "second": int(b), "label": LABELS[int(c)]}
              for a, b, c in zip(*(np.asarray(x) for x in preferences))]
-    path = os.fspath(path)
-    with open(path + ".tmp", "w") as f:
-        json.dump({"format": _FORMAT, "trajectories": trajs, "comparisons": comps}, f)
-    os.replace(path + ".tmp", path)
+    write_json(path, {"format": _FORMAT, "trajectories": trajs, "comparisons": comps},
+               indent=None)
 
 
 def load_preferences(path: str | os.PathLike, mdp: MDP | None = None

@@ -107,10 +107,10 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_rejects_other_files(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.ones(3))
-    with pytest.raises(ValueError, match="not a bayesirl MDP"):
+    with pytest.raises(ValueError, match="not an MDP file written by bayesirl: no "):
         load_mdp(tmp_path / "x.npz")
     (tmp_path / "y.npz").write_text("garbage")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not an MDP file written by bayesirl: not a .npz"):
         load_mdp(tmp_path / "y.npz")
     with pytest.raises(FileNotFoundError):
         load_mdp(tmp_path / "missing.npz")

@@ -1,0 +1,255 @@
+"""Safe file output: atomic file writes, JSON, and whole-folder staging and replacement.
+
+Every file bayesirl writes goes through here, so a crash, a full disk, SIGINT/SIGTERM or a
+kill never leaves a half-written file under the name the user asked for:
+
+* :func:`atomic_path` / :func:`write_text` / :func:`write_json` — a file is written under a
+  hidden temporary name in the same folder and renamed over the target (``os.replace`` is
+  atomic on POSIX and Windows within one file system);
+* :func:`staged_folder` — a whole output folder (a run, a report) is built in a hidden staging
+  folder *next to* the target and, on success, replaces the target as a whole: the previous
+  contents are moved aside and removed only once the new folder is in place. A staging folder
+  holds a marker file (:data:`STAGING_MARKER`) naming the process that made it, so the next run
+  recognises one left by a killed process and removes it (:func:`clean_stale_staging`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+__all__ = [
+    "STAGING_PREFIX",
+    "STAGING_MARKER",
+    "atomic_path",
+    "write_text",
+    "write_json",
+    "to_jsonable",
+    "staged_folder",
+    "replace_folder",
+    "clean_stale_staging",
+    "deferred_signals",
+]
+
+#: Name prefix of every temporary file and staging folder bayesirl creates.
+STAGING_PREFIX = ".bayesirl-"
+#: File inside a staging folder: JSON with the pid, host and start time of its writer.
+STAGING_MARKER = ".bayesirl-staging.json"
+_TEMP_FILE_MARK = ".tmp-"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to ``path``; on a clean exit it is renamed to ``path``.
+
+    The temporary name keeps the extension (``.npz``, ``.nc``), so writers that append one
+    (``np.savez``) do not. On an exception the temporary file is removed and ``path`` is
+    untouched.
+
+    Raises:
+        OSError: the folder of ``path`` does not exist or is not writable.
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    _, ext = os.path.splitext(name)
+    fd, tmp = tempfile.mkstemp(prefix=f"{STAGING_PREFIX}{name}{_TEMP_FILE_MARK}", suffix=ext,
+                               dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_json(path: str | os.PathLike, obj, *, indent: int | None = 2) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically, after :func:`to_jsonable`."""
+    write_text(path, json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False) + "\n")
+
+
+def to_jsonable(obj):
+    """``obj`` with numpy scalars/arrays turned into Python numbers/lists, tuples into lists,
+    dict keys into strings and non-finite floats into None (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    return obj
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_marker(folder: str, name: str, kind: str) -> None:
+    marker = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+              "target": name, "kind": kind}
+    with open(os.path.join(folder, STAGING_MARKER), "w") as f:
+        json.dump(marker, f)
+
+
+def _make_staging(parent: str, name: str) -> str:
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}stage-{name}-", dir=parent)
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename
+    _write_marker(staging, name, "stage")
+    return staging
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Hold SIGINT/SIGTERM while the block runs and deliver them afterwards, so a rename
+    sequence is never cut in half. Outside the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in received[:1]:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+
+
+def replace_folder(staging: str, target: str, *, force: bool) -> None:
+    """Make ``staging`` the folder ``target``, as a whole.
+
+    An existing ``target`` that is non-empty needs ``force``; it is renamed aside first and
+    removed only after ``staging`` is in place (if the final rename fails, it is put back).
+
+    Raises:
+        FileExistsError: ``target`` is a non-empty folder and ``force`` is False, or a file.
+        OSError: a rename failed (``target`` is then as it was).
+    """
+    os.remove(os.path.join(staging, STAGING_MARKER))
+    parent, name = os.path.split(os.path.abspath(target))
+    with deferred_signals():
+        old = None
+        if os.path.lexists(target):
+            if not os.path.isdir(target) or os.path.islink(target):
+                raise FileExistsError(f"{target} exists and is not a folder")
+            if os.listdir(target) and not force:
+                raise FileExistsError(f"{target} is not empty")
+            old = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}old-{name}-", dir=parent)
+            os.rmdir(old)
+            os.replace(target, old)
+            _write_marker(old, name, "old")  # a kill now: the next run puts it back
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if old is not None:
+                os.remove(os.path.join(old, STAGING_MARKER))
+                os.replace(old, target)
+            raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike, *, force: bool = False):
+    """Yield an empty staging folder next to ``target``; on a clean exit it replaces
+    ``target`` as a whole (:func:`replace_folder`), on an exception (SIGINT included) it is
+    removed and ``target`` is untouched.
+
+    The parent of ``target`` must exist. Stale staging folders of killed runs in the same
+    parent are removed first (:func:`clean_stale_staging`).
+    """
+    target = os.fspath(target)
+    parent, name = os.path.split(os.path.abspath(target))
+    clean_stale_staging(parent)
+    staging = _make_staging(parent, name)
+    try:
+        yield staging
+        replace_folder(staging, target, force=force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_staging(parent: str | os.PathLike) -> list[str]:
+    """Remove the staging folders in ``parent`` left by bayesirl processes that no longer run.
+
+    A folder counts as stale when it is named ``.bayesirl-*``, holds :data:`STAGING_MARKER`,
+    and the process it names (on this host) is gone, or the marker cannot be read and the folder
+    is over a day old. Folders of live processes and of other hosts are left alone. A previous
+    folder moved aside by a run killed before its replacement was in place is renamed back to
+    its name when that name is free, instead of being removed.
+
+    Returns:
+        The paths removed or restored.
+    """
+    parent = os.fspath(parent)
+    removed = []
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return removed
+    for entry in entries:
+        path = os.path.join(parent, entry)
+        if not entry.startswith(STAGING_PREFIX) or not os.path.isdir(path):
+            continue
+        marker = os.path.join(path, STAGING_MARKER)
+        info = {}
+        try:
+            with open(marker) as f:
+                info = json.load(f)
+            stale = info.get("host") == socket.gethostname() and not _alive(int(info["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            stale = (os.path.exists(marker) or not os.listdir(path)) and (
+                time.time() - os.path.getmtime(path) > 86400)
+        if not stale:
+            continue
+        original = os.path.join(parent, str(info.get("target", "")))
+        if info.get("kind") == "old" and info.get("target") and not os.path.lexists(original):
+            os.remove(marker)
+            os.replace(path, original)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
