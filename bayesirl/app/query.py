@@ -72,7 +72,7 @@ def run_query(args) -> int:
     import jax.numpy as jnp
     import numpy as np
 
-    from bayesirl.active import (
+    from bayesirl.active.acquisitions import (
         candidate_trajectories,
         choose_pairs,
         choose_states,
