@@ -31,6 +31,10 @@ __all__ = [
     "plot_trace",
     "plot_rank",
     "plot_forest",
+    "with_groups",
+    "loo",
+    "compare",
+    "plot_ecdf",
 ]
 
 InferenceData = az.InferenceData
@@ -155,3 +159,49 @@ def plot_rank(idata, var_names=None, coords: dict | None = None, **kwargs):
 def plot_forest(idata, var_names=None, hdi_prob: float = 0.94, **kwargs):
     """``az.plot_forest``: HDI per variable, chains combined, optionally with R-hat and ESS."""
     return _quiet_plot(az.plot_forest, idata, var_names=var_names, hdi_prob=hdi_prob, **kwargs)
+
+
+# --- model checking: log-likelihood / predictive groups, PSIS-LOO (bayesirl.inference.predictive, bayesirl.app.compare) ---
+
+
+def with_groups(idata, *, log_likelihood: dict | None = None,
+                posterior_predictive: dict | None = None, observed_data: dict | None = None,
+                constant_data: dict | None = None, dims: dict | None = None,
+                coords: dict | None = None):
+    """A new InferenceData: ``idata``'s groups plus the given ones (arrays (chain, draw, ...)
+    for ``log_likelihood``/``posterior_predictive``; without chain/draw for the data groups).
+    A group already in ``idata`` is replaced."""
+    groups = {name: value for name, value in dict(
+        log_likelihood=log_likelihood, posterior_predictive=posterior_predictive,
+        observed_data=observed_data, constant_data=constant_data).items() if value}
+    with _quiet():
+        new = az.from_dict(**{k: {n: np.asarray(v) for n, v in g.items()}
+                              for k, g in groups.items()}, dims=dims, coords=coords)
+    kept = {name: idata[name] for name in idata.groups() if name not in groups}
+    kept.update({name: new[name] for name in groups})
+    return az.InferenceData(**kept)
+
+
+def loo(idata, var_name: str | None = None, pointwise: bool = True):
+    """``az.loo``: PSIS-LOO expected log pointwise predictive density (``elpd_loo``, its SE,
+    ``p_loo``, Pareto k̂ per observation when ``pointwise``), Vehtari, Gelman & Gabry 2017."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # k̂ > 0.7 warnings: reported in the table
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return az.loo(idata, var_name=var_name, pointwise=pointwise)
+
+
+def compare(idatas: dict, var_name: str | None = None):
+    """``az.compare`` (pandas DataFrame ranked by ``elpd_loo``, with ``elpd_diff``, ``dse``,
+    stacking ``weight`` and a ``warning`` column) of fits of the same observations."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return az.compare(idatas, ic="loo", var_name=var_name)
+
+
+def plot_ecdf(values, cdf=None, difference: bool = True, **kwargs):
+    """``az.plot_ecdf``: the empirical CDF of ``values`` (or its difference from ``cdf``) with
+    simultaneous confidence bands (Säilynoja, Bürkner & Vehtari 2022)."""
+    return _quiet_plot(az.plot_ecdf, np.asarray(values), cdf=cdf, difference=difference,
+                       confidence_bands=True, **kwargs)

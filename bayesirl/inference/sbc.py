@@ -1,0 +1,196 @@
+"""Simulation-based calibration (SBC) runs of the Bayesian IRL models.
+
+SBC (Cook, Gelman & Rubin 2006; Talts et al. 2018, Alg. 1) checks a sampler and a model
+together: draw θ̃ from the prior, simulate data ỹ ~ p(y | θ̃), draw L posterior samples
+θ_1 … θ_L ~ p(θ | ỹ) and record the rank of θ̃ among them. When the sampler targets the
+model's posterior the ranks are uniform on {0, …, L}; a bias shifts them, an over-
+(under-)confident posterior piles them at the edges (in the middle). The statistics live in
+:mod:`bayesirl.analysis.calibration`; this module makes the draws.
+
+* :func:`simulate_replications` draws R rewards from the prior of
+  :func:`~bayesirl.models.irl_model` and, for each, the evidence (actions at the given
+  states, preference labels of the given comparisons) with NumPyro's ``Predictive``;
+* :func:`fit_replications` samples the R posteriors at once: one MCMC run (NUTS or
+  random-walk MH) over the product of the R posteriors, whose potential is the ``vmap`` of the
+  model's potential over the replications — the replications are independent, so each
+  marginal chain targets its own posterior, and one compilation serves them all;
+* :func:`policy_walk_replications` does the same with PolicyWalk (``vmap`` over problems).
+
+The states (and times, compared trajectories) of the evidence are covariates: they are held
+fixed and only the actions and labels are simulated, exactly the conditional model that
+:func:`~bayesirl.models.irl_model` defines.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpyro.infer import MCMC, NUTS, Predictive
+from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
+
+from bayesirl._typing import Array, PRNGKey
+from bayesirl._validate import check_scalar
+from bayesirl.data.mdp import MDP
+from bayesirl.inference.policy_walk import sample_policy_walk
+from bayesirl.inference.predictive import observed_sites, without_observations
+from bayesirl.inference.random_walk_kernel import RandomWalkMH
+from bayesirl.models import Evidence, irl_model
+
+__all__ = ["SBC_SAMPLERS", "simulate_replications", "fit_replications",
+           "policy_walk_replications"]
+
+#: Samplers accepted by :func:`fit_replications`.
+SBC_SAMPLERS = ("nuts", "mh")
+
+
+def simulate_replications(rng_key: PRNGKey, mdp: MDP, evidence: Evidence,
+                          num_replications: int, **model_kwargs) -> tuple[dict, Evidence]:
+    """Draw R rewards from the prior and the evidence of each (prior predictive).
+
+    Args:
+        rng_key: PRNG key.
+        mdp: the MDP.
+        evidence: the covariates: states (and times) of the demonstration pairs, trajectory
+            feature counts and compared pairs; its actions and labels are ignored.
+        num_replications: R >= 1.
+        **model_kwargs: for :func:`~bayesirl.models.irl_model` (prior, betas, q, …).
+
+    Returns:
+        ``(truth, evidences)``: every latent and deterministic site of the model with a leading
+        axis R (``truth["reward_weights"]`` is (R, F)), and the evidence with its observed
+        actions/labels replaced by the simulated ones, every leaf with a leading axis R.
+
+    Raises:
+        ValueError: ``num_replications`` < 1.
+    """
+    R = check_scalar(num_replications, "num_replications", low=1, integer=True)
+    blank = without_observations(evidence)
+    draws = Predictive(irl_model, num_samples=R, exclude_deterministic=False)(
+        rng_key, mdp, blank, **model_kwargs)
+    observed = set(observed_sites(evidence))
+    truth = {k: v for k, v in draws.items() if k not in observed and not k.endswith("_radial")}
+
+    def stack(x):
+        return None if x is None else jnp.broadcast_to(x, (R,) + jnp.shape(x))
+
+    parts = {}
+    if evidence.boltzmann is not None:
+        parts["boltzmann"] = jax.tree.map(stack, evidence.boltzmann)._replace(
+            actions=draws["boltzmann_actions"].astype(jnp.int32))
+    if evidence.maxent is not None:
+        parts["maxent"] = jax.tree.map(stack, evidence.maxent)._replace(
+            actions=draws["maxent_actions"].astype(jnp.int32))
+    if evidence.preferences is not None:
+        parts["preference_features"] = stack(evidence.preference_features)
+        parts["preferences"] = jax.tree.map(stack, evidence.preferences)._replace(
+            label=draws["preference_labels"].astype(jnp.int32))
+    return truth, Evidence(**parts)
+
+
+def _stacked_potential(mdp, evidences, model_kwargs):
+    def one(params, ev):
+        return potential_energy(irl_model, (mdp, ev), model_kwargs, params)
+
+    def potential(params):
+        return jnp.sum(jax.vmap(one)(params, evidences))
+
+    return potential
+
+
+def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler: str = "nuts",
+                     num_warmup: int = 200, num_samples: int = 100, thinning: int = 1,
+                     kernel_kwargs: dict | None = None, **model_kwargs) -> dict:
+    """Sample the posteriors of R replications in one MCMC run.
+
+    The target is the product ``Π_r p(θ_r | y_r)``: its potential is the sum of the model's
+    potentials, evaluated with ``jax.vmap`` over the replications. Each marginal chain
+    targets its replication's posterior; NUTS adapts one step size and a diagonal mass
+    matrix for all of them, random-walk MH a diagonal proposal covariance. Keep R·(number
+    of parameters) modest (tens to a few hundred) so the joint sampler stays efficient.
+
+    Args:
+        rng_key: PRNG key.
+        mdp: the MDP.
+        evidences: evidence with a leading axis R on every leaf (from
+            :func:`simulate_replications`).
+        sampler: ``"nuts"`` or ``"mh"``.
+        num_warmup: warm-up iterations.
+        num_samples: L kept draws.
+        thinning: keep every ``thinning``-th iteration after warm-up.
+        kernel_kwargs: passed to ``NUTS`` or :class:`RandomWalkMH`.
+        **model_kwargs: for :func:`~bayesirl.models.irl_model`; may differ from those of the
+            simulation (a deliberately mis-specified fit).
+
+    Returns:
+        every latent and deterministic site of the model, shaped (R, L, …) (e.g.
+        ``reward_weights`` (R, L, F)).
+
+    Raises:
+        ValueError: unknown ``sampler`` or non-positive counts.
+    """
+    if sampler not in SBC_SAMPLERS:
+        raise ValueError(f"sampler: expected one of {SBC_SAMPLERS}, got {sampler!r}")
+    num_samples = check_scalar(num_samples, "num_samples", low=1, integer=True)
+    thinning = check_scalar(thinning, "thinning", low=1, integer=True)
+    R = jax.tree.leaves(evidences)[0].shape[0]
+    first = jax.tree.map(lambda x: x[0], evidences)
+    k_init, k_run = jax.random.split(rng_key)
+    info = initialize_model(k_init, irl_model, model_args=(mdp, first), model_kwargs=model_kwargs)
+    init = {k: jax.random.uniform(jax.random.fold_in(k_init, i), (R,) + jnp.shape(v),
+                                  jnp.result_type(v), -1.0, 1.0)
+            for i, (k, v) in enumerate(sorted(info.param_info.z.items()))}
+    potential = _stacked_potential(mdp, evidences, model_kwargs)
+    kernel_kwargs = dict(kernel_kwargs or {})
+    kernel = (NUTS(potential_fn=potential, **kernel_kwargs) if sampler == "nuts"
+              else RandomWalkMH(potential_fn=potential, **kernel_kwargs))
+    mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples * thinning,
+                thinning=thinning, progress_bar=False)
+    mcmc.run(k_run, init_params=init)
+    z = mcmc.get_samples()  # (L, R, ...)
+
+    def constrain(params, ev):
+        return constrain_fn(irl_model, (mdp, ev), model_kwargs, params, return_deterministic=True)
+
+    sites = jax.vmap(lambda zl: jax.vmap(constrain)(zl, evidences))(z)
+    return {k: jnp.swapaxes(v, 0, 1) for k, v in sites.items()
+            if not k.endswith("_radial") and k not in observed_sites(first)}
+
+
+def policy_walk_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, beta: float,
+                             step_size: float, num_steps: int, burn_in: int, thinning: int,
+                             norm: int = 2) -> Array:
+    """PolicyWalk posteriors of R replications of Boltzmann evidence over hard Q* (vmapped).
+
+    The prior is uniform on the unit L1 or L2 sphere (``irl_model`` with ``prior="l1-sphere"``
+    or ``"l2-sphere"``, ``q="hard"``); see
+    :func:`~bayesirl.inference.policy_walk.sample_policy_walk` (Ramachandran & Amir 2007;
+    Brown & Niekum 2018).
+
+    Args:
+        rng_key: PRNG key.
+        mdp: the MDP.
+        evidences: Boltzmann evidence with a leading axis R.
+        beta: rationality β of the likelihood.
+        step_size, num_steps, burn_in, thinning, norm: see ``sample_policy_walk``.
+
+    Returns:
+        (R, L, F) reward-weight draws, ``L = (num_steps − burn_in) // thinning``.
+
+    Raises:
+        ValueError: no Boltzmann evidence.
+    """
+    if evidences.boltzmann is None:
+        raise ValueError("evidences: PolicyWalk needs Boltzmann demonstration pairs")
+    pairs = evidences.boltzmann
+    R = pairs.states.shape[0]
+    keys = jax.random.split(rng_key, 2 * R)
+    dtype = mdp.next_probs.dtype
+    w0 = jax.vmap(lambda k: jax.random.normal(k, (mdp.num_features,), dtype))(keys[R:])
+
+    def one(key, p, w):
+        return sample_policy_walk(key, mdp, p, w, beta=beta, step_size=step_size,
+                                  num_steps=num_steps, burn_in=burn_in, thinning=thinning,
+                                  norm=norm).weights
+
+    return np.asarray(jax.jit(jax.vmap(one))(keys[:R], pairs, w0))
