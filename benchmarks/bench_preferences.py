@@ -296,7 +296,7 @@ def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, b
     from jax import lax
     from numpyro.infer import MCMC, init_to_uniform
 
-    from bayesirl.inference.random_walk import RandomWalkMH
+    from bayesirl.inference import RandomWalkMH
 
     kernel = RandomWalkMH(model, init_strategy=init_to_uniform(radius=1.0))
     # num_samples is set after the warm-up (a small collection buffer during the warm-up)

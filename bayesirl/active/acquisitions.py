@@ -37,7 +37,7 @@ import numpy as np
 
 from bayesirl._typing import Array, PRNGKey
 from bayesirl.data.demos import Demonstrations, rollout
-from bayesirl.likelihoods import boltzmann_q_values
+from bayesirl.likelihoods import action_log_probabilities
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.likelihoods.bradley_terry import PreferenceChoice
 from bayesirl.solvers import policy_evaluation, value_iteration
@@ -75,25 +75,6 @@ def _entropy(p: Array, axis=-1) -> Array:
 
 
 @partial(jax.jit, static_argnames=("q",))
-def action_log_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
-    """Per-sample Boltzmann log action probabilities ``log p_m(a|s) = log softmax_a β Q_m(s, a)``.
-
-    Args:
-        mdp: the MDP.
-        weights: (M, F) posterior samples of the reward weights.
-        beta: rationality β (scalar, or (M,) per-sample values of a learned β).
-        q: ``"soft"`` or ``"hard"`` Q-values (as in the likelihood).
-
-    Returns:
-        (M, S, A) log-probabilities (one solve per sample, vmapped). Source: the Boltzmann
-        demonstrator of Ramachandran & Amir (2007).
-    """
-    beta = jnp.broadcast_to(jnp.asarray(beta, weights.dtype), weights.shape[:1])
-    logits = jax.vmap(lambda w, b: boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q))(
-        weights, beta)
-    return jax.nn.log_softmax(logits, axis=-1)
-
-
 def action_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
     """Per-sample Boltzmann action probabilities ``p_m(a|s)``: (M, S, A), the exponential of
     :func:`action_log_probabilities` (same arguments)."""

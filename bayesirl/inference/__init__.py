@@ -1,6 +1,21 @@
-"""Inference: one entry point (:func:`fit`) for NUTS, random-walk Metropolis–Hastings and MAP."""
+"""Inference: one entry point (:func:`fit`) for NUTS, random-walk Metropolis–Hastings and MAP,
+and the particle (SMC) posterior of the active-learning loop."""
 
 from bayesirl.inference.fit import METHODS, fit, fit_demonstrations, fit_evidence
-from bayesirl.inference.random_walk import RandomWalkMH
+from bayesirl.inference.map import fit_map
+from bayesirl.inference.random_walk_kernel import RandomWalkMH
+from bayesirl.inference.smc import (
+    ImportancePosterior,
+    importance_ess,
+    importance_posterior,
+    observe_action,
+    observe_preference,
+    rejuvenate,
+    resample,
+)
 
-__all__ = ["METHODS", "fit", "fit_evidence", "fit_demonstrations", "RandomWalkMH"]
+__all__ = [
+    "METHODS", "fit", "fit_evidence", "fit_demonstrations", "fit_map", "RandomWalkMH",
+    "ImportancePosterior", "importance_posterior", "observe_action", "observe_preference",
+    "importance_ess", "resample", "rejuvenate",
+]

@@ -7,22 +7,18 @@ weights are the posterior variable ``reward_weights`` with dims (chain, draw, fe
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
-from jax.flatten_util import ravel_pytree
 from numpyro.infer import MCMC, NUTS, init_to_uniform
-from numpyro.infer.util import initialize_model
 
 from bayesirl import _arviz
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, check_demonstrations
-from bayesirl.inference.random_walk import RandomWalkMH
+from bayesirl.inference.map import fit_map
+from bayesirl.inference.random_walk_kernel import RandomWalkMH
 from bayesirl.likelihoods import Q_KINDS, demonstration_pairs
 from bayesirl.data.mdp import MDP
 from bayesirl.models import SOURCES, Evidence, check_betas, check_prior, irl_model
@@ -42,10 +38,12 @@ DIMS = {
 
 
 def default_progress_bar() -> bool:
-    """True when stderr is a terminal and we are not in CI or under pytest-xdist."""
-    quiet = os.environ.get("CI") or os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get(
-        "PYTEST_CURRENT_TEST")
-    return bool(sys.stderr.isatty()) and not quiet
+    """True when stderr is a terminal: a default for command-line front ends.
+
+    :func:`fit` itself follows NumPyro (a progress bar unless ``progress_bar=False``;
+    NumPyro turns it off in CI).
+    """
+    return bool(sys.stderr.isatty())
 
 
 def _chain_method(method: str, num_chains: int) -> str:
@@ -66,7 +64,7 @@ def fit(
     num_chains: int = 4,
     thinning: int = 1,
     seed: int = 0,
-    progress_bar: bool | None = None,
+    progress_bar: bool = True,
     chain_method: str | None = None,
     coords: dict | None = None,
     dims: dict | None = None,
@@ -96,7 +94,7 @@ def fit(
         thinning: keep every ``thinning``-th draw, so a chain runs ``num_samples · thinning``
             iterations after warm-up (useful for MH, whose draws are strongly autocorrelated).
         seed: PRNG seed.
-        progress_bar: default :func:`default_progress_bar`.
+        progress_bar: show NumPyro's progress bar (NumPyro hides it in CI).
         chain_method: NumPyro's ``"sequential"``, ``"parallel"`` or ``"vectorized"``; default
             parallel when there are enough JAX devices, else vectorized for MH and sequential
             for NUTS.
@@ -118,14 +116,12 @@ def fit(
     num_warmup = check_scalar(num_warmup, "num_warmup", low=0, integer=True)
     num_chains = check_scalar(num_chains, "num_chains", low=1, integer=True)
     thinning = check_scalar(thinning, "thinning", low=1, integer=True)
-    if progress_bar is None:
-        progress_bar = default_progress_bar()
     rng_key = jax.random.PRNGKey(seed)
     attrs = dict(method=method, num_chains=num_chains, num_warmup=num_warmup,
                  num_samples=num_samples, thinning=thinning, seed=seed)
     if method == "map":
-        return _fit_map(model, model_args, model_kwargs, rng_key, num_chains, coords, dims,
-                        attrs, kernel_kwargs or {})
+        return fit_map(model, model_args, model_kwargs, rng_key=rng_key, num_restarts=num_chains,
+                       coords=coords, dims=dims, attrs=attrs, options=kernel_kwargs)
     kernel_kwargs = dict(kernel_kwargs or {})
     if method == "nuts":
         kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0), **kernel_kwargs)
@@ -150,43 +146,6 @@ def fit(
     idata.posterior.attrs.update(attrs, sampling_time_s=elapsed,
                                  chain_method=mcmc.chain_method)
     return idata
-
-
-def _fit_map(model, model_args, model_kwargs, rng_key, num_restarts, coords, dims, attrs,
-             options):
-    start = time.perf_counter()
-    keys = jax.random.split(rng_key, num_restarts)
-    info = initialize_model(keys, model, model_args=model_args, model_kwargs=model_kwargs,
-                            init_strategy=init_to_uniform(radius=1.0))
-    z0 = info.param_info.z
-    _, unravel = ravel_pytree(jax.tree.map(lambda x: x[0], z0))
-    dtype = ravel_pytree(jax.tree.map(lambda x: x[0], z0))[0].dtype
-    value_and_grad = jax.jit(jax.value_and_grad(lambda x: info.potential_fn(unravel(x))))
-
-    def objective(x):
-        value, grad = value_and_grad(jnp.asarray(x, dtype))
-        return float(value), np.asarray(grad, dtype=np.float64)
-
-    best, results = None, []
-    for i in range(num_restarts):
-        x0 = np.asarray(ravel_pytree(jax.tree.map(lambda x: x[i], z0))[0], np.float64)
-        res = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
-                                      options={"maxiter": 2000, **options})
-        results.append(res)
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
-    if best is None:
-        raise RuntimeError("MAP: every restart ended at a non-finite log posterior")
-    sites = info.postprocess_fn(unravel(jnp.asarray(best.x, dtype)))
-    posterior = {k: np.asarray(v)[None, None] for k, v in sites.items()}
-    elapsed = time.perf_counter() - start
-    attrs = dict(attrs, num_samples=1, sampling_time_s=elapsed,
-                 map_log_density=float(-best.fun),
-                 map_converged=int(bool(best.success)),
-                 map_restart_log_densities=[float(-r.fun) for r in results],
-                 map_iterations=int(best.nit))
-    stats = {"lp": np.array([[-best.fun]])}
-    return _arviz.from_draws(posterior, coords=coords, dims=dims, sample_stats=stats, attrs=attrs)
 
 
 def fit_evidence(

@@ -11,6 +11,7 @@ from bayesirl.likelihoods.boltzmann import (
     Q_KINDS,
     BoltzmannPolicy,
     DemonstrationPairs,
+    action_log_probabilities,
     boltzmann_log_likelihood,
     boltzmann_q_values,
     demonstration_pairs,
@@ -20,6 +21,6 @@ from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
 
 __all__ = [
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
-    "boltzmann_q_values", "boltzmann_log_likelihood", "maxent_logits", "maxent_log_likelihood",
+    "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",
     "PreferenceChoice", "bradley_terry_log_likelihood",
 ]

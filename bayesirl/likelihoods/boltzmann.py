@@ -25,7 +25,7 @@ import numpyro.distributions as dist
 
 from bayesirl._typing import Array
 from bayesirl.data.demos import Demonstrations
-from bayesirl.data.mdp import MDP
+from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.solvers.value_iteration import soft_value_iteration, value_iteration
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "demonstration_pairs",
     "boltzmann_q_values",
     "boltzmann_log_likelihood",
+    "action_log_probabilities",
     "Q_KINDS",
 ]
 
@@ -137,3 +138,20 @@ def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs) -> Array:
     return jnp.sum(log_policy[pairs.states, pairs.actions])
 
 
+def action_log_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:
+    """Per-sample Boltzmann log action probabilities ``log p_m(a|s) = log softmax_a β Q_m(s, a)``.
+
+    Args:
+        mdp: the MDP.
+        weights: (M, F) posterior samples of the reward weights.
+        beta: rationality β (scalar, or (M,) per-sample values of a learned β).
+        q: ``"soft"`` or ``"hard"`` Q-values (as in the likelihood).
+
+    Returns:
+        (M, S, A) log-probabilities (one solve per sample, vmapped). Source: the Boltzmann
+        demonstrator of Ramachandran & Amir (2007).
+    """
+    beta = jnp.broadcast_to(jnp.asarray(beta, weights.dtype), weights.shape[:1])
+    logits = jax.vmap(lambda w, b: boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q))(
+        weights, beta)
+    return jax.nn.log_softmax(logits, axis=-1)

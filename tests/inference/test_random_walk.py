@@ -23,12 +23,12 @@ from scipy.stats import halfnorm, norm  # noqa: E402
 from bayesirl.inference.random_walk import (  # noqa: E402
     MIN_WARMUP_FOR_COVARIANCE,
     MHState,
-    RandomWalkMH,
     build_kernel,
     covariance_window_bounds,
     default_target_accept_prob,
     mh_init,
 )
+from bayesirl.inference.random_walk_kernel import RandomWalkMH  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
