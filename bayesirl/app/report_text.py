@@ -1,0 +1,93 @@
+"""The words of ``bayesirl report``: ``report.txt`` from the analysis result."""
+
+from __future__ import annotations
+
+__all__ = ["render_text", "policy_description"]
+
+
+def policy_description(kind: str, source: str) -> str:
+    """How the evaluation policy was chosen, in words."""
+    return {"map": "optimal policy of the MAP draw",
+            "mean": "optimal policy of the posterior-mean reward"}.get(kind, f"policy from {source}")
+
+
+def render_text(opts, run, result) -> str:
+    """``report.txt``: the findings in words, warnings first."""
+    doc = result["json"]
+    diag = result["diagnostics"]
+    lines = [f"bayesirl report: {doc['run']['dir']}", ""]
+    r = doc["run"]
+    lines.append(f"Run: {r['method']} sampler, {r['num_chains']} chain(s) × {r['num_draws']} draws; "
+                 f"S = {r['num_states']}, A = {r['num_actions']}, F = {r['num_features']}, "
+                 f"γ = {r['discount']:g}; environment: {r['environment']}")
+    lines.append("")
+    if diag.problems:
+        lines.append("WARNING: the posterior should not be trusted:")
+        lines.extend(f"  - {p}" for p in diag.problems)
+    else:
+        lines.append("Diagnostics: all checks passed (R-hat <= {r_hat_max}, bulk/tail ESS >= "
+                     "{ess_bulk_min}, no divergences).".format(**diag.thresholds))
+    lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in diag.as_dict().items()
+                                  if k in ("max_r_hat", "min_ess_bulk", "min_ess_tail",
+                                           "divergences", "mean_accept_prob")))
+    lines.append("")
+    lo, hi = doc["hdi_columns"]
+    lines.append(f"Reward weights ({100 * opts.hdi_prob:g}% HDI):")
+    table = result["table"]
+    cols = ["mean", "sd", lo, hi, "r_hat", "ess_bulk", "ess_tail"]
+    lines.append(table[[c for c in cols if c in table]].to_string(
+        float_format=lambda x: f"{x:.3f}"))
+    lines.append("")
+    lines.append(f"Evaluation policy: {policy_description(result['kind'], opts.policy)}.")
+    evd = doc["policy_loss"]["evd"]
+    lines.append(f"Policy loss under the posterior (EVD, reward units): mean {evd['mean']:.4g}, "
+                 f"{100 * opts.hdi_prob:g}% HDI [{evd['hdi'][0]:.4g}, {evd['hdi'][1]:.4g}], "
+                 f"CVaR{opts.alpha:g} {evd['cvar'][f'{opts.alpha:g}']:.4g}")
+    lines.append(f"  α-VaR upper bounds, confidence 1 − δ = {1 - opts.delta:g} "
+                 "(Brown & Niekum 2018, exact binomial order statistic):")
+    for b in evd["var_bounds"]:
+        if "error" in b:
+            lines.append(f"    α = {b['alpha']:g} ({b['sample_size']}): not available — "
+                         f"{b['error']}")
+        else:
+            ess = (f", ESS {b['effective_sample_size']:.0f}" if b["effective_sample_size"]
+                   else "")
+            lines.append(f"    α = {b['alpha']:g} ({b['sample_size']}: n = {b['num_samples']}{ess}, "
+                         f"k = {b['order_index']}): EVD <= {b['bound']:.4g}")
+    nevd = doc["policy_loss"]["nevd"]
+    lines.append(f"Normalised EVD (0 optimal, 1 uniformly random): mean {nevd['mean']:.4g}, "
+                 f"HDI [{nevd['hdi'][0]:.4g}, {nevd['hdi'][1]:.4g}]")
+    imp = doc["policy_loss"]["percent_improvement"]
+    base = ("the uniformly random policy" if opts.baseline == "uniform"
+            else f"the baseline policy in {opts.baseline}")
+    lines.append(f"Improvement over {base}: {imp['mean']:.4g} % "
+                 f"(HDI [{imp['hdi'][0]:.4g}, {imp['hdi'][1]:.4g}] %)")
+    if result["wfcb"] is not None:
+        lines.append(f"Worst-case feature-count bound ‖μ̂_E − μ(π)‖_∞ (valid for ‖w‖₁ <= 1): "
+                     f"{result['wfcb']:.4g}")
+    v = result["verdict"]
+    lines.append("")
+    if "error" in v:
+        lines.append(f"Demonstration sufficiency: undecided — {v['error']}")
+    else:
+        verdict = "SUFFICIENT" if v["sufficient"] else "NOT sufficient"
+        lines.append(f"Demonstration sufficiency (Trinh et al. 2024): {verdict}: the "
+                     f"{1 - v['delta']:g}-confidence bound on the {v['alpha']:g}-quantile of "
+                     f"nEVD is {v['bound']:.4g} {'<' if v['sufficient'] else '>='} ε = "
+                     f"{v['epsilon']:g} (n = {v['num_samples']}, {opts.sample_size}).")
+    if result["truth"] is not None:
+        t = result["truth"]
+        held = t.get("bound_holds")
+        lines.append(f"Against the true reward: EVD of the evaluation policy = {t['true_evd']:.4g}"
+                     + ("" if held is None else
+                        f"; the α = {opts.alpha:g} bound {'holds' if held else 'FAILS'}"))
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(v):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

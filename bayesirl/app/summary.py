@@ -1,0 +1,187 @@
+"""What ``bayesirl fit`` says about a posterior: the weight table, diagnostics with warnings and
+what to try, one-time hints about slow runs, the evaluation against a known reward, and the
+text printed at the end (``summary.json`` holds the same numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "SWEEPS_HINT",
+    "TREE_DEPTH_SHARE",
+    "REMEDIES",
+    "weight_table",
+    "diagnostics_summary",
+    "solver_hint",
+    "tree_depth_hint",
+    "evaluation_summary",
+    "format_fit_text",
+    "format_warning_block",
+]
+
+#: A value-iteration solve needing more sweeps than this makes every likelihood call slow.
+SWEEPS_HINT = 2_000
+#: Share of NUTS transitions at the maximum tree depth above which we say so.
+TREE_DEPTH_SHARE = 0.1
+#: NumPyro's default maximum tree depth: 2**10 − 1 leapfrog steps per transition.
+MAX_TREE_DEPTH = 10
+#: What to try, by the word that starts a diagnostics problem.
+REMEDIES = {
+    "R-hat": "run longer (--num-warmup, --num-samples) or use more informative evidence",
+    "bulk": "draw more samples (--num-samples; for mh also --thinning)",
+    "tail": "draw more samples (--num-samples)",
+    "divergent": "use --q soft, a smaller β, or --sampler mh",
+    "mean": "for mh: longer warm-up (--num-warmup); for nuts: longer warm-up",
+    "one": "run at least 2 chains (--num-chains 4)",
+    "a single": "use --sampler nuts or mh for intervals and bounds",
+}
+
+
+def _num(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def weight_table(idata, hdi_prob: float = 0.94):
+    """ArviZ summary (pandas DataFrame) of ``reward_weights`` and the β's; single-chain or
+    single-draw runs do not emit ArviZ's shape warnings."""
+    from bayesirl import _arviz
+
+    betas = [v for v in idata.posterior.data_vars if v == "beta" or v.startswith("beta_")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _arviz.summary(idata, var_names=["reward_weights"] + betas, hdi_prob=hdi_prob)
+
+
+def diagnostics_summary(idata):
+    """:func:`bayesirl.analysis.diagnose` of ``idata`` and its JSON dict (MAP details added).
+
+    Returns:
+        ``(Diagnostics, dict)``.
+    """
+    from bayesirl.analysis import diagnose
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        diag = diagnose(idata)
+    doc = diag.as_dict()
+    for key in ("map_log_density", "map_converged", "map_iterations"):
+        if key in idata.posterior.attrs:
+            doc[key] = _num(idata.posterior.attrs[key])
+    doc["remedies"] = [remedy(p) for p in diag.problems]
+    return diag, doc
+
+
+def remedy(problem: str) -> str:
+    """What to try for one diagnostics problem (see :data:`REMEDIES`)."""
+    for start, text in REMEDIES.items():
+        if problem.startswith(start):
+            return text
+    return "see 'bayesirl report' for the details"
+
+
+def format_warning_block(diag) -> str:
+    """The warning block printed (to stderr) after a fit whose diagnostics fail."""
+    lines = ["bayesirl: warning: the posterior should not be trusted:"]
+    for p in diag.problems:
+        lines.append(f"  - {p}\n    try: {remedy(p)}")
+    return "\n".join(lines)
+
+
+def solver_hint(mdp, reward, beta: float) -> str | None:
+    """A hint when solving the MDP once (reward ``β·R``) needs more than :data:`SWEEPS_HINT`
+    sweeps or does not converge: every likelihood evaluation solves it again.
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) a representative reward (the true one, or a prior draw).
+        beta: the largest fixed β of the run (1 when learned).
+
+    Returns:
+        One line, or None when the solve is quick.
+    """
+    from bayesirl.solvers import value_iteration
+
+    result = value_iteration(mdp, beta * reward)
+    sweeps, converged = int(result.iterations), bool(result.converged)
+    if sweeps <= SWEEPS_HINT and converged:
+        return None
+    gamma = float(mdp.discount)
+    cause = (f"γ = {gamma:g} is close to 1 (sweeps grow like 1/(1 − γ))" if gamma >= 0.98
+             else f"the scale of β·R (β = {beta:g}) is large")
+    state = "did not converge" if not converged else f"needs {sweeps} sweeps"
+    return (f"bayesirl: hint: value iteration {state} per likelihood evaluation; likely cause: "
+            f"{cause}. Sampling will be slow: try a smaller --discount or β, or --sampler map "
+            "first to see the cost of one fit.")
+
+
+def tree_depth_hint(idata) -> str | None:
+    """A hint when NUTS hits its maximum tree depth in over :data:`TREE_DEPTH_SHARE` of the
+    transitions (``num_steps`` = 2^10 − 1)."""
+    if "sample_stats" not in idata.groups() or "num_steps" not in idata.sample_stats:
+        return None
+    steps = np.asarray(idata.sample_stats["num_steps"].values)
+    share = float(np.mean(steps >= 2 ** MAX_TREE_DEPTH - 1))
+    if share <= TREE_DEPTH_SHARE:
+        return None
+    return (f"bayesirl: hint: NUTS reached its maximum tree depth ({MAX_TREE_DEPTH}) in "
+            f"{share:.0%} of the transitions; likely cause: a large β (a very sharp "
+            "likelihood) or γ near 1. Try a smaller β, a prior on β (--beta lognormal:0,1 with "
+            "--prior l2-sphere), or --sampler mh.")
+
+
+def evaluation_summary(world, learned_policy) -> dict | None:
+    """EVD, returns and success rates of ``learned_policy`` (S, A) under the true reward of a
+    built-in environment; None for a run on files. Uses
+    :mod:`bayesirl.solvers.evaluation` (the one place EVD is computed)."""
+    if world.env is None:
+        return None
+    from bayesirl.solvers import value_iteration
+    from bayesirl.solvers.evaluation import (expected_return, expected_value_difference,
+                                             success_probability)
+
+    env, mdp = world.env, world.mdp
+    expert_pi = value_iteration(mdp, env.true_reward).policy
+    ev = {"expected_value_difference": float(
+              expected_value_difference(mdp, env.true_reward, learned_policy)),
+          "expert_return": float(expected_return(mdp, env.true_reward, expert_pi)),
+          "learned_return": float(expected_return(mdp, env.true_reward, learned_policy))}
+    if bool(np.asarray(env.success_states).any()):
+        horizon = env.max_episode_steps
+        se = float(success_probability(mdp, expert_pi, env.success_states, horizon))
+        sl = float(success_probability(mdp, learned_policy, env.success_states, horizon))
+        ev.update(expert_success_rate=se, learned_success_rate=sl,
+                  success_ratio=(sl / se if se > 0 else None), success_horizon=horizon)
+    return ev
+
+
+def _pairs(d: dict) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in d.items()
+                     if not isinstance(v, (list, dict)))
+
+
+def format_fit_text(table, summary: dict, out: str) -> str:
+    """The table, diagnostics, evaluation and timings printed by ``bayesirl fit``."""
+    lines = []
+    if summary["diagnostics"].get("method") == "map":
+        lines.append("MAP estimate of the reward weights (a single point: no intervals, "
+                     "no R-hat or ESS):")
+        lines.append(table[["mean"]].rename(columns={"mean": "map"}).to_string(
+            float_format=lambda x: f"{x:.3f}"))
+    else:
+        lines.append("Posterior over reward weights (94% HDI):")
+        cols = ["mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk"]
+        lines.append(table[cols].to_string(float_format=lambda x: f"{x:.3f}"))
+    d = {k: v for k, v in summary["diagnostics"].items()
+         if k not in ("thresholds", "problems", "remedies")}
+    lines += ["", "Diagnostics: " + _pairs(d)]
+    if "evaluation" in summary:
+        lines.append("Evaluation under the true reward: " + _pairs(summary["evaluation"]))
+    t = summary["timings"]
+    lines.append(f"Time: sampling {t['sampling_s']:.1f} s, total {t['total_s']:.1f} s")
+    lines.append(f"Wrote {', '.join(summary.get('files', []))} to {out}")
+    return "\n".join(lines) + "\n"

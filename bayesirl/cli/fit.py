@@ -1,0 +1,134 @@
+"""``bayesirl fit``: arguments → :class:`~bayesirl.app.config.RunConfig` → :func:`run_fit` → print.
+
+    bayesirl fit --env FrozenLake8x8-v1 --num-demos 50 --sampler nuts --out runs/frozenlake
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from bayesirl.app.config import BETA_PRIORS, DEFAULT_DATA_SEED, Q_KINDS, RunConfig
+from bayesirl.cli import types as t
+from bayesirl.inference import METHODS
+from bayesirl.models import PRIORS, SOURCES
+
+__all__ = ["NAME", "add_parser", "run", "config_from_args"]
+
+NAME = "fit"
+OWN_DATA = "see 'Your own data' in the README"
+
+
+def _evidence_group(p) -> None:
+    src = p.add_argument_group("evidence (either --env, or --mdp with --demos and/or --preferences)")
+    src.add_argument("--env", help="gymnasium toy-text id (e.g. FrozenLake8x8-v1, Taxi-v4, "
+                     "CliffWalking-v1) or 'gridworld'; demonstrations are simulated")
+    src.add_argument("--mdp", help="an MDP file (.npz from bayesirl.save_mdp or 'bayesirl "
+                     f"make-mdp'; {OWN_DATA})")
+    src.add_argument("--demos", help=f"demonstrations (JSON) for --mdp ({OWN_DATA})")
+    src.add_argument("--preferences", help=f"preferences between trajectories (JSON; {OWN_DATA})")
+    src.add_argument("--num-demos", type=t.nonnegative_int, default=50,
+                     help="simulated expert demonstrations for --env (default 50; 0 with "
+                          "preferences only)")
+    src.add_argument("--num-preferences", type=t.nonnegative_int, default=0,
+                     help="simulated comparisons for --env: rollouts of noisy policies "
+                          "labelled by their true return (default 0)")
+    src.add_argument("--discount", type=t.discount, default=None,
+                     help="γ for --env (default 0.95 gymnasium, 0.9 gridworld)")
+    src.add_argument("--grid-size", type=t.grid, default=(5, 5), help="gridworld HxW (default 5x5)")
+    src.add_argument("--num-features", type=t.positive_int, default=4,
+                     help="gridworld colour features (default 4)")
+    src.add_argument("--data-seed", type=t.nonnegative_int, default=DEFAULT_DATA_SEED,
+                     help="seed of the synthetic world (--env gridworld) and of the simulated "
+                          f"demonstrations and preferences (default {DEFAULT_DATA_SEED}, so "
+                          "changing --seed re-runs inference on the same problem)")
+
+
+def _model_group(p) -> None:
+    model = p.add_argument_group("model")
+    model.add_argument("--likelihood", type=t.likelihoods, default=None,
+                       help=f"comma-separated evidence models: {', '.join(SOURCES)} (default: "
+                            "boltzmann, plus bradley-terry when there are preferences)")
+    model.add_argument("--horizon", type=t.positive_int, default=None,
+                       help="finite horizon T of the maxent likelihood (default: discounted)")
+    model.add_argument("--delta", type=t.nonnegative_float, default=None,
+                       help="indifference margin δ of weak preferences (default 0, or 1 when "
+                            "the preferences include 'equal' answers)")
+    model.add_argument("--q", choices=Q_KINDS, default="soft",
+                       help="Q-values of the Boltzmann demonstrator (default soft; hard suits "
+                            "--sampler mh)")
+    model.add_argument("--beta", type=t.beta_arg, action="append", default=None,
+                       help="rationality β: a number (fixed, default 1) or a prior "
+                            f"({', '.join(f'{k}:ARGS' for k in BETA_PRIORS)}, e.g. "
+                            "lognormal:0,1; needs a sphere prior); SOURCE=SPEC sets one "
+                            "source's β (e.g. --beta bradley-terry=lognormal:0,1); repeatable")
+    model.add_argument("--prior", choices=PRIORS, default="gaussian",
+                       help="prior over reward weights (default gaussian)")
+    model.add_argument("--prior-scale", type=t.positive_float, default=1.0,
+                       help="scale of the gaussian/laplace prior (default 1)")
+
+
+def add_parser(sub) -> None:
+    """Add ``fit`` to the ``bayesirl`` subparsers."""
+    p = sub.add_parser("fit", help="posterior over reward weights from demonstrations and/or "
+                       "preferences", description="Fit a posterior over reward weights from "
+                       "demonstrations and/or preferences between trajectories.")
+    _evidence_group(p)
+    _model_group(p)
+    inf = p.add_argument_group("inference")
+    inf.add_argument("--sampler", choices=METHODS, default="nuts", help="default nuts")
+    inf.add_argument("--num-samples", type=t.positive_int, default=1000, help="draws per chain")
+    inf.add_argument("--num-warmup", type=t.nonnegative_int, default=None,
+                     help="warm-up iterations per chain (default 1000; mh: 20000)")
+    inf.add_argument("--thinning", type=t.positive_int, default=None,
+                     help="keep every k-th draw (default 1; mh: 30, i.e. 30 steps per kept draw)")
+    inf.add_argument("--num-chains", type=t.positive_int, default=4, help="chains (MAP: restarts)")
+    inf.add_argument("--seed", type=t.nonnegative_int, default=0,
+                     help="seed of inference: chains' initial points and moves, MAP restarts "
+                          "(default 0; the data have their own --data-seed)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", required=True, help="output folder (must be empty unless --force)")
+    out.add_argument("--force", action="store_true",
+                     help="replace a non-empty --out as a whole (its previous files are removed "
+                          "once the new run is in place)")
+    out.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    out.add_argument("--strict", action="store_true",
+                     help="exit with status 1 when the diagnostics fail (R-hat, ESS, "
+                          "divergences, acceptance)")
+
+
+def config_from_args(args) -> RunConfig:
+    """The :class:`RunConfig` of parsed ``fit`` arguments (raises ConfigError)."""
+    betas = {}
+    for source, spec in args.beta or ():
+        betas[source] = spec
+    return RunConfig(
+        env=args.env, grid_size=args.grid_size, num_features=args.num_features,
+        discount=args.discount, mdp=args.mdp, demos=args.demos, preferences=args.preferences,
+        num_demos=args.num_demos, num_preferences=args.num_preferences,
+        likelihood=args.likelihood, betas=betas, horizon=args.horizon, margin=args.delta,
+        q=args.q, prior=args.prior, prior_scale=args.prior_scale, sampler=args.sampler,
+        num_samples=args.num_samples, num_warmup=args.num_warmup, thinning=args.thinning,
+        num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed)
+
+
+def run(args) -> int:
+    """Run ``bayesirl fit``; 0 on success, 1 with ``--strict`` and failed diagnostics."""
+    from bayesirl.app.checks import check_out
+    from bayesirl.app.fit import run_fit
+    from bayesirl.app.summary import format_fit_text
+    from bayesirl.inference.fit import default_progress_bar
+
+    config = config_from_args(args)
+    check_out(args.out, args.force)  # before JAX starts: a bad --out fails in milliseconds
+    if config.sampler == "nuts" and config.q == "hard" and "boltzmann" in config.likelihood:
+        print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
+              "divergences (prefer --q soft or --sampler mh)", file=sys.stderr)
+    import numpyro  # parallel chains on CPU need host devices before JAX starts
+
+    numpyro.set_host_device_count(max(1, min(config.num_chains, os.cpu_count() or 1)))
+    result = run_fit(config, args.out, args.force,
+                     progress_bar=default_progress_bar() and not args.quiet)
+    if not args.quiet:
+        print(format_fit_text(result.table, result.summary, args.out), end="")
+    return 1 if args.strict and result.diagnostics.problems else 0

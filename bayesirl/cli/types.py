@@ -1,0 +1,117 @@
+"""Argument types of the ``bayesirl`` command line: strings → typed values, or one-line errors.
+
+Each function is an argparse ``type=``: it raises ``argparse.ArgumentTypeError``, which the
+parser reports as ``bayesirl fit: argument --flag: <message> (see --help)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from bayesirl.app.config import BetaSpec, ConfigError
+from bayesirl.models import SOURCES
+
+__all__ = ["positive_int", "nonnegative_int", "discount", "positive_float", "nonnegative_float",
+           "open_probability", "grid", "likelihoods", "beta_arg", "Parser", "CLIError"]
+
+
+class CLIError(Exception):
+    """A user error reported as one line on stderr (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (:class:`CLIError`), not usage + exit."""
+
+    def error(self, message):
+        raise CLIError(f"{self.prog}: {message} (see --help)")
+
+
+def _number(text: str, kind, expected: str):
+    try:
+        return kind(text)
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def positive_int(text: str, minimum: int = 1) -> int:
+    """An integer >= ``minimum`` (1)."""
+    value = _number(text, int, f"an integer >= {minimum}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    return positive_int(text, 0)
+
+
+def discount(text: str) -> float:
+    """γ in [0, 1)."""
+    value = _number(text, float, "a number in [0, 1)")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _number(text, float, "a number > 0")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _number(text, float, "a number >= 0")
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
+    return value
+
+
+def open_probability(text: str) -> float:
+    """A number in (0, 1)."""
+    value = _number(text, float, "a number in (0, 1)")
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {value}")
+    return value
+
+
+def grid(text: str) -> tuple[int, int]:
+    """``HxW`` such as ``5x5``."""
+    parts = text.lower().split("x")
+    try:
+        h, w = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 5x5, got {text!r}") from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return h, w
+
+
+def likelihoods(text: str) -> tuple[str, ...]:
+    """A comma-separated list of distinct names from :data:`bayesirl.models.SOURCES`."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n not in SOURCES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(SOURCES)}, got {text!r}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a likelihood is repeated in {text!r}")
+    return names
+
+
+def beta_arg(text: str) -> tuple[str | None, BetaSpec]:
+    """``SPEC`` or ``SOURCE=SPEC``; SPEC as :meth:`BetaSpec.parse` (``5``, ``lognormal:0,1``)."""
+    source, sep, spec = text.partition("=")
+    if not sep:
+        source, spec = None, text
+    elif source not in SOURCES:
+        raise argparse.ArgumentTypeError(
+            f"expected SOURCE=SPEC with SOURCE in {', '.join(SOURCES)}, got {text!r}")
+    try:
+        return source, BetaSpec.parse(spec)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--beta: ")) from None
