@@ -10,7 +10,7 @@ import pytest
 from bayesirl import _arviz
 from bayesirl.app import report as report_module
 from bayesirl.cli import main as cli_main
-from bayesirl.app.report import main
+from bayesirl.cli.report import main
 
 PNGS = {"trace.png", "rank.png", "forest.png", "policy_loss.png", "reward_map.png"}
 
@@ -97,11 +97,11 @@ def test_existing_report_needs_force_and_survives_a_failed_run(reported, run_dir
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(report_module, "_write_plots", broken)
+    monkeypatch.setattr(report_module, "write_plots", broken)
     with pytest.raises(RuntimeError):
         main([str(run_dir), "--force", "--quiet"])
     assert (reported / "report.json").read_text() == before  # the earlier report is intact
-    assert not [p for p in os.listdir(run_dir) if p.startswith(".report")]  # no leftovers
+    assert not [p for p in os.listdir(run_dir) if p.startswith(".")]  # no leftovers
 
 
 def test_force_replaces_the_report(run_dir, reported, capsys):

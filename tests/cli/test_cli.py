@@ -33,7 +33,8 @@ def map_run(tmp_path_factory):
 
 
 def test_fit_writes_all_outputs(map_run):
-    assert sorted(os.listdir(map_run)) == ["demos.json", "mdp.npz", "posterior.nc", "summary.json"]
+    assert sorted(os.listdir(map_run)) == ["config.json", "demos.json", "mdp.npz", "posterior.nc",
+                                           "summary.json"]
     summary = json.loads((map_run / "summary.json").read_text())
     assert len(summary["policy"]) == 16 and all(0 <= a < 4 for a in summary["policy"])
     assert summary["evaluation"]["expected_value_difference"] >= -1e-6
@@ -122,8 +123,8 @@ def test_preferences_only_and_joint(tmp_path, capsys):
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert summary["evidence"]["likelihoods"] == ["bradley-terry"]
     assert summary["evidence"]["num_comparisons"] == 20
-    assert sorted(os.listdir(tmp_path / "p")) == ["mdp.npz", "posterior.nc", "preferences.json",
-                                                 "summary.json"]
+    assert sorted(os.listdir(tmp_path / "p")) == ["config.json", "mdp.npz", "posterior.nc",
+                                                 "preferences.json", "summary.json"]
     code, _, err = run(["fit", *common, "--num-demos", "5", "--num-preferences", "10",
                         "--likelihood", "maxent,bradley-terry", "--horizon", "12",
                         "--beta", "5", "--beta", "bradley-terry=2", "--out", str(tmp_path / "j")],
