@@ -16,6 +16,10 @@ SMALL_ARGS = {
                       "--num-warmup", "50"],
     "evidence_scaling.py": ["--envs", "gridworld", "--sizes", "2", "--seeds", "1",
                             "--method", "map"],
+    "continuous_control.py": ["--noise-levels", "0,0.5,1", "--episodes-per-level", "3",
+                              "--num-demos", "2", "--num-background", "30", "--eval-episodes",
+                              "3", "--num-samples", "200", "--num-warmup", "200",
+                              "--num-chains", "1"],
     "gridworld_samplers.py": ["--size", "3", "--num-features", "2", "--num-demos", "5",
                               "--num-samples", "50", "--num-warmup", "50"],
 }
