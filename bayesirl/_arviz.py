@@ -200,8 +200,12 @@ def compare(idatas: dict, var_name: str | None = None):
         return az.compare(idatas, ic="loo", var_name=var_name)
 
 
-def plot_ecdf(values, cdf=None, difference: bool = True, **kwargs):
+def plot_ecdf(values, cdf=None, difference: bool = True, eval_points=None, **kwargs):
     """``az.plot_ecdf``: the empirical CDF of ``values`` (or its difference from ``cdf``) with
-    simultaneous confidence bands (Säilynoja, Bürkner & Vehtari 2022)."""
-    return _quiet_plot(az.plot_ecdf, np.asarray(values), cdf=cdf, difference=difference,
-                       confidence_bands=True, **kwargs)
+    simultaneous confidence bands (Säilynoja, Bürkner & Vehtari 2022), evaluated at
+    ``eval_points`` (default 100 points spanning the values)."""
+    values = np.asarray(values, dtype=float).ravel()
+    if eval_points is None:
+        eval_points = np.linspace(values.min(), values.max(), 100)
+    return _quiet_plot(az.plot_ecdf, values, cdf=cdf, difference=difference,
+                       confidence_bands=True, eval_points=eval_points, **kwargs)

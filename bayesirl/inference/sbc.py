@@ -10,10 +10,9 @@ model's posterior the ranks are uniform on {0, …, L}; a bias shifts them, an o
 * :func:`simulate_replications` draws R rewards from the prior of
   :func:`~bayesirl.models.irl_model` and, for each, the evidence (actions at the given
   states, preference labels of the given comparisons) with NumPyro's ``Predictive``;
-* :func:`fit_replications` samples the R posteriors at once: one MCMC run (NUTS or
-  random-walk MH) over the product of the R posteriors, whose potential is the ``vmap`` of the
-  model's potential over the replications — the replications are independent, so each
-  marginal chain targets its own posterior, and one compilation serves them all;
+* :func:`fit_replications` samples the R posteriors at once: one chain per replication (NUTS
+  or random-walk MH, each with its own adaptation), ``vmap``-ed, so one compilation serves
+  them all;
 * :func:`policy_walk_replications` does the same with PolicyWalk (``vmap`` over problems).
 
 The states (and times, compared trajectories) of the evidence are covariates: they are held
@@ -26,7 +25,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.infer import MCMC, NUTS, Predictive
+from jax import lax
+from numpyro.infer import Predictive
+from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
 
 from bayesirl._typing import Array, PRNGKey
@@ -34,7 +35,8 @@ from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import MDP
 from bayesirl.inference.policy_walk import sample_policy_walk
 from bayesirl.inference.predictive import observed_sites, without_observations
-from bayesirl.inference.random_walk_kernel import RandomWalkMH
+from bayesirl.inference.random_walk import build_kernel as build_mh_kernel
+from bayesirl.inference.random_walk import default_target_accept_prob, mh_init
 from bayesirl.models import Evidence, irl_model
 
 __all__ = ["SBC_SAMPLERS", "simulate_replications", "fit_replications",
@@ -66,7 +68,7 @@ def simulate_replications(rng_key: PRNGKey, mdp: MDP, evidence: Evidence,
     """
     R = check_scalar(num_replications, "num_replications", low=1, integer=True)
     blank = without_observations(evidence)
-    draws = Predictive(irl_model, num_samples=R, exclude_deterministic=False)(
+    draws = Predictive(irl_model, num_samples=R)(
         rng_key, mdp, blank, **model_kwargs)
     observed = set(observed_sites(evidence))
     truth = {k: v for k, v in draws.items() if k not in observed and not k.endswith("_radial")}
@@ -88,26 +90,57 @@ def simulate_replications(rng_key: PRNGKey, mdp: MDP, evidence: Evidence,
     return truth, Evidence(**parts)
 
 
-def _stacked_potential(mdp, evidences, model_kwargs):
-    def one(params, ev):
+def _potential(mdp, model_kwargs):
+    def potential(params, ev):
         return potential_energy(irl_model, (mdp, ev), model_kwargs, params)
 
-    def potential(params):
-        return jnp.sum(jax.vmap(one)(params, evidences))
-
     return potential
+
+
+def _nuts_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs):
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    state = init_kernel(z0, num_warmup, rng_key=key, **kernel_kwargs)
+
+    def step(s, _):
+        return sample_kernel(s), None
+
+    state, _ = lax.scan(step, state, None, length=num_warmup)
+
+    def keep(s, _):
+        s, _ = lax.scan(step, s, None, length=thinning)
+        return s, s.z
+
+    return lax.scan(keep, state, None, length=num_kept)[1]
+
+
+def _mh_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs):
+    dim = sum(int(np.prod(jnp.shape(v))) for v in jax.tree.leaves(z0))
+    target = kernel_kwargs.get("target_accept_prob") or default_target_accept_prob(dim)
+    kernel = build_mh_kernel(num_warmup, target)
+    state = mh_init(z0, potential, key, step_size=kernel_kwargs.get("step_size", 0.1))
+
+    def step(s, _):
+        return kernel(s, potential), None
+
+    state, _ = lax.scan(step, state, None, length=num_warmup)
+
+    def keep(s, _):
+        s, _ = lax.scan(step, s, None, length=thinning)
+        return s, s.z
+
+    return lax.scan(keep, state, None, length=num_kept)[1]
 
 
 def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler: str = "nuts",
                      num_warmup: int = 200, num_samples: int = 100, thinning: int = 1,
                      kernel_kwargs: dict | None = None, **model_kwargs) -> dict:
-    """Sample the posteriors of R replications in one MCMC run.
+    """Sample the posteriors of R replications at once: one chain each, ``vmap``-ed.
 
-    The target is the product ``Π_r p(θ_r | y_r)``: its potential is the sum of the model's
-    potentials, evaluated with ``jax.vmap`` over the replications. Each marginal chain
-    targets its replication's posterior; NUTS adapts one step size and a diagonal mass
-    matrix for all of them, random-walk MH a diagonal proposal covariance. Keep R·(number
-    of parameters) modest (tens to a few hundred) so the joint sampler stays efficient.
+    Each replication runs its own chain with its own adaptation (NumPyro's functional NUTS,
+    ``numpyro.infer.hmc.hmc``, Hoffman & Gelman 2014; or the adaptive random-walk MH of
+    :mod:`bayesirl.inference.random_walk`) on the model's potential for its evidence; the R
+    chains are one ``jax.vmap`` (one compilation; NUTS steps wait for the longest tree of the
+    batch).
 
     Args:
         rng_key: PRNG key.
@@ -115,10 +148,11 @@ def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler
         evidences: evidence with a leading axis R on every leaf (from
             :func:`simulate_replications`).
         sampler: ``"nuts"`` or ``"mh"``.
-        num_warmup: warm-up iterations.
-        num_samples: L kept draws.
+        num_warmup: warm-up (adaptation) iterations per chain.
+        num_samples: L kept draws per chain.
         thinning: keep every ``thinning``-th iteration after warm-up.
-        kernel_kwargs: passed to ``NUTS`` or :class:`RandomWalkMH`.
+        kernel_kwargs: NUTS: ``target_accept_prob``, ``max_tree_depth``…; MH:
+            ``target_accept_prob``, ``step_size``.
         **model_kwargs: for :func:`~bayesirl.models.irl_model`; may differ from those of the
             simulation (a deliberately mis-specified fit).
 
@@ -132,6 +166,7 @@ def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler
     if sampler not in SBC_SAMPLERS:
         raise ValueError(f"sampler: expected one of {SBC_SAMPLERS}, got {sampler!r}")
     num_samples = check_scalar(num_samples, "num_samples", low=1, integer=True)
+    num_warmup = check_scalar(num_warmup, "num_warmup", low=1, integer=True)
     thinning = check_scalar(thinning, "thinning", low=1, integer=True)
     R = jax.tree.leaves(evidences)[0].shape[0]
     first = jax.tree.map(lambda x: x[0], evidences)
@@ -140,21 +175,23 @@ def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler
     init = {k: jax.random.uniform(jax.random.fold_in(k_init, i), (R,) + jnp.shape(v),
                                   jnp.result_type(v), -1.0, 1.0)
             for i, (k, v) in enumerate(sorted(info.param_info.z.items()))}
-    potential = _stacked_potential(mdp, evidences, model_kwargs)
+    potential = _potential(mdp, model_kwargs)
+    chain = _nuts_chain if sampler == "nuts" else _mh_chain
     kernel_kwargs = dict(kernel_kwargs or {})
-    kernel = (NUTS(potential_fn=potential, **kernel_kwargs) if sampler == "nuts"
-              else RandomWalkMH(potential_fn=potential, **kernel_kwargs))
-    mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples * thinning,
-                thinning=thinning, progress_bar=False)
-    mcmc.run(k_run, init_params=init)
-    z = mcmc.get_samples()  # (L, R, ...)
+
+    def one(ev, z0, key):
+        return chain(lambda z: potential(z, ev), z0, key, num_warmup, num_samples, thinning,
+                     kernel_kwargs)
+
+    z = jax.jit(jax.vmap(one))(evidences, init, jax.random.split(k_run, R))  # (R, L, ...)
 
     def constrain(params, ev):
         return constrain_fn(irl_model, (mdp, ev), model_kwargs, params, return_deterministic=True)
 
-    sites = jax.vmap(lambda zl: jax.vmap(constrain)(zl, evidences))(z)
-    return {k: jnp.swapaxes(v, 0, 1) for k, v in sites.items()
-            if not k.endswith("_radial") and k not in observed_sites(first)}
+    sites = jax.jit(jax.vmap(lambda zr, ev: jax.vmap(lambda zl: constrain(zl, ev))(zr)))(
+        z, evidences)
+    skip = set(observed_sites(first))
+    return {k: v for k, v in sites.items() if not k.endswith("_radial") and k not in skip}
 
 
 def policy_walk_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, beta: float,
