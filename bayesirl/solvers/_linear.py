@@ -1,24 +1,31 @@
 """Linear solves with the policy's transition operator: ``(I − γ P_π) x = b`` and its transpose.
 
-Dense LU below :data:`DENSE_SOLVE_MAX_STATES` states, a Neumann (fixed-point) iteration above;
-both differentiable in b and π through ``lax.custom_linear_solve``. Shared by the value-iteration
-solvers (implicit gradients, policy evaluation) and the occupancy measures.
+Dense LU below :data:`DENSE_SOLVE_MAX_STATES` states; above it restarted GMRES (Saad & Schultz
+1986; ``jax.scipy.sparse.linalg.gmres``) on the sparse transitions, whose iteration count does
+not grow like 1/(1 − γ), or — where an iteration count is reported (policy evaluation) — the
+Neumann (fixed-point) iteration ``x ← b + γ P_π x``. All are differentiable in b and π through
+``lax.custom_linear_solve``. Shared by the value-iteration and policy-iteration solvers
+(implicit gradients, Newton steps, policy evaluation) and the occupancy measures.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import lax
+from jax.scipy.sparse.linalg import gmres
 
 from bayesirl._typing import Array
 from bayesirl.data.mdp import MDP
 
-__all__ = ["DENSE_SOLVE_MAX_STATES", "expected_next_values", "policy_matvec", "policy_rmatvec",
-           "dense_system", "linear_solve", "tolerances"]
+__all__ = ["DENSE_SOLVE_MAX_STATES", "GMRES_RESTART", "expected_next_values", "policy_matvec",
+           "policy_rmatvec", "dense_system", "linear_solve", "policy_system_solve",
+           "krylov_solve", "tolerances"]
 
 
 #: Largest S for which linear systems (I − γ P_π) x = b are solved densely (LU).
 DENSE_SOLVE_MAX_STATES = 300
+#: Krylov subspace size of the restarted GMRES used above ``DENSE_SOLVE_MAX_STATES``.
+GMRES_RESTART = 10
 
 
 def expected_next_values(mdp: MDP, values: Array) -> Array:
@@ -78,10 +85,38 @@ def _neumann(apply, b, x0, gamma, atol, rtol, max_iterations):
     return x, it, res
 
 
+def krylov_solve(apply, b: Array, x0: Array, gamma, rtol, max_matvecs: int) -> Array:
+    """Solve ``x − γ·apply(x) = b`` by restarted GMRES (relative 2-norm tolerance ``rtol``).
+
+    At most about ``max_matvecs`` products with ``apply``; the caller checks the residual.
+    """
+    restarts = max(1, int(max_matvecs) // GMRES_RESTART)
+    x, _ = gmres(lambda v: v - gamma * apply(v), b, x0, tol=float(rtol), atol=0.0,
+                 restart=GMRES_RESTART, maxiter=restarts, solve_method="batched")
+    return x
+
+
+def policy_system_solve(mdp: MDP, policy: Array, b: Array, rtol, max_matvecs: int) -> Array:
+    """Solve (I − γ P_π) x = b for a Newton / policy-iteration step (not differentiated).
+
+    Dense LU when S <= :data:`DENSE_SOLVE_MAX_STATES`, else GMRES from x = 0 to the relative
+    2-norm tolerance ``rtol`` (inexact Newton; Dembo, Eisenstat & Steihaug 1982).
+    """
+    if mdp.num_states <= DENSE_SOLVE_MAX_STATES:
+        return jnp.linalg.solve(dense_system(mdp, policy), b)
+    gamma = mdp.discount.astype(b.dtype)
+    return krylov_solve(lambda v: policy_matvec(mdp, policy, v), b, jnp.zeros_like(b), gamma,
+                        rtol, max_matvecs)
+
+
 def linear_solve(mdp: MDP, policy: Array, b: Array, atol, rtol, max_iterations,
                   x0: Array | None = None, has_aux: bool = False, transpose: bool = False):
     """Solve (I − γ P_π) x = b — or, with ``transpose``, (I − γ P_π)^T x = b — differentiable
-    in b and π through ``custom_linear_solve``."""
+    in b and π through ``custom_linear_solve``.
+
+    Above :data:`DENSE_SOLVE_MAX_STATES` states: GMRES (relative tolerance ``rtol``), or the
+    Neumann iteration with ``has_aux`` (which returns its iteration count and residual).
+    """
     gamma = mdp.discount.astype(b.dtype)
     dense = mdp.num_states <= DENSE_SOLVE_MAX_STATES
     x_init = jnp.zeros_like(b) if x0 is None else lax.stop_gradient(x0)
@@ -98,9 +133,11 @@ def linear_solve(mdp: MDP, policy: Array, b: Array, atol, rtol, max_iterations,
                 system = dense_system(mdp, policy)
                 x = jnp.linalg.solve(system.T if dense_transpose else system, rhs)
                 stats = (jnp.int32(1), jnp.zeros((), rhs.dtype))
-            else:
+            elif has_aux:
                 x, it, res = _neumann(apply, rhs, start(rhs), gamma, atol, rtol, max_iterations)
                 stats = (it, res)
+            else:
+                x = krylov_solve(apply, rhs, start(rhs), gamma, rtol, max_iterations)
             return (x, stats) if has_aux else x
 
         return solve

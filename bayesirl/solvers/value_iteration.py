@@ -38,6 +38,7 @@ from bayesirl.solvers._linear import (
     DENSE_SOLVE_MAX_STATES,
     expected_next_values,
     linear_solve,
+    policy_system_solve,
     tolerances,
 )
 
@@ -51,10 +52,20 @@ __all__ = [
     "greedy_policy",
     "expected_next_values",
     "DENSE_SOLVE_MAX_STATES",
+    "SOLVER_METHODS",
+    "AUTO_NEWTON_DISCOUNT",
 ]
 
 #: Relative tolerance for ties between Q-values in :func:`greedy_policy`.
 TIE_RTOL = 1e-6
+#: Algorithms of the discounted solvers (argument ``method``); see :func:`value_iteration`.
+SOLVER_METHODS = ("auto", "vi", "newton")
+#: ``method="auto"`` takes Newton steps (policy iteration) when γ is at least this.
+AUTO_NEWTON_DISCOUNT = 0.95
+#: Cap on Newton (policy-iteration) steps before the value-iteration polish.
+NEWTON_MAX_STEPS = 50
+#: Relative 2-norm tolerance of each inexact Newton step's GMRES solve (large S).
+NEWTON_FORCING = 1e-3
 
 
 class SolverResult(NamedTuple):
@@ -148,6 +159,7 @@ class _Config(NamedTuple):
     atol: float
     rtol: float
     max_iterations: int
+    method: str = "vi"
 
 
 def _backup(mdp: MDP, reward_sa: Array, values: Array, cfg: _Config):
@@ -179,9 +191,48 @@ def _iterate(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
     return values, iterations, residual
 
 
+def _newton(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
+    """Newton's method on ``V = T(V)``: policy iteration for the hard max (Howard 1960), soft
+    policy iteration for the soft max (Haarnoja et al. 2018; Rust 1987's Newton–Kantorovich
+    steps). Each step solves ``(I − γ P_π) Δ = T(V) − V`` with π the (soft-)greedy policy of V,
+    then a value-iteration polish guarantees the tolerance (a contraction, whatever happened)."""
+
+    def cond(carry):
+        _, _, it, res, scale = carry
+        return (it < min(cfg.max_iterations, NEWTON_MAX_STEPS)) & (res > cfg.atol + cfg.rtol * scale)
+
+    def body(carry):
+        v, tv, it, _, _ = carry
+        _, q = _backup(mdp, reward_sa, v, cfg)
+        delta = policy_system_solve(mdp, _policy_of(q, cfg), tv - v, NEWTON_FORCING,
+                                    cfg.max_iterations)
+        new = v + delta
+        tv_new, _ = _backup(mdp, reward_sa, new, cfg)
+        return new, tv_new, it + 1, jnp.max(jnp.abs(tv_new - new)), jnp.max(jnp.abs(tv_new))
+
+    tv0, _ = _backup(mdp, reward_sa, init_values, cfg)
+    carry = (init_values, tv0, jnp.int32(0), jnp.max(jnp.abs(tv0 - init_values)),
+             jnp.max(jnp.abs(tv0)))
+    values, _, steps, _, _ = lax.while_loop(cond, body, carry)
+    polish = cfg._replace(max_iterations=max(1, cfg.max_iterations))
+    values, sweeps, residual = _iterate(polish, mdp, reward_sa, values)
+    return values, steps + sweeps, residual
+
+
+def _solve_fixed_point(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
+    if cfg.method == "vi":
+        return _iterate(cfg, mdp, reward_sa, init_values)
+    if cfg.method == "newton":
+        return _newton(cfg, mdp, reward_sa, init_values)
+    # "auto": γ is data (traced), so choose at run time; both branches are compiled.
+    use_newton = mdp.discount >= AUTO_NEWTON_DISCOUNT
+    return lax.cond(use_newton, partial(_newton, cfg), partial(_iterate, cfg), mdp, reward_sa,
+                    init_values)
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _fixed_point(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
-    return _iterate(cfg, mdp, reward_sa, init_values)
+    return _solve_fixed_point(cfg, mdp, reward_sa, init_values)
 
 
 @_fixed_point.defjvp
@@ -200,6 +251,8 @@ def _fixed_point_jvp(cfg, primals, tangents):
 
 
 def _solve_discounted(mdp, reward, init_values, cfg_kwargs) -> SolverResult:
+    if cfg_kwargs["method"] not in SOLVER_METHODS:
+        raise ValueError(f"method: expected one of {SOLVER_METHODS}, got {cfg_kwargs['method']!r}")
     reward_sa = _state_action_reward(mdp, reward)
     if not jnp.issubdtype(reward_sa.dtype, jnp.floating):
         reward_sa = reward_sa.astype(jnp.zeros(()).dtype)
@@ -225,7 +278,7 @@ def _solve_discounted(mdp, reward, init_values, cfg_kwargs) -> SolverResult:
     )
 
 
-@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations"))
+@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations", "method"))
 def value_iteration(
     mdp: MDP,
     reward: Array,
@@ -234,11 +287,24 @@ def value_iteration(
     atol: float | None = None,
     rtol: float | None = None,
     max_iterations: int = 10_000,
+    method: str = "auto",
 ) -> SolverResult:
-    """Optimal values of a discounted MDP by value iteration (hard max; Bellman 1957).
+    """Optimal values of a discounted MDP (hard max; Bellman 1957).
 
     ``V(s) = max_a [R(s, a) + γ Σ_s' P[s, a, s'] V(s')]``, with terminal states' continuation
-    zero. Iterates until ``max|V_new − V| <= atol + rtol·max|V_new|`` or ``max_iterations``.
+    zero. Stops when a final value-iteration sweep changes V by at most
+    ``atol + rtol·max|V_new|`` (or after ``max_iterations``).
+
+    Algorithms (``method``, static):
+
+    * ``"vi"``: value iteration; sweeps grow like log(tol)/log γ, i.e. 1/(1 − γ).
+    * ``"newton"``: policy iteration (Howard 1960; Puterman 1994, §6.4) — Newton's method on
+      the Bellman equation — at most ``NEWTON_MAX_STEPS`` steps, each one linear solve
+      ``(I − γ P_π) Δ = T(V) − V`` (dense LU when S <= ``DENSE_SOLVE_MAX_STATES``, else GMRES
+      to a relative tolerance ``NEWTON_FORCING``), then value-iteration sweeps until the
+      tolerance holds (usually one). A handful of steps whatever γ is.
+    * ``"auto"`` (default): ``"newton"`` when γ >= ``AUTO_NEWTON_DISCOUNT`` (0.95), else
+      ``"vi"``; chosen at run time (γ is data), both are compiled.
 
     Args:
         mdp: the MDP.
@@ -246,25 +312,29 @@ def value_iteration(
         init_values: (S,) warm start (e.g. the values of a nearby reward); default zeros.
             It changes the number of iterations, not the answer or its gradient.
         atol, rtol: absolute / relative tolerances; default 1e-5 (float32) or 1e-10 (float64).
-        max_iterations: cap on the number of sweeps; check ``converged``.
+        max_iterations: cap on the number of sweeps (and GMRES products); check ``converged``.
+        method: one of ``SOLVER_METHODS``.
 
     Returns:
-        :class:`SolverResult`; ``policy`` is greedy with ties split evenly.
+        :class:`SolverResult`; ``policy`` is greedy with ties split evenly; ``iterations``
+        counts sweeps plus Newton steps.
 
     Differentiable with respect to ``reward`` (implicit function theorem on the greedy
     policy's linear system; exact where the greedy policy is unique). Not with respect to the
     MDP or ``init_values`` (their derivatives are taken as zero).
 
     Raises:
-        ValueError: if ``reward`` or ``init_values`` has the wrong shape.
+        ValueError: if ``reward`` or ``init_values`` has the wrong shape, or ``method`` is
+            unknown.
     """
     return _solve_discounted(
         mdp, reward, init_values,
-        dict(soft=False, temperature=1.0, atol=atol, rtol=rtol, max_iterations=max_iterations),
+        dict(soft=False, temperature=1.0, atol=atol, rtol=rtol, max_iterations=max_iterations,
+             method=method),
     )
 
 
-@partial(jax.jit, static_argnames=("temperature", "atol", "rtol", "max_iterations"))
+@partial(jax.jit, static_argnames=("temperature", "atol", "rtol", "max_iterations", "method"))
 def soft_value_iteration(
     mdp: MDP,
     reward: Array,
@@ -274,6 +344,7 @@ def soft_value_iteration(
     atol: float | None = None,
     rtol: float | None = None,
     max_iterations: int = 10_000,
+    method: str = "auto",
 ) -> SolverResult:
     """Soft (maximum-causal-entropy) optimal values of a discounted MDP.
 
@@ -287,19 +358,25 @@ def soft_value_iteration(
         reward: (S,) or (S, A) reward.
         temperature: τ > 0 (a Python float; static under jit).
         init_values, atol, rtol, max_iterations: as in :func:`value_iteration`.
+        method: ``"vi"`` (soft value iteration), ``"newton"`` (soft policy iteration =
+            Newton's method on the soft Bellman equation: evaluate the softmax policy with its
+            entropy bonus, improve, repeat; Rust 1987, Haarnoja et al. 2018) or ``"auto"``
+            (default; Newton when γ >= ``AUTO_NEWTON_DISCOUNT``), as in
+            :func:`value_iteration`.
 
     Returns:
         :class:`SolverResult` with the soft-optimal policy.
 
     Differentiable with respect to ``reward`` (implicit differentiation of the fixed point;
-    exact). Raises ``ValueError`` for a bad ``temperature`` or shapes.
+    exact, whatever the method). Raises ``ValueError`` for a bad ``temperature``,
+    ``method`` or shapes.
     """
     if not float(temperature) > 0:
         raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
     return _solve_discounted(
         mdp, reward, init_values,
         dict(soft=True, temperature=float(temperature), atol=atol, rtol=rtol,
-             max_iterations=max_iterations),
+             max_iterations=max_iterations, method=method),
     )
 
 
