@@ -18,7 +18,10 @@ from bayesirl.solvers.occupancy import (
     state_visitation,
     trajectory_feature_counts,
 )
+from bayesirl.solvers.policy_iteration import policy_iteration, soft_policy_iteration
 from bayesirl.solvers.value_iteration import (
+    AUTO_NEWTON_DISCOUNT,
+    SOLVER_METHODS,
     TIE_RTOL,
     FiniteHorizonResult,
     SolverResult,
@@ -33,6 +36,7 @@ __all__ = [
     "SolverResult", "FiniteHorizonResult", "value_iteration", "soft_value_iteration",
     "finite_horizon_soft_value_iteration", "policy_evaluation", "greedy_policy",
     "expected_next_values", "DENSE_SOLVE_MAX_STATES", "TIE_RTOL",
+    "policy_iteration", "soft_policy_iteration", "SOLVER_METHODS", "AUTO_NEWTON_DISCOUNT",
     "state_visitation", "discounted_occupancy", "state_action_occupancy",
     "expected_feature_counts", "trajectory_feature_counts", "empirical_feature_counts",
     "expected_return", "expected_value_difference", "success_probability",
