@@ -12,6 +12,8 @@ when β is learned, because the likelihood depends on β·w only.
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpyro
@@ -19,6 +21,7 @@ import numpyro.distributions as dist
 
 from typing import NamedTuple
 
+from bayesirl._deprecation import renamed_arguments
 from bayesirl._typing import Array
 from bayesirl.likelihoods import (
     BoltzmannPolicy,
@@ -42,11 +45,40 @@ __all__ = [
     "beta_site",
     "check_betas",
     "check_prior",
+    "check_beta_identifiable",
+    "SPHERE_PRIORS",
 ]
 
 #: Priors over reward weights accepted by :func:`sample_reward_weights`.
 PRIORS = ("gaussian", "laplace", "l1-sphere", "l2-sphere")
-_SPHERE_PRIORS = ("l1-sphere", "l2-sphere")
+#: Weight priors under which a β can be learned (the likelihood depends on β·w only).
+SPHERE_PRIORS = ("l1-sphere", "l2-sphere")
+_SPHERE_PRIORS = SPHERE_PRIORS
+
+
+def check_beta_identifiable(prior: str, learned, sources) -> None:
+    """Refuse learned β's whose scale the weights' prior leaves unidentified.
+
+    The likelihoods depend on ``β·w`` only (Ramachandran & Amir 2007, Eq. 2), so when every
+    source's β is learned the weights need a unit-sphere prior; a Gaussian/Laplace prior
+    leaves a ridge in the posterior. One source with a fixed β pins the scale.
+
+    Args:
+        prior: the weights' prior, one of :data:`PRIORS`.
+        learned: names of the sources whose β is learned (a distribution).
+        sources: names of all sources of the model.
+
+    Raises:
+        ValueError: if ``learned`` is every source (and not empty) and ``prior`` is not in
+            :data:`SPHERE_PRIORS`.
+    """
+    learned, sources = list(learned), list(sources)
+    if learned and len(learned) == len(sources) and prior not in SPHERE_PRIORS:
+        raise ValueError(
+            f"beta: a prior on β needs a unit-sphere prior on the weights "
+            f"(prior='l1-sphere' or 'l2-sphere'), got prior={prior!r}; the likelihood "
+            "depends on β·w only, so free scales on both are not identified"
+        )
 
 
 def check_prior(prior: str, beta) -> None:
@@ -60,12 +92,7 @@ def check_prior(prior: str, beta) -> None:
     if prior not in PRIORS:
         raise ValueError(f"prior: expected one of {PRIORS}, got {prior!r}")
     if isinstance(beta, dist.Distribution):
-        if prior not in _SPHERE_PRIORS:
-            raise ValueError(
-                f"beta: a prior on β needs a unit-sphere prior on the weights "
-                f"(prior='l1-sphere' or 'l2-sphere'), got prior={prior!r}; the likelihood "
-                "depends on β·w only, so free scales on both are not identified"
-            )
+        check_beta_identifiable(prior, ["beta"], ["beta"])
         return
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
         raise TypeError(f"beta: expected a number > 0 or a numpyro distribution, got {beta!r}")
@@ -162,7 +189,12 @@ class ScaledSphere(dist.Distribution):
 
 
 def sample_beta(beta):
-    """Return β: the number itself when fixed, else the NumPyro site ``"beta"`` from its prior."""
+    """Deprecated (unused by the library): β itself when fixed, else the site ``"beta"``.
+
+    :func:`irl_model` samples each source's β under the name of :func:`beta_site`.
+    """
+    warnings.warn("sample_beta is deprecated: irl_model samples β itself (see beta_site)",
+                  DeprecationWarning, stacklevel=2)
     if isinstance(beta, dist.Distribution):
         return numpyro.sample("beta", beta)
     return beta
@@ -231,14 +263,10 @@ def check_betas(prior: str, betas: dict, sources: tuple[str, ...]) -> None:
         b = betas.get(src, 1.0)
         if not isinstance(b, dist.Distribution):
             check_prior(prior, b)
-    if learned and len(learned) == len(sources) and prior not in _SPHERE_PRIORS:
-        raise ValueError(
-            f"beta: with every β learned the weights need a unit-sphere prior "
-            f"(prior='l1-sphere' or 'l2-sphere'), got prior={prior!r}; the likelihood "
-            "depends on β·w only, so free scales on both are not identified"
-        )
+    check_beta_identifiable(prior, learned, sources)
 
 
+@renamed_arguments(delta="margin")
 def irl_model(
     mdp: MDP,
     evidence: Evidence,
@@ -248,7 +276,7 @@ def irl_model(
     betas: dict | None = None,
     q: str = "soft",
     maxent_horizon: int | None = None,
-    delta: float = 0.0,
+    margin: float = 0.0,
     solver_kwargs: dict | None = None,
 ):
     """Joint Bayesian IRL model: shared reward weights, one likelihood per evidence source.
@@ -275,7 +303,8 @@ def irl_model(
         betas: ``{source: β}``; missing sources get β = 1.
         q: ``"soft"`` or ``"hard"`` Q for the Boltzmann source.
         maxent_horizon: T for the finite-horizon MaxEnt model, None for discounted (static).
-        delta: δ >= 0 of the weak-preference model (0: strict Bradley–Terry).
+        margin: indifference margin δ >= 0 of the weak-preference model (0: strict
+            Bradley–Terry; ``delta``: deprecated alias).
         solver_kwargs: tolerances / ``max_iterations`` for the discounted solvers.
     """
     from bayesirl.likelihoods import maxent_logits
@@ -314,7 +343,7 @@ def irl_model(
         returns = evidence.preference_features @ w
         x = beta_values["bradley-terry"] * (returns[prefs.first] - returns[prefs.second])
         with numpyro.plate("comparisons", prefs.first.shape[0]):
-            numpyro.sample("preference_labels", PreferenceChoice(x, delta), obs=prefs.label)
+            numpyro.sample("preference_labels", PreferenceChoice(x, margin), obs=prefs.label)
 
 
 def boltzmann_irl_model(

@@ -62,8 +62,8 @@ def main(argv=None):
                 test = sufficiency_stop(env.mdp, epsilon=TARGET_NEVD)
                 history = run_active_learning(
                     env, kind=kind, acquisition=acq, budget=args.budget,
-                    key=jax.random.PRNGKey(1000 + world), beta=args.beta,
-                    num_prior_samples=args.num_prior_samples, updater=args.updater,
+                    rng_key=jax.random.PRNGKey(1000 + world), beta=args.beta,
+                    num_particles=args.num_prior_samples, updater=args.updater,
                     stop=lambda draws, policy: (False, test(draws, policy)[1]), progress=False)
                 values = np.array([r.true_nevd for r in history])
                 nevd[world, : len(values)] = values

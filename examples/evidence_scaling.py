@@ -30,9 +30,8 @@ def evaluate(env, idata):
                     mdp.features.dtype)
     policy = birl.value_iteration(mdp, birl.reward_from_weights(mdp, w)).policy
     evd = float(birl.expected_value_difference(mdp, env.true_reward, policy))
-    uniform = jnp.full_like(policy, 1.0 / mdp.num_actions)
-    worst = float(birl.expected_value_difference(mdp, env.true_reward, uniform))
-    return evd, evd / worst if worst > 0 else float("nan")
+    nevd = float(birl.normalized_evd(mdp, env.true_reward, policy))
+    return evd, nevd
 
 
 def run_one(env, kind, n, seed, args):
@@ -47,10 +46,10 @@ def run_one(env, kind, n, seed, args):
                                            expert, n, env.max_episode_steps)
     likelihoods = {"maxent": ["maxent"], "bradley-terry": ["bradley-terry"],
                    "joint": ["maxent", "bradley-terry"]}[kind]
-    delta = 1.0 if prefs is not None and bool(np.any(np.asarray(prefs[1].label) == 2)) else 0.0
+    margin = 1.0 if prefs is not None and bool(np.any(np.asarray(prefs[1].label) == 2)) else 0.0
     idata = birl.fit_evidence(
         mdp, likelihoods=likelihoods, demos=demos, preferences=prefs, method=args.method,
-        betas={src: args.beta for src in likelihoods}, delta=delta,
+        betas={src: args.beta for src in likelihoods}, margin=margin,
         num_samples=args.num_samples, num_warmup=args.num_warmup, num_chains=args.num_chains,
         seed=seed, progress_bar=False)
     return evaluate(env, idata)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayesirl as birl
-from bayesirl import _arviz
+from bayesirl.analysis import summary
 
 
 def main(argv=None):
@@ -36,7 +36,7 @@ def main(argv=None):
     idata = birl.fit_demonstrations(env.mdp, demos, method=args.sampler, beta=1.0,
                                     num_samples=args.num_samples, num_warmup=args.num_warmup,
                                     num_chains=args.num_chains, seed=args.seed)
-    table = _arviz.summary(idata, var_names=["reward_weights"])
+    table = summary(idata, var_names=["reward_weights"])
     H, W = env.grid_shape
     mean = table["mean"].to_numpy().reshape(H, W)
     print("Posterior-mean reward per cell:")

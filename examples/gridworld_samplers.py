@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayesirl as birl
-from bayesirl import _arviz
+from bayesirl.analysis import summary
 
 
 def main(argv=None):
@@ -45,7 +45,7 @@ def main(argv=None):
         cos = float(w @ w_true / (np.linalg.norm(w) * np.linalg.norm(w_true)))
         pi = birl.value_iteration(env.mdp, env.mdp.features @ jnp.asarray(w, env.mdp.features.dtype)).policy
         evd = float(birl.expected_value_difference(env.mdp, env.true_reward, pi))
-        table = _arviz.summary(idata, var_names=["reward_weights"])
+        table = summary(idata, var_names=["reward_weights"])
         rhat = table["r_hat"].max() if table["r_hat"].notna().any() else float("nan")
         ess = table["ess_bulk"].min() if table["ess_bulk"].notna().any() else float("nan")
         print(f"{method:8s} {elapsed:7.1f} {cos:7.3f} {evd:9.2e} {rhat:8.3f} {ess:8.0f}")

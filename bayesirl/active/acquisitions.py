@@ -35,11 +35,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesirl._deprecation import renamed_arguments
 from bayesirl._typing import Array, PRNGKey
-from bayesirl.data.demos import Demonstrations, rollout
-from bayesirl.likelihoods import action_log_probabilities
+from bayesirl.data.demos import noisy_policies, policy_rollouts
 from bayesirl.data.mdp import MDP, reward_from_weights
-from bayesirl.likelihoods.bradley_terry import PreferenceChoice
+from bayesirl.likelihoods import PreferenceChoice, action_log_probabilities
 from bayesirl.solvers import policy_evaluation, value_iteration
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "preference_volume_removal",
     "preference_scores",
     "choose_pairs",
+    "candidate_policies",
     "candidate_trajectories",
 ]
 
@@ -131,9 +132,17 @@ def value_loss_var(mdp: MDP, weights: Array, eval_policy: Array, alpha: float = 
     return jnp.quantile(losses, alpha, axis=0)
 
 
+def _random_scores(rng_key, num: int) -> Array:
+    """(num,) uniform scores: the baseline acquisition ``"random"``."""
+    if rng_key is None:
+        raise ValueError("rng_key: the random acquisition needs a PRNG key")
+    return jax.random.uniform(rng_key, (num,))
+
+
+@renamed_arguments(key="rng_key")
 def state_scores(acquisition: str, mdp: MDP, weights: Array, *, beta=1.0, q: str = "soft",
                  eval_policy: Array | None = None, alpha: float = 0.95,
-                 key: PRNGKey | None = None, probs: Array | None = None) -> Array:
+                 rng_key: PRNGKey | None = None, probs: Array | None = None) -> Array:
     """Score every state with a named acquisition (see :data:`STATE_ACQUISITIONS`).
 
     Args:
@@ -144,7 +153,7 @@ def state_scores(acquisition: str, mdp: MDP, weights: Array, *, beta=1.0, q: str
         beta, q: the demonstrator model (for the action probabilities).
         eval_policy: (S, A) for ``"active-var"``; default the optimal policy of the mean weights.
         alpha: quantile level of ``"active-var"``.
-        key: PRNG key for ``"random"``.
+        rng_key: PRNG key for ``"random"`` (``key``: deprecated alias).
         probs: (M, S, A) precomputed :func:`action_probabilities` of ``weights`` (saves M
             solves when the caller has them).
 
@@ -158,9 +167,7 @@ def state_scores(acquisition: str, mdp: MDP, weights: Array, *, beta=1.0, q: str
         raise ValueError(f"acquisition: expected one of {STATE_ACQUISITIONS}, got {acquisition!r}")
     weights = jnp.asarray(weights)
     if acquisition == "random":
-        if key is None:
-            raise ValueError("key: the random acquisition needs a PRNG key")
-        return jax.random.uniform(key, (mdp.num_states,))
+        return _random_scores(rng_key, mdp.num_states)
     if acquisition == "active-var":
         if eval_policy is None:
             eval_policy = value_iteration(mdp, reward_from_weights(mdp, weights.mean(0))).policy
@@ -186,6 +193,15 @@ class QueryChoice(NamedTuple):
 def choose_states(scores: Array, mdp: MDP, asked=(), k: int = 1) -> QueryChoice:
     """Top-k states by score, excluding terminal and already-asked states.
 
+    Args:
+        scores: (S,) acquisition scores (higher is better).
+        mdp: the MDP (its terminal states are never asked).
+        asked: indices of states asked already.
+        k: number of states to return, >= 1.
+
+    Returns:
+        :class:`QueryChoice` with (k,) indices and scores (fewer when fewer states are left).
+
     Raises:
         ValueError: ``k`` < 1 or no state left to ask about.
     """
@@ -201,23 +217,24 @@ def choose_states(scores: Array, mdp: MDP, asked=(), k: int = 1) -> QueryChoice:
     return QueryChoice(order, scores[order])
 
 
+@renamed_arguments(delta="margin")
 def preference_answer_probabilities(weights: Array, features_a: Array, features_b: Array,
-                                    beta=1.0, delta: float = 0.0) -> Array:
+                                    beta=1.0, margin: float = 0.0) -> Array:
     """``P(q | A, B, w_m)`` for every sample and candidate pair.
 
     Args:
         weights: (M, F) samples.
-        features_a, features_b: (Q, F) discounted feature counts of the two trajectories of
+        features_a, features_b: (P, F) discounted feature counts of the two trajectories of
             each candidate pair.
         beta: rationality β (scalar or (M,)).
-        delta: weak-preference margin δ (0: two answers).
+        margin: weak-preference margin (0: two answers; ``delta``: deprecated alias).
 
     Returns:
-        (M, Q, 3) probabilities of (A preferred, B preferred, about equal).
+        (M, P, 3) probabilities of (A preferred, B preferred, about equal).
     """
     beta = jnp.broadcast_to(jnp.asarray(beta, weights.dtype), weights.shape[:1])
-    x = beta[:, None] * ((features_a - features_b) @ weights.T).T  # (M, Q)
-    return jnp.exp(PreferenceChoice(x, delta).logits)
+    x = beta[:, None] * ((features_a - features_b) @ weights.T).T  # (M, P)
+    return jnp.exp(PreferenceChoice(x, margin).logits)
 
 
 def preference_mutual_information(probs: Array) -> Array:
@@ -233,12 +250,22 @@ def preference_volume_removal(probs: Array) -> Array:
     return 1.0 - jnp.sum(jnp.mean(probs, axis=0) ** 2, axis=-1)
 
 
+@renamed_arguments(key="rng_key", delta="margin")
 def preference_scores(acquisition: str, weights: Array, features_a: Array, features_b: Array,
-                      *, beta=1.0, delta: float = 0.0, key: PRNGKey | None = None) -> Array:
+                      *, beta=1.0, margin: float = 0.0, rng_key: PRNGKey | None = None) -> Array:
     """Score candidate pairs with a named acquisition (see :data:`PREFERENCE_ACQUISITIONS`).
 
+    Args:
+        acquisition: ``"mutual-information"`` (Bıyık et al. 2019), ``"volume-removal"``
+            (Sadigh et al. 2017) or ``"random"``.
+        weights: (M, F) posterior samples.
+        features_a, features_b: (P, F) feature counts of the trajectories of each pair.
+        beta: rationality β (scalar or (M,)).
+        margin: weak-preference margin (``delta``: deprecated alias).
+        rng_key: PRNG key for ``"random"`` (``key``: deprecated alias).
+
     Returns:
-        (Q,) scores (higher is a better query).
+        (P,) scores (higher is a better query).
 
     Raises:
         ValueError: unknown acquisition, or ``"random"`` without a key.
@@ -246,17 +273,28 @@ def preference_scores(acquisition: str, weights: Array, features_a: Array, featu
     if acquisition not in PREFERENCE_ACQUISITIONS:
         raise ValueError(f"acquisition: expected one of {PREFERENCE_ACQUISITIONS}, got {acquisition!r}")
     if acquisition == "random":
-        if key is None:
-            raise ValueError("key: the random acquisition needs a PRNG key")
-        return jax.random.uniform(key, (features_a.shape[0],))
-    probs = preference_answer_probabilities(jnp.asarray(weights), features_a, features_b, beta, delta)
+        return _random_scores(rng_key, features_a.shape[0])
+    probs = preference_answer_probabilities(jnp.asarray(weights), features_a, features_b, beta,
+                                            margin)
     if acquisition == "mutual-information":
         return preference_mutual_information(probs)
     return preference_volume_removal(probs)
 
 
 def choose_pairs(scores: Array, asked=(), k: int = 1) -> QueryChoice:
-    """Top-k candidate pairs by score, excluding already-asked candidate indices."""
+    """Top-k candidate pairs by score, excluding already-asked candidate indices.
+
+    Args:
+        scores: (P,) acquisition scores of the candidate pairs.
+        asked: indices of pairs asked already.
+        k: number of pairs to return, >= 1.
+
+    Returns:
+        :class:`QueryChoice` with (k,) pair indices and scores.
+
+    Raises:
+        ValueError: ``k`` < 1 or every pair asked already.
+    """
     scores = np.array(scores, dtype=float)
     if k < 1:
         raise ValueError(f"k: expected an integer >= 1, got {k}")
@@ -268,18 +306,31 @@ def choose_pairs(scores: Array, asked=(), k: int = 1) -> QueryChoice:
     return QueryChoice(order, scores[order])
 
 
-def candidate_trajectories(key: PRNGKey, mdp: MDP, policies: Array, horizon: int
-                           ) -> Demonstrations:
-    """One rollout of each policy (e.g. random, noisy, or optimal for posterior samples).
+def candidate_policies(mdp: MDP, base_policy: Array, weights: Array, num_candidates: int
+                       ) -> Array:
+    """Policies whose rollouts make informative preference queries.
+
+    ``num_candidates // 2`` noisy versions of ``base_policy`` (from it to uniformly random,
+    :func:`~bayesirl.data.demos.noisy_policies`) followed by the optimal policies of the
+    rewards of the first ``num_candidates − num_candidates // 2`` rows of ``weights`` (e.g.
+    posterior draws), as in the synthetic rankings of Brown et al. (2019).
 
     Args:
-        key: PRNG key.
         mdp: the MDP.
-        policies: (N, S, A) action probabilities.
-        horizon: T, rollout length.
+        base_policy: (S, A) e.g. the expert's or the posterior-mean reward's optimal policy.
+        weights: (M, F) reward weights, M >= ``num_candidates − num_candidates // 2``.
+        num_candidates: N >= 2.
 
     Returns:
-        N trajectories (vmapped :func:`~bayesirl.data.demos.rollout`).
+        (N, S, A) action probabilities.
     """
-    keys = jax.random.split(key, policies.shape[0])
-    return jax.vmap(lambda k, pi: rollout(k, mdp, pi, int(horizon)))(keys, policies)
+    half = num_candidates // 2
+    noisy = noisy_policies(mdp, base_policy, half)
+    sampled = jax.vmap(lambda w: value_iteration(mdp, reward_from_weights(mdp, w)).policy)(
+        weights[: num_candidates - half])
+    return jnp.concatenate([noisy, sampled.astype(noisy.dtype)])
+
+
+#: One rollout of each policy: :func:`bayesirl.data.demos.policy_rollouts` under the name of
+#: the preference queries' candidate trajectories (``key``: deprecated alias of ``rng_key``).
+candidate_trajectories = renamed_arguments(key="rng_key")(policy_rollouts)

@@ -27,6 +27,7 @@ __all__ = [
     "PosteriorWarning",
     "Diagnostics",
     "diagnose",
+    "summary",
     "warn_if_untrustworthy",
 ]
 
@@ -91,6 +92,21 @@ class Diagnostics(NamedTuple):
 def _finite_or_none(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def summary(idata, var_names=None, hdi_prob: float = 0.94):
+    """ArviZ summary table: mean, sd, HDI, MCSE, bulk/tail ESS and R-hat of each variable.
+
+    Args:
+        idata: ``InferenceData`` with a posterior group (C chains, M draws each).
+        var_names: variables to summarise (default all).
+        hdi_prob: probability mass of the highest-density interval.
+
+    Returns:
+        A pandas DataFrame, one row per scalar of each variable (e.g. F rows for
+        ``reward_weights``). Source: ``arviz.summary`` (Vehtari et al. 2021 for R-hat/ESS).
+    """
+    return _arviz.summary(idata, var_names=var_names, hdi_prob=hdi_prob)
 
 
 def diagnose(idata, var_names=("reward_weights",), *, warn: bool = False) -> Diagnostics:

@@ -28,9 +28,10 @@ import numpy as np
 
 from bayesirl import _arviz
 from bayesirl._typing import Array, ArrayLike
-from bayesirl.data.mdp import MDP, reward_from_weights
+from bayesirl.data.mdp import MDP, reward_from_weights, uniform_policy
+from bayesirl.solvers.evaluation import value_differences
 from bayesirl.solvers.occupancy import expected_feature_counts
-from bayesirl.solvers import policy_evaluation, value_iteration
+from bayesirl.solvers.value_iteration import policy_evaluation, value_iteration
 
 __all__ = [
     "EVALUATION_POLICIES",
@@ -47,8 +48,6 @@ __all__ = [
 
 #: Reward estimates whose optimal policy :func:`evaluation_policy` can return.
 EVALUATION_POLICIES = ("map", "mean")
-#: Below this return gap between the optimal and the uniform policy, nEVD is set to 0.
-NEVD_MIN_GAP = 1e-12
 
 
 class PosteriorSolutions(NamedTuple):
@@ -167,11 +166,6 @@ def _solve_all(mdp: MDP, weights: Array, batch_size: int | None = None):
     return jax.vmap(lambda x: _solve_one(mdp, x))(weights)
 
 
-def uniform_policy(mdp: MDP) -> Array:
-    """(S, A) the policy that picks every action with probability 1/A."""
-    return jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions, mdp.features.dtype)
-
-
 def policy_losses(mdp: MDP, weights: ArrayLike, policy: ArrayLike, *,
                   baseline_policy: ArrayLike | None = None,
                   solutions: PosteriorSolutions | None = None) -> PolicyLosses:
@@ -196,14 +190,12 @@ def policy_losses(mdp: MDP, weights: ArrayLike, policy: ArrayLike, *,
     pi = _check_policy(mdp, policy, "policy")
     if solutions is None:
         solutions = posterior_solutions(mdp, w)
+    # ρ of a fixed policy is linear in w: one feature-count pass serves every draw.
     ret = w @ expected_feature_counts(mdp, pi)
-    # ρ* >= ρ of every policy: the max keeps EVD >= 0 where value iteration's greedy policy
-    # is a hair worse than π_eval at a near-tie (within the solver tolerance).
-    optimal = jnp.maximum(solutions.optimal_return, ret)
     uniform = w @ expected_feature_counts(mdp, uniform_policy(mdp))
-    evd = optimal - ret
-    gap = optimal - uniform
-    nevd = jnp.where(gap > NEVD_MIN_GAP, evd / jnp.where(gap > NEVD_MIN_GAP, gap, 1.0), 0.0)
+    evd, nevd = value_differences(solutions.optimal_return, ret, uniform)
+    # ρ* >= ρ of every policy (value_differences raises ρ* where VI left it a hair below).
+    optimal = jnp.maximum(solutions.optimal_return, ret)
     improvement = None
     if baseline_policy is not None:
         base = w @ expected_feature_counts(mdp, _check_policy(mdp, baseline_policy,

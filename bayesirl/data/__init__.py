@@ -11,6 +11,9 @@ from bayesirl.data.demos import (
     check_demonstrations,
     load_demonstrations,
     make_demonstrations,
+    noisy_policies,
+    noisy_rollouts,
+    policy_rollouts,
     rollout,
     sample_demonstrations,
     save_demonstrations,
@@ -25,6 +28,7 @@ from bayesirl.data.mdp import (
     reward_from_weights,
     save_mdp,
     transition_matrix,
+    uniform_policy,
 )
 from bayesirl.data.preferences import (
     LABELS,
@@ -39,7 +43,8 @@ from bayesirl.data.preferences import (
 
 __all__ = [
     "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
-    "save_mdp", "load_mdp",
+    "save_mdp", "load_mdp", "uniform_policy",
+    "policy_rollouts", "noisy_policies", "noisy_rollouts",
     "Demonstrations", "make_demonstrations", "rollout", "sample_demonstrations",
     "check_demonstrations", "save_demonstrations", "load_demonstrations", "state_action_counts",
     "LABELS", "Preferences", "make_preferences", "ranking_to_comparisons", "trajectory_returns",

@@ -15,16 +15,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from bayesirl._deprecation import renamed_arguments
 from bayesirl._io import write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import as_index_array, check_scalar
-from bayesirl.data.mdp import MDP
+from bayesirl.data.mdp import MDP, uniform_policy
 
 __all__ = [
     "Demonstrations",
     "make_demonstrations",
     "rollout",
     "sample_demonstrations",
+    "policy_rollouts",
+    "noisy_policies",
+    "noisy_rollouts",
+    "trim",
     "check_demonstrations",
     "save_demonstrations",
     "load_demonstrations",
@@ -142,14 +147,15 @@ def check_demonstrations(mdp: MDP, demos: Demonstrations) -> None:
             )
 
 
-def rollout(key: PRNGKey, mdp: MDP, policy: Array, horizon: int,
+@renamed_arguments(key="rng_key")
+def rollout(rng_key: PRNGKey, mdp: MDP, policy: Array, horizon: int,
             initial_state: Array | None = None) -> Demonstrations:
     """Sample ONE trajectory of ``policy`` for ``horizon`` steps (jit/vmap-compatible).
 
     The trajectory stops when it enters a terminal state (that state is its last step).
 
     Args:
-        key: JAX PRNG key.
+        rng_key: JAX PRNG key (``key``: deprecated alias).
         mdp: the MDP.
         policy: (S, A) or time-dependent (T, S, A) action probabilities.
         horizon: T, the maximum number of states (static).
@@ -159,7 +165,7 @@ def rollout(key: PRNGKey, mdp: MDP, policy: Array, horizon: int,
         Demonstrations with N = 1 … squeezed: arrays of shape (T,). Batch with ``jax.vmap``
         over keys (see :func:`sample_demonstrations`).
     """
-    k0, key = jax.random.split(key)
+    k0, key = jax.random.split(rng_key)
     if initial_state is None:
         initial_state = jax.random.choice(k0, mdp.num_states, p=mdp.initial_distribution)
     log_policy = jnp.log(jnp.asarray(policy))
@@ -183,12 +189,13 @@ def rollout(key: PRNGKey, mdp: MDP, policy: Array, horizon: int,
     return Demonstrations(states.astype(jnp.int32), actions.astype(jnp.int32), mask)
 
 
-def sample_demonstrations(key: PRNGKey, mdp: MDP, policy: Array, num_trajectories: int,
+@renamed_arguments(key="rng_key")
+def sample_demonstrations(rng_key: PRNGKey, mdp: MDP, policy: Array, num_trajectories: int,
                           horizon: int, initial_states: Array | None = None) -> Demonstrations:
     """Sample N rollouts of ``policy`` (vmapped :func:`rollout`).
 
     Args:
-        key: JAX PRNG key.
+        rng_key: JAX PRNG key (``key``: deprecated alias).
         mdp: the MDP.
         policy: (S, A) or (T, S, A) action probabilities.
         num_trajectories: N >= 1.
@@ -208,7 +215,7 @@ def sample_demonstrations(key: PRNGKey, mdp: MDP, policy: Array, num_trajectorie
     if policy.shape[-2:] != (mdp.num_states, mdp.num_actions) or policy.ndim not in (2, 3):
         raise ValueError(f"policy: expected shape (S, A) or (T, S, A) with S, A = "
                          f"{mdp.num_states}, {mdp.num_actions}; got {policy.shape}")
-    keys = jax.random.split(key, N)
+    keys = jax.random.split(rng_key, N)
     if initial_states is None:
         demos = jax.vmap(lambda k: rollout(k, mdp, policy, T))(keys)
     else:
@@ -216,8 +223,66 @@ def sample_demonstrations(key: PRNGKey, mdp: MDP, policy: Array, num_trajectorie
         if starts.shape != (N,):
             raise ValueError(f"initial_states: expected shape (N,) = ({N},), got {starts.shape}")
         demos = jax.vmap(lambda k, s0: rollout(k, mdp, policy, T, s0))(keys, starts)
+    return trim(demos)
+
+
+def trim(demos: Demonstrations) -> Demonstrations:
+    """Drop the padding steps after the longest trajectory: (N, T) -> (N, T') with T' <= T."""
     longest = int(np.asarray(demos.mask).sum(axis=1).max())
     return Demonstrations(*(x[:, :longest] for x in demos))
+
+
+def policy_rollouts(rng_key: PRNGKey, mdp: MDP, policies: Array, horizon: int
+                    ) -> Demonstrations:
+    """One rollout of each policy (vmapped :func:`rollout`; jit-compatible, not trimmed).
+
+    Args:
+        rng_key: JAX PRNG key.
+        mdp: the MDP.
+        policies: (N, S, A) action probabilities.
+        horizon: T, rollout length (static).
+
+    Returns:
+        Demonstrations of shape (N, T).
+    """
+    keys = jax.random.split(rng_key, policies.shape[0])
+    return jax.vmap(lambda k, pi: rollout(k, mdp, pi, int(horizon)))(keys, policies)
+
+
+def noisy_policies(mdp: MDP, policy: Array, num: int) -> Array:
+    """``num`` mixtures ``(1 − ε_i) π + ε_i · uniform`` with ε_i evenly spaced over [0, 1].
+
+    From ``policy`` itself (ε = 0) to the uniformly random policy (ε = 1): the noise ladder of
+    the synthetic rankings of T-REX / D-REX (Brown et al. 2019, 2020).
+
+    Args:
+        mdp: the MDP.
+        policy: (S, A) action probabilities π.
+        num: N >= 1 (N = 1 gives ``policy`` only).
+
+    Returns:
+        (N, S, A) action probabilities.
+    """
+    policy = jnp.asarray(policy)
+    eps = jnp.linspace(0.0, 1.0, num, dtype=policy.dtype)[:, None, None]
+    return (1 - eps) * policy[None] + eps * uniform_policy(mdp, policy.dtype)[None]
+
+
+def noisy_rollouts(rng_key: PRNGKey, mdp: MDP, policy: Array, num: int, horizon: int
+                   ) -> Demonstrations:
+    """One rollout of each of :func:`noisy_policies` ``(mdp, policy, num)``.
+
+    Args:
+        rng_key: JAX PRNG key.
+        mdp: the MDP.
+        policy: (S, A) the least noisy policy (e.g. the expert's π*).
+        num: N >= 1 trajectories, from ``policy`` (first) to uniformly random (last).
+        horizon: T, rollout length.
+
+    Returns:
+        Demonstrations of shape (N, T) (not trimmed).
+    """
+    return policy_rollouts(rng_key, mdp, noisy_policies(mdp, policy, num), horizon)
 
 
 def state_action_counts(mdp: MDP, demos: Demonstrations) -> Array:

@@ -37,16 +37,77 @@ from bayesirl._validate import (
 
 __all__ = [
     "MDP",
+    "IdentityFeatures",
     "make_mdp",
     "make_sparse_mdp",
     "transition_matrix",
     "reward_from_weights",
+    "uniform_policy",
     "save_mdp",
     "load_mdp",
 ]
 
 #: Tolerance on transition / initial probabilities summing to 1 (float32 round-off of user data).
 PROBABILITY_ATOL = 1e-5
+
+
+@jax.tree_util.register_static
+class IdentityFeatures:
+    """The (S, S) identity feature map φ(s) = e_s (one reward weight per state), not stored.
+
+    :func:`make_sparse_mdp` with ``features=None`` uses it so that per-state rewards cost O(S)
+    memory (a dense identity is 7 TiB at 10^6 states). It behaves like the matrix where
+    features are used: ``φ @ w`` is ``w``, ``x @ φ`` is ``x``, and ``shape``, ``ndim``,
+    ``dtype`` are those of ``jnp.eye(S)``. Indexing and ``np.asarray`` materialise the dense
+    matrix (small S only). A static pytree node: S and the dtype are part of the jit cache key.
+
+    Args:
+        num_states: S >= 1.
+        dtype: float dtype of the (virtual) entries.
+    """
+
+    ndim = 2
+
+    def __init__(self, num_states: int, dtype):
+        self.num_states = int(num_states)
+        self.dtype = jnp.dtype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(S, S)."""
+        return (self.num_states, self.num_states)
+
+    def __repr__(self) -> str:
+        return f"IdentityFeatures(num_states={self.num_states}, dtype={self.dtype})"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, IdentityFeatures) and other.num_states == self.num_states
+                and other.dtype == self.dtype)
+
+    def __hash__(self) -> int:
+        return hash((IdentityFeatures, self.num_states, str(self.dtype)))
+
+    def __matmul__(self, weights):
+        return jnp.asarray(weights)
+
+    def __rmatmul__(self, x):
+        return jnp.asarray(x)
+
+    def astype(self, dtype) -> "IdentityFeatures":
+        return IdentityFeatures(self.num_states, dtype)
+
+    def dense(self) -> Array:
+        """The (S, S) identity matrix (memory O(S²))."""
+        return jnp.eye(self.num_states, dtype=self.dtype)
+
+    def __jax_array__(self):
+        return self.dense()
+
+    def __array__(self, dtype=None, copy=None):
+        return np.eye(self.num_states, dtype=dtype or self.dtype)
+
+    def __getitem__(self, index):
+        return self.dense()[index]
 
 
 class MDP(NamedTuple):
@@ -60,7 +121,8 @@ class MDP(NamedTuple):
         next_states: (S, A, K) int32, successor state indices of each state-action pair.
         next_probs: (S, A, K) float, their transition probabilities; each (s, a) row sums to 1.
             Padding entries have probability 0.
-        features: (S, F) state features or (S, A, F) state-action features φ.
+        features: (S, F) state features or (S, A, F) state-action features φ, or an
+            :class:`IdentityFeatures` (implicit (S, S) identity: per-state rewards).
         discount: () float, the discount factor γ in [0, 1).
         initial_distribution: (S,) float, the initial state distribution p0.
         terminal: (S,) bool, absorbing states that end an episode on entry.
@@ -94,9 +156,14 @@ class MDP(NamedTuple):
         return self.features.ndim == 3
 
 
-def _check_features(features, num_states: int, num_actions: int) -> np.ndarray:
+def _check_features(features, num_states: int, num_actions: int, implicit: bool = False):
     if features is None:
-        return np.eye(num_states)
+        return IdentityFeatures(num_states, jnp.zeros(()).dtype) if implicit else np.eye(num_states)
+    if isinstance(features, IdentityFeatures):
+        if features.num_states != num_states:
+            raise ValueError(f"features: expected IdentityFeatures with S = {num_states}, "
+                             f"got {features.num_states}")
+        return features
     phi = as_float_array(features, "features", ndim=(2, 3))
     if phi.shape[0] != num_states:
         raise ValueError(
@@ -112,8 +179,8 @@ def _check_features(features, num_states: int, num_actions: int) -> np.ndarray:
 
 
 def _check_common(num_states, features, discount, initial_distribution, terminal_states,
-                  num_actions):
-    phi = _check_features(features, num_states, num_actions)
+                  num_actions, implicit=False):
+    phi = _check_features(features, num_states, num_actions, implicit)
     gamma = check_scalar(discount, "discount", low=0.0, high=1.0, high_open=True)
     if initial_distribution is None:
         p0 = np.full(num_states, 1.0 / num_states)
@@ -137,10 +204,12 @@ def _check_common(num_states, features, discount, initial_distribution, terminal
 
 def _finish(next_states, next_probs, phi, gamma, p0, terminal, dtype) -> MDP:
     dtype = jnp.dtype(dtype) if dtype is not None else jnp.zeros(()).dtype
+    features = (phi.astype(dtype) if isinstance(phi, IdentityFeatures)
+                else jnp.asarray(phi, dtype=dtype))
     return MDP(
         next_states=jnp.asarray(next_states, dtype=jnp.int32),
         next_probs=jnp.asarray(next_probs, dtype=dtype),
-        features=jnp.asarray(phi, dtype=dtype),
+        features=features,
         discount=jnp.asarray(gamma, dtype=dtype),
         initial_distribution=jnp.asarray(p0, dtype=dtype),
         terminal=jnp.asarray(terminal, dtype=bool),
@@ -211,8 +280,10 @@ def make_sparse_mdp(
         next_states: (S, A, K) integer successor indices in [0, S).
         next_probs: (S, A, K) their probabilities; each (s, a) row sums to 1. Repeated
             successors are allowed (their probabilities add up).
-        features, discount, initial_distribution, terminal_states, dtype: as in
-            :func:`make_mdp`.
+        features: (S, F) or (S, A, F) features φ; default (None) the implicit identity
+            :class:`IdentityFeatures` — one reward weight per state, O(S) memory, so 10^6
+            states work.
+        discount, initial_distribution, terminal_states, dtype: as in :func:`make_mdp`.
 
     Returns:
         The MDP.
@@ -232,7 +303,7 @@ def make_sparse_mdp(
         )
     check_probability_vector(probs, "next_probs", PROBABILITY_ATOL)
     phi, gamma, p0, terminal = _check_common(
-        S, features, discount, initial_distribution, terminal_states, A
+        S, features, discount, initial_distribution, terminal_states, A, implicit=True
     )
     return _finish(idx, probs, phi, gamma, p0, terminal, dtype)
 
@@ -254,9 +325,24 @@ def reward_from_weights(mdp: MDP, weights: Array) -> Array:
         weights: (F,) reward weights.
 
     Returns:
-        (S,) state reward or (S, A) state-action reward. jit- and vmap-compatible.
+        (S,) state reward or (S, A) state-action reward (with :class:`IdentityFeatures`,
+        the weights themselves). jit- and vmap-compatible.
     """
     return mdp.features @ weights
+
+
+def uniform_policy(mdp: MDP, dtype=None) -> Array:
+    """(S, A) the policy that picks every action with probability 1/A.
+
+    The baseline of the normalised EVD (Trinh, Chen & Brown 2024) and the noisy end of
+    :func:`~bayesirl.data.demos.noisy_policies`.
+
+    Args:
+        mdp: the MDP.
+        dtype: floating dtype; default that of ``mdp.features``.
+    """
+    dtype = mdp.features.dtype if dtype is None else dtype
+    return jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions, dtype)
 
 
 def save_mdp(path: str | os.PathLike, mdp: MDP) -> None:

@@ -17,10 +17,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesirl._deprecation import renamed_arguments
 from bayesirl._io import write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
-from bayesirl.data.demos import Demonstrations, make_demonstrations, rollout
+from bayesirl.data.demos import Demonstrations, make_demonstrations, noisy_rollouts, trim
 from bayesirl.data.mdp import MDP
 
 __all__ = [
@@ -155,27 +156,30 @@ def trajectory_returns(mdp: MDP, reward: Array, demos: Demonstrations) -> Array:
     return jnp.sum(weights * r, axis=1)
 
 
-def synthetic_preferences(key: PRNGKey, mdp: MDP, true_reward: Array, optimal_policy: Array,
+@renamed_arguments(key="rng_key", delta_return="return_margin")
+def synthetic_preferences(rng_key: PRNGKey, mdp: MDP, true_reward: Array, optimal_policy: Array,
                           num_comparisons: int, horizon: int, *, num_trajectories: int | None = None,
-                          delta_return: float = 0.0) -> tuple[Demonstrations, Preferences]:
+                          return_margin: float = 0.0) -> tuple[Demonstrations, Preferences]:
     """Simulated preferences: rollouts of noisy policies labelled by their true return.
 
     Trajectory i is a rollout of the mixture ``(1 − ε_i) π* + ε_i · uniform`` with ε_i spread
-    evenly over [0, 1] (from the optimal to a random policy), as in the synthetic rankings of
-    T-REX (Brown et al. 2019). Each comparison picks two distinct trajectories uniformly; the
+    evenly over [0, 1] (from the optimal to a random policy,
+    :func:`~bayesirl.data.demos.noisy_rollouts`), as in the synthetic rankings of T-REX
+    (Brown et al. 2019). Each comparison picks two distinct trajectories uniformly; the
     one with the higher true discounted return is preferred, "about equal" when the returns
-    differ by at most ``delta_return`` (> 0 to produce weak preferences; exact ties are
+    differ by at most ``return_margin`` (> 0 to produce weak preferences; exact ties are
     otherwise labelled "equal" too).
 
     Args:
-        key: PRNG key.
+        rng_key: PRNG key (``key``: deprecated alias).
         mdp: the MDP.
         true_reward: (S,) or (S, A) reward that labels the trajectories.
         optimal_policy: (S, A) the expert's policy π*.
         num_comparisons: P >= 1.
         horizon: rollout length T.
         num_trajectories: N >= 2; default ``min(max(2, P), 100)``.
-        delta_return: return difference below which two trajectories are "about equal".
+        return_margin: return difference (reward units) at or below which two trajectories
+            are "about equal" (``delta_return``: deprecated alias).
 
     Returns:
         (trajectories, preferences).
@@ -183,20 +187,14 @@ def synthetic_preferences(key: PRNGKey, mdp: MDP, true_reward: Array, optimal_po
     P = check_scalar(num_comparisons, "num_comparisons", low=1, integer=True)
     N = min(max(2, P), 100) if num_trajectories is None else check_scalar(
         num_trajectories, "num_trajectories", low=2, integer=True)
-    k_roll, k_a, k_b = jax.random.split(key, 3)
-    eps = jnp.linspace(0.0, 1.0, N)[:, None, None]
-    uniform = jnp.full_like(optimal_policy, 1.0 / mdp.num_actions)
-    policies = (1 - eps) * optimal_policy[None] + eps * uniform[None]
-    batch = jax.vmap(lambda k, pi: rollout(k, mdp, pi, int(horizon)))(
-        jax.random.split(k_roll, N), policies)
-    longest = int(np.asarray(batch.mask).sum(axis=1).max())
-    demos = Demonstrations(*(x[:, :longest] for x in batch))
+    k_roll, k_a, k_b = jax.random.split(rng_key, 3)
+    demos = trim(noisy_rollouts(k_roll, mdp, jnp.asarray(optimal_policy), N, horizon))
     returns = np.asarray(trajectory_returns(mdp, true_reward, demos))
     # two distinct trajectories, uniformly: b = a + offset (mod N) with offset in [1, N)
     a = np.asarray(jax.random.randint(k_a, (P,), 0, N))
     b = (a + np.asarray(jax.random.randint(k_b, (P,), 1, N))) % N
     diff = returns[a] - returns[b]
-    labels = np.where(np.abs(diff) <= delta_return, 2, np.where(diff > 0, 0, 1))
+    labels = np.where(np.abs(diff) <= return_margin, 2, np.where(diff > 0, 0, 1))
     comparisons = list(zip(a.tolist(), b.tolist(), labels.tolist()))
     return demos, make_preferences(N, comparisons)
 

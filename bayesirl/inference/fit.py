@@ -15,6 +15,7 @@ import numpy as np
 from numpyro.infer import MCMC, NUTS, init_to_uniform
 
 from bayesirl import _arviz
+from bayesirl._deprecation import renamed_arguments
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, check_demonstrations
 from bayesirl.inference.map import fit_map
@@ -148,6 +149,7 @@ def fit(
     return idata
 
 
+@renamed_arguments(delta="margin")
 def fit_evidence(
     mdp: MDP,
     *,
@@ -160,7 +162,7 @@ def fit_evidence(
     betas: dict | None = None,
     q: str = "soft",
     maxent_horizon: int | None = None,
-    delta: float = 0.0,
+    margin: float = 0.0,
     feature_names=None,
     solver_kwargs: dict | None = None,
     **fit_kwargs,
@@ -183,7 +185,8 @@ def fit_evidence(
         betas: ``{source: β}`` fixed numbers or NumPyro distributions (learned); default 1.
         q: soft or hard Q for the Boltzmann source.
         maxent_horizon: T for finite-horizon MaxEnt (None: discounted).
-        delta: δ of the weak-preference model (needed > 0 when labels include "equal").
+        margin: indifference margin δ of the weak-preference model (needed > 0 when labels
+            include "equal"; ``delta``: deprecated alias).
         feature_names: F labels for the ``feature`` coordinate.
         solver_kwargs: solver tolerances.
         **fit_kwargs: see :func:`fit`.
@@ -193,7 +196,7 @@ def fit_evidence(
 
     Raises:
         ValueError / TypeError: unknown or duplicated likelihood names, a source without its
-        data, bad priors / β's, "equal" labels with δ = 0, data that do not fit the MDP.
+        data, bad priors / β's, "equal" labels with margin 0, data that do not fit the MDP.
     """
     names = [likelihoods] if isinstance(likelihoods, str) else list(likelihoods)
     bad = [n for n in names if n not in SOURCES]
@@ -202,7 +205,7 @@ def fit_evidence(
     if q not in Q_KINDS:
         raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
     check_scalar(prior_scale, "prior_scale", low=0.0, low_open=True)
-    check_scalar(delta, "delta", low=0.0)
+    check_scalar(margin, "margin", low=0.0)
     if maxent_horizon is not None:
         check_scalar(maxent_horizon, "maxent_horizon", low=1, integer=True)
     if ("boltzmann" in names or "maxent" in names) and demos is None:
@@ -223,8 +226,9 @@ def fit_evidence(
     if "bradley-terry" in names:
         trajectories, prefs = preferences
         check_demonstrations(mdp, trajectories)
-        if delta == 0 and bool(np.any(np.asarray(prefs.label) == 2)):
-            raise ValueError("delta: 'equal' answers need the weak-preference model, delta > 0")
+        if margin == 0 and bool(np.any(np.asarray(prefs.label) == 2)):
+            raise ValueError("margin: 'equal' answers need the weak-preference model, "
+                             "margin > 0 (the command line's --delta)")
         if int(np.max(np.asarray(prefs.first))) >= trajectories.num_trajectories or int(
                 np.max(np.asarray(prefs.second))) >= trajectories.num_trajectories:
             raise ValueError("preferences: a comparison refers to an unknown trajectory")
@@ -242,7 +246,7 @@ def fit_evidence(
         coords={"feature": feature_names},
         dims=DIMS,
         prior=prior, prior_scale=prior_scale, betas=betas, q=q, maxent_horizon=maxent_horizon,
-        delta=delta, solver_kwargs=solver_kwargs,
+        margin=margin, solver_kwargs=solver_kwargs,
         **fit_kwargs,
     )
 

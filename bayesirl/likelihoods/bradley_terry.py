@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayesirl._deprecation import renamed_arguments
 from bayesirl._typing import Array
 from bayesirl.data.preferences import Preferences
 
@@ -30,28 +31,30 @@ class PreferenceChoice(dist.CategoricalLogits):
     """The answer to "A or B?" given the reward difference ``x = β (R(A) − R(B))``.
 
     A categorical over (A preferred, B preferred, about equal) with the weak-preference model of
-    Bıyık et al. (CoRL 2019); with ``delta = 0`` it is the Bradley–Terry model (Bradley & Terry
+    Bıyık et al. (CoRL 2019); with ``margin = 0`` it is the Bradley–Terry model (Bradley & Terry
     1952; Brown et al. 2019) and "about equal" has probability 0.
 
     Args:
         reward_difference: (...) x, already multiplied by the rationality β.
-        delta: δ >= 0, the indifference margin (reward units times β).
+        margin: δ >= 0, the indifference margin (reward units times β; ``delta``: deprecated
+            alias).
     """
 
-    def __init__(self, reward_difference, delta=0.0, *, validate_args=None):
+    @renamed_arguments(delta="margin")
+    def __init__(self, reward_difference, margin=0.0, *, validate_args=None):
         x = jnp.asarray(reward_difference)
         # δ = 0: "about equal" is impossible; a very negative finite logit keeps the
         # parameters inside NumPyro's real_vector constraint.
         impossible = jnp.full_like(x, jnp.finfo(x.dtype).min / 4)
-        if isinstance(delta, (int, float)) and delta == 0:  # strict Bradley–Terry fast path
+        if isinstance(margin, (int, float)) and margin == 0:  # strict Bradley–Terry fast path
             log_first, log_second, log_equal = -jax.nn.softplus(-x), -jax.nn.softplus(x), impossible
         else:
-            delta = jnp.asarray(delta, x.dtype)
-            log_first = -jax.nn.softplus(delta - x)
-            log_second = -jax.nn.softplus(delta + x)
-            log_equal = jnp.where(delta > 0, jnp.log(jnp.expm1(2 * jnp.maximum(delta, 1e-30)))
+            margin = jnp.asarray(margin, x.dtype)
+            log_first = -jax.nn.softplus(margin - x)
+            log_second = -jax.nn.softplus(margin + x)
+            log_equal = jnp.where(margin > 0, jnp.log(jnp.expm1(2 * jnp.maximum(margin, 1e-30)))
                                   + log_first + log_second, impossible)
-        self.reward_difference, self.delta = x, delta
+        self.reward_difference, self.margin = x, margin
         logits = jnp.stack(jnp.broadcast_arrays(log_first, log_second, log_equal), axis=-1)
         super().__init__(logits=logits, validate_args=validate_args)
 
@@ -62,8 +65,9 @@ class PreferenceChoice(dist.CategoricalLogits):
         return jnp.take_along_axis(self.logits, value[..., None], axis=-1)[..., 0]
 
 
+@renamed_arguments(delta="margin")
 def bradley_terry_log_likelihood(weights: Array, feature_counts: Array, preferences: Preferences,
-                                 beta=1.0, delta=0.0) -> Array:
+                                 beta=1.0, margin=0.0) -> Array:
     """Log-likelihood of the preference labels for ONE weight vector.
 
     Args:
@@ -71,11 +75,11 @@ def bradley_terry_log_likelihood(weights: Array, feature_counts: Array, preferen
         feature_counts: (N, F) discounted feature counts Φ of the trajectories.
         preferences: P comparisons.
         beta: rationality β.
-        delta: indifference margin δ >= 0 (0: strict Bradley–Terry).
+        margin: indifference margin δ >= 0 (0: strict Bradley–Terry; ``delta``: deprecated).
 
     Returns:
         () sum of log-probabilities (nats).
     """
     returns = feature_counts @ weights
     x = beta * (returns[preferences.first] - returns[preferences.second])
-    return jnp.sum(PreferenceChoice(x, delta).log_prob(preferences.label))
+    return jnp.sum(PreferenceChoice(x, margin).log_prob(preferences.label))

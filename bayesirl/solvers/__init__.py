@@ -8,7 +8,10 @@ from bayesirl.solvers._linear import DENSE_SOLVE_MAX_STATES, expected_next_value
 from bayesirl.solvers.evaluation import (
     expected_return,
     expected_value_difference,
+    normalized_evd,
     success_probability,
+    uniform_policy,
+    value_differences,
 )
 from bayesirl.solvers.occupancy import (
     discounted_occupancy,
@@ -40,4 +43,5 @@ __all__ = [
     "state_visitation", "discounted_occupancy", "state_action_occupancy",
     "expected_feature_counts", "trajectory_feature_counts", "empirical_feature_counts",
     "expected_return", "expected_value_difference", "success_probability",
+    "normalized_evd", "value_differences", "uniform_policy",
 ]

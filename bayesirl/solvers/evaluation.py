@@ -1,5 +1,11 @@
 """Policy-level evaluation against a known reward: expected return, expected value difference
-(EVD) and success probability."""
+(EVD), normalised EVD and success probability.
+
+This module is the one place where EVD and nEVD are computed: :func:`value_differences` turns
+three expected returns into both (used per draw by
+:func:`~bayesirl.analysis.posterior.policy_losses`), :func:`expected_value_difference` and
+:func:`normalized_evd` compute them for one reward (``jax.vmap`` over rewards for several).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,21 @@ import jax.numpy as jnp
 from jax import lax
 
 from bayesirl._typing import Array
-from bayesirl.data.mdp import MDP
+from bayesirl.data.mdp import MDP, uniform_policy
 from bayesirl.solvers.value_iteration import policy_evaluation, value_iteration
 
-__all__ = ["expected_return", "expected_value_difference", "success_probability"]
+__all__ = [
+    "NEVD_MIN_GAP",
+    "expected_return",
+    "value_differences",
+    "expected_value_difference",
+    "normalized_evd",
+    "uniform_policy",
+    "success_probability",
+]
+
+#: Below this return gap between the optimal and the uniform policy, nEVD is set to 0.
+NEVD_MIN_GAP = 1e-12
 
 
 def expected_return(mdp: MDP, reward: Array, policy: Array) -> Array:
@@ -27,6 +44,38 @@ def expected_return(mdp: MDP, reward: Array, policy: Array) -> Array:
     return mdp.initial_distribution @ policy_evaluation(mdp, reward, policy).values
 
 
+def value_differences(optimal_return: Array, policy_return: Array, uniform_return: Array
+                      ) -> tuple[Array, Array]:
+    """EVD and normalised EVD from three expected returns (any matching shapes, e.g. (M,)).
+
+    ``EVD = ρ* − ρ(π)`` (Abbeel & Ng 2004; Brown & Niekum 2018) and
+    ``nEVD = EVD / (ρ* − ρ(π_uniform))`` (Trinh, Chen & Brown 2024), with ``ρ*`` raised to
+    ``ρ(π)`` where a solver tolerance left it a hair below (so EVD >= 0), and nEVD = 0 where
+    the gap ``ρ* − ρ(π_uniform)`` is below :data:`NEVD_MIN_GAP` (every policy is as good as
+    the uniform one).
+
+    Args:
+        optimal_return: ``ρ(π*_R, R)`` (reward units).
+        policy_return: ``ρ(π, R)``.
+        uniform_return: ``ρ(π_uniform, R)``.
+
+    Returns:
+        ``(evd, nevd)``: EVD in reward units, nEVD unitless (0 optimal, 1 as bad as uniform).
+    """
+    optimal = jnp.maximum(optimal_return, policy_return)
+    evd = optimal - policy_return
+    gap = optimal - uniform_return
+    big = gap > NEVD_MIN_GAP
+    return evd, jnp.where(big, evd / jnp.where(big, gap, 1.0), 0.0)
+
+
+def _optimal_return(mdp: MDP, reward: Array) -> Array:
+    # Evaluate the optimal policy with the same linear solve as the evaluated policy, so that
+    # solver round-off cancels (EVD of an optimal policy is 0, not ± the VI tolerance).
+    optimal_policy = lax.stop_gradient(value_iteration(mdp, reward).policy)
+    return expected_return(mdp, reward, optimal_policy)
+
+
 def expected_value_difference(mdp: MDP, reward: Array, policy: Array) -> Array:
     """Expected value difference ``EVD = ρ(π*_R, R) − ρ(π, R) >= 0`` (Abbeel & Ng 2004;
     Brown & Niekum 2018): the policy loss of ``policy`` under ``reward``.
@@ -37,12 +86,29 @@ def expected_value_difference(mdp: MDP, reward: Array, policy: Array) -> Array:
         policy: (S, A) evaluation policy.
 
     Returns:
-        () EVD in reward units; 0 for an optimal policy (up to solver tolerance).
+        () EVD in reward units; 0 for an optimal policy (clipped at 0 where the solver
+        tolerance leaves ``ρ*`` below ``ρ(π)``). jit/vmap-compatible.
     """
-    # Evaluate the optimal policy with the same linear solve as `policy`, so that solver
-    # round-off cancels (EVD of an optimal policy is 0, not ± the value-iteration tolerance).
-    optimal_policy = lax.stop_gradient(value_iteration(mdp, reward).policy)
-    return expected_return(mdp, reward, optimal_policy) - expected_return(mdp, reward, policy)
+    ret = expected_return(mdp, reward, policy)
+    return jnp.maximum(_optimal_return(mdp, reward), ret) - ret
+
+
+def normalized_evd(mdp: MDP, reward: Array, policy: Array) -> Array:
+    """Normalised EVD ``(ρ(π*) − ρ(π)) / (ρ(π*) − ρ(π_uniform))`` (Trinh, Chen & Brown 2024).
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) or (S, A) reward (e.g. ``env.true_reward``).
+        policy: (S, A) action probabilities.
+
+    Returns:
+        () unitless: 0 for an optimal policy, 1 for the uniformly random one; 0 when every
+        policy is as good as the uniform one (see :func:`value_differences`).
+        jit/vmap-compatible.
+    """
+    ret = expected_return(mdp, reward, policy)
+    uniform = expected_return(mdp, reward, uniform_policy(mdp, jnp.result_type(reward)))
+    return value_differences(_optimal_return(mdp, reward), ret, uniform)[1]
 
 
 def success_probability(mdp: MDP, policy: Array, success_states: Array, horizon: int) -> Array:

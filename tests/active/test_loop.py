@@ -37,7 +37,7 @@ def easy_env():
 def test_loop_stops_when_sufficiency_holds(easy_env, tmp_path):
     path = tmp_path / "history.json"
     history = run_active_learning(easy_env, kind="state", acquisition="bald", budget=25,
-                                  key=jax.random.PRNGKey(0), num_prior_samples=1000,
+                                  rng_key=jax.random.PRNGKey(0), num_particles=1000,
                                   num_posterior_samples=300, epsilon=0.1, progress=False,
                                   history_path=path)
     assert history[-1].sufficient and history[-1].bound < 0.1
@@ -53,7 +53,7 @@ def test_loop_stops_when_sufficiency_holds(easy_env, tmp_path):
 
 def test_loop_without_stop_runs_the_budget_and_learns(easy_env, capsys):
     history = run_active_learning(easy_env, kind="preference", acquisition="mutual-information",
-                                  budget=8, key=jax.random.PRNGKey(0), num_prior_samples=1000,
+                                  budget=8, rng_key=jax.random.PRNGKey(0), num_particles=1000,
                                   num_candidates=12, stop=None, progress=True)
     assert len(history) == 8 and all(r.bound is None for r in history)
     assert history[-1].true_nevd <= history[0].true_nevd + 1e-9
@@ -70,7 +70,7 @@ def test_loop_stop_callable_and_importance_updater(easy_env):
         return len(calls) == 3, 0.0
 
     history = run_active_learning(easy_env, kind="state", acquisition="random", budget=10,
-                                  key=jax.random.PRNGKey(0), num_prior_samples=500,
+                                  rng_key=jax.random.PRNGKey(0), num_particles=500,
                                   updater="importance", stop=stop, progress=False)
     assert len(history) == 3 and history[-1].sufficient
     assert all(r.acceptance is None for r in history)  # importance updater never moves
@@ -79,7 +79,7 @@ def test_loop_stop_callable_and_importance_updater(easy_env):
 def test_loop_ends_when_every_state_has_been_asked():
     env = gridworld(2, 2, num_features=2, seed=0, terminal_states=[3])
     history = run_active_learning(env, kind="state", acquisition="bald", budget=10,
-                                  num_prior_samples=200, stop=None, progress=False)
+                                  num_particles=200, stop=None, progress=False)
     assert sorted(r.query[0] for r in history) == [0, 1, 2]
 
 
@@ -88,8 +88,8 @@ def test_simulated_expert_answers_ties_at_random():
     indifferent, so the answers must not all be "A" (P = 2^-11 for 12 fair coin flips)."""
     env = gridworld(3, 3, num_features=2, seed=0, weights=np.zeros(2))
     history = run_active_learning(env, kind="preference", acquisition="random", budget=12,
-                                  num_prior_samples=200, num_candidates=8, stop=None,
-                                  key=jax.random.PRNGKey(4), progress=False)
+                                  num_particles=200, num_candidates=8, stop=None,
+                                  rng_key=jax.random.PRNGKey(4), progress=False)
     assert {r.answer for r in history} == {0, 1}
 
 

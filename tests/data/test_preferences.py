@@ -132,5 +132,5 @@ def test_equal_labels_need_delta():
     env = gridworld(3, 3, num_features=2, seed=0)
     trajs = make_demonstrations([([0, 1], [3, 3]), ([4, 5], [3, 3])])
     prefs = make_preferences(2, [(0, 1, "equal")])
-    with pytest.raises(ValueError, match="delta > 0"):
+    with pytest.raises(ValueError, match="margin > 0"):
         fit_evidence(env.mdp, likelihoods="bradley-terry", preferences=(trajs, prefs), method="map")
