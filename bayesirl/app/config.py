@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bayesirl.app.errors import UsageError
 from bayesirl.inference import METHODS
 from bayesirl.models import PRIORS, SOURCES
+from bayesirl.trajectory_model import TRAJECTORY_SOURCES
 
 __all__ = [
     "CONFIG_FORMAT",
@@ -179,8 +180,11 @@ class RunConfig:
     """Every setting of one ``bayesirl fit`` run; validated and completed on construction.
 
     Evidence comes either from a built-in environment (``env``: demonstrations and/or
-    preferences are simulated with ``data_seed``) or from files (``mdp`` with ``demos`` and/or
-    ``preferences``). Defaults that depend on other settings are filled in, so a constructed
+    preferences are simulated with ``data_seed``), from files (``mdp`` with ``demos`` and/or
+    ``preferences``), or without an MDP from trajectory features (``trajectories`` with
+    ``preferences`` over its rows and/or ``demos_ids``; likelihoods from
+    :data:`bayesirl.trajectory_model.TRAJECTORY_SOURCES`, run by
+    :func:`bayesirl.app.trajectory_fit.run_trajectory_fit`). Defaults that depend on other settings are filled in, so a constructed
     config is complete: ``likelihood`` (Boltzmann when there are demonstrations, plus
     Bradley–Terry with preferences), ``betas`` (one :class:`BetaSpec` per likelihood; a key
     ``None`` in the given mapping applies to every source without its own), ``num_warmup`` and
@@ -192,6 +196,10 @@ class RunConfig:
         env, grid_size, num_features, discount: built-in environment, gridworld H×W and
             colour features, γ (None: the environment's default).
         mdp, demos, preferences: input files (paths as given).
+        trajectories: a trajectories ``.npz`` (:mod:`bayesirl.data.trajectories`), or None.
+        demos_ids, background_ids: rows of ``trajectories`` that are demonstrations and
+            background of the sample-based MaxEnt likelihood (background default: every
+            other row), or None.
         num_demos, num_preferences: simulated demonstrations / comparisons (``env`` only).
         likelihood: evidence models, from :data:`bayesirl.models.SOURCES`.
         betas: ``{source: BetaSpec}``.
@@ -216,6 +224,9 @@ class RunConfig:
     mdp: str | None = None
     demos: str | None = None
     preferences: str | None = None
+    trajectories: str | None = None
+    demos_ids: tuple[int, ...] | None = None
+    background_ids: tuple[int, ...] | None = None
     num_demos: int = 50
     num_preferences: int = 0
     likelihood: tuple[str, ...] | None = None
@@ -253,6 +264,10 @@ class RunConfig:
         object.__setattr__(self, name, value)
 
     def _check_sources(self):
+        if self.trajectories is not None:
+            return self._check_trajectory_sources()
+        if self.demos_ids is not None or self.background_ids is not None:
+            raise ConfigError("--demos-ids/--background-ids go with --trajectories")
         if self.env and self.mdp:
             raise ConfigError("--env/--mdp: give either --env or --mdp, not both")
         if not self.env and not self.mdp:
@@ -271,6 +286,33 @@ class RunConfig:
                 raise ConfigError("--num-preferences needs --env (to label rollouts by the "
                                   "true return)")
             self._set("num_demos", 0)
+
+    def _check_trajectory_sources(self):
+        others = [f"--{n}" for n in ("env", "mdp", "demos") if getattr(self, n)]
+        if others:
+            raise ConfigError(f"--trajectories: goes without an MDP; drop {', '.join(others)} "
+                              "(demonstrations are rows of the npz: --demos-ids)")
+        for name in ("trajectories", "preferences"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
+        if self.preferences is None and self.demos_ids is None:
+            raise ConfigError("--trajectories needs --preferences and/or --demos-ids")
+        if self.background_ids is not None and self.demos_ids is None:
+            raise ConfigError("--background-ids needs --demos-ids")
+        for name in ("demos_ids", "background_ids"):
+            ids = getattr(self, name)
+            if ids is None:
+                continue
+            ids = (ids,) if isinstance(ids, int) else tuple(ids)
+            flag = "--" + name.replace("_", "-")
+            if not ids:
+                raise ConfigError(f"{flag}: expected at least one trajectory id, got none")
+            self._set(name, tuple(_number(i, flag, low=0, integer=True) for i in ids))
+        if self.num_preferences:
+            raise ConfigError("--num-preferences needs --env (to label rollouts by the "
+                              "true return)")
+        self._set("num_demos", 0)
 
     def _check_numbers(self):
         self._set("grid_size", tuple(self.grid_size))
@@ -296,24 +338,28 @@ class RunConfig:
                                   f"{getattr(self, name)!r}")
 
     def _resolve_likelihood(self) -> tuple[str, ...]:
-        has_demos = bool(self.demos) or bool(self.env and self.num_demos > 0)
+        has_demos = bool(self.demos) or bool(self.env and self.num_demos > 0) or (
+            self.demos_ids is not None)
         has_prefs = bool(self.preferences) or bool(self.env and self.num_preferences > 0)
         names = self.likelihood
         if names is None:
-            names = (("boltzmann",) if has_demos else ()) + (("bradley-terry",) if has_prefs
+            demo_source = "sample-maxent" if self.trajectories else "boltzmann"
+            names = ((demo_source,) if has_demos else ()) + (("bradley-terry",) if has_prefs
                                                              else ())
         names = (names,) if isinstance(names, str) else tuple(names)
-        bad = [n for n in names if n not in SOURCES]
+        allowed = TRAJECTORY_SOURCES if self.trajectories else SOURCES
+        bad = [n for n in names if n not in allowed]
         if bad:
+            run = " for --trajectories" if self.trajectories else ""
             raise ConfigError(f"--likelihood: expected a comma-separated list of "
-                              f"{', '.join(SOURCES)}, got {','.join(map(str, names))!r}")
+                              f"{', '.join(allowed)}{run}, got {','.join(map(str, names))!r}")
         if len(set(names)) != len(names):
             raise ConfigError(f"--likelihood: a likelihood is repeated in {','.join(names)!r}")
         if not names:
             raise ConfigError("--num-demos/--num-preferences: no evidence: give demonstrations "
                               "(--num-demos > 0 or --demos) or preferences (--num-preferences "
                               "> 0 or --preferences)")
-        needs_demos = {"boltzmann", "maxent"} & set(names)
+        needs_demos = {"boltzmann", "maxent", "sample-maxent"} & set(names)
         if needs_demos and not has_demos:
             raise ConfigError(f"--likelihood {','.join(sorted(needs_demos))} needs "
                               "demonstrations (--num-demos > 0 or --demos)")

@@ -1,6 +1,7 @@
 """``bayesirl fit``: arguments → :class:`~bayesirl.app.config.RunConfig` → :func:`run_fit` → print.
 
     bayesirl fit --env FrozenLake8x8-v1 --num-demos 50 --sampler nuts --out runs/frozenlake
+    bayesirl fit --trajectories trajs.npz --preferences prefs.json --prior l2-sphere --out runs/t
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from bayesirl.app.config import BETA_PRIORS, DEFAULT_DATA_SEED, Q_KINDS, RunConfig
 from bayesirl.cli import types as t
 from bayesirl.inference import METHODS
-from bayesirl.models import PRIORS, SOURCES
+from bayesirl.models import PRIORS
 
 __all__ = ["NAME", "add_parser", "run", "config_from_args"]
 
@@ -20,13 +21,24 @@ OWN_DATA = "see 'Your own data' in the README"
 
 
 def _evidence_group(p) -> None:
-    src = p.add_argument_group("evidence (either --env, or --mdp with --demos and/or --preferences)")
+    src = p.add_argument_group("evidence (either --env, or --mdp with --demos and/or --preferences, "
+                               "or --trajectories with --preferences and/or --demos-ids)")
     src.add_argument("--env", help="gymnasium toy-text id (e.g. FrozenLake8x8-v1, Taxi-v4, "
                      "CliffWalking-v1) or 'gridworld'; demonstrations are simulated")
     src.add_argument("--mdp", help="an MDP file (.npz from bayesirl.save_mdp or 'bayesirl "
                      f"make-mdp'; {OWN_DATA})")
     src.add_argument("--demos", help=f"demonstrations (JSON) for --mdp ({OWN_DATA})")
-    src.add_argument("--preferences", help=f"preferences between trajectories (JSON; {OWN_DATA})")
+    src.add_argument("--preferences", help=f"preferences between trajectories (JSON; {OWN_DATA}); "
+                     "with --trajectories its ids are rows of the npz")
+    src.add_argument("--trajectories", help="trajectory features (.npz, schema "
+                     "bayesirl.trajectories/1) instead of an MDP: no MDP is solved; see "
+                     "'Without an MDP' in the README")
+    src.add_argument("--demos-ids", type=t.id_list, default=None, metavar="IDS",
+                     help="rows of --trajectories that are demonstrations (sample-based MaxEnt), "
+                          "e.g. 40-42 or 3,7,9")
+    src.add_argument("--background-ids", type=t.id_list, default=None, metavar="IDS",
+                     help="rows of --trajectories whose log_probs importance-sample the partition "
+                          "function of --demos-ids (default: every other row)")
     src.add_argument("--num-demos", type=t.nonnegative_int, default=50,
                      help="simulated expert demonstrations for --env (default 50; 0 with "
                           "preferences only)")
@@ -47,8 +59,9 @@ def _evidence_group(p) -> None:
 def _model_group(p) -> None:
     model = p.add_argument_group("model")
     model.add_argument("--likelihood", type=t.likelihoods, default=None,
-                       help=f"comma-separated evidence models: {', '.join(SOURCES)} (default: "
-                            "boltzmann, plus bradley-terry when there are preferences)")
+                       help=f"comma-separated evidence models: {', '.join(t.SOURCES)} (default: "
+                            "boltzmann (sample-maxent with --trajectories), plus bradley-terry "
+                            "when there are preferences)")
     model.add_argument("--horizon", type=t.positive_int, default=None,
                        help="finite horizon T of the maxent likelihood (default: discounted)")
     model.add_argument("--delta", type=t.nonnegative_float, default=None,
@@ -105,6 +118,8 @@ def config_from_args(args) -> RunConfig:
     return RunConfig(
         env=args.env, grid_size=args.grid_size, num_features=args.num_features,
         discount=args.discount, mdp=args.mdp, demos=args.demos, preferences=args.preferences,
+        trajectories=args.trajectories, demos_ids=args.demos_ids,
+        background_ids=args.background_ids,
         num_demos=args.num_demos, num_preferences=args.num_preferences,
         likelihood=args.likelihood, betas=betas, horizon=args.horizon, margin=args.delta,
         q=args.q, prior=args.prior, prior_scale=args.prior_scale, sampler=args.sampler,
@@ -127,8 +142,11 @@ def run(args) -> int:
     import numpyro  # parallel chains on CPU need host devices before JAX starts
 
     numpyro.set_host_device_count(max(1, min(config.num_chains, os.cpu_count() or 1)))
-    result = run_fit(config, args.out, args.force,
-                     progress_bar=default_progress_bar() and not args.quiet)
+    from bayesirl.app.trajectory_fit import run_trajectory_fit
+
+    job = run_fit if config.trajectories is None else run_trajectory_fit
+    result = job(config, args.out, args.force,
+                 progress_bar=default_progress_bar() and not args.quiet)
     if not args.quiet:
         print(format_fit_text(result.table, result.summary, args.out), end="")
     return 1 if args.strict and result.diagnostics.problems else 0

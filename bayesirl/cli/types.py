@@ -10,10 +10,16 @@ import argparse
 import math
 
 from bayesirl.app.config import BetaSpec, ConfigError
-from bayesirl.models import SOURCES
+from bayesirl.models import SOURCES as _TABULAR_SOURCES
+from bayesirl.trajectory_model import TRAJECTORY_SOURCES
+
+#: Every evidence model a run can name (tabular and trajectory-feature runs).
+SOURCES = _TABULAR_SOURCES + tuple(s for s in TRAJECTORY_SOURCES
+                                   if s not in _TABULAR_SOURCES)
 
 __all__ = ["positive_int", "nonnegative_int", "discount", "positive_float", "nonnegative_float",
-           "open_probability", "grid", "likelihoods", "beta_arg", "Parser", "CLIError"]
+           "open_probability", "grid", "likelihoods", "beta_arg", "id_list", "Parser",
+           "CLIError"]
 
 
 class CLIError(Exception):
@@ -92,7 +98,8 @@ def grid(text: str) -> tuple[int, int]:
 
 
 def likelihoods(text: str) -> tuple[str, ...]:
-    """A comma-separated list of distinct names from :data:`bayesirl.models.SOURCES`."""
+    """A comma-separated list of distinct names from :data:`SOURCES` (the run's kind then
+    decides which are allowed: :class:`~bayesirl.app.config.RunConfig`)."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     bad = [n for n in names if n not in SOURCES]
     if bad or not names:
@@ -115,3 +122,20 @@ def beta_arg(text: str) -> tuple[str | None, BetaSpec]:
         return source, BetaSpec.parse(spec)
     except ConfigError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("--beta: ")) from None
+
+
+def id_list(text: str) -> tuple[int, ...]:
+    """Trajectory ids: comma-separated integers >= 0 and inclusive ranges, ``0,3,10-19``."""
+    ids = []
+    for item in (x.strip() for x in text.split(",")):
+        lo, sep, hi = item.partition("-")
+        try:
+            first, last = int(lo), int(hi if sep else lo)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected ids like 0,3,10-19 (integers >= 0, inclusive ranges), got {text!r}"
+            ) from None
+        if first < 0 or last < first:
+            raise argparse.ArgumentTypeError(f"expected ranges A-B with 0 <= A <= B, got {item!r}")
+        ids.extend(range(first, last + 1))
+    return tuple(ids)
