@@ -137,7 +137,7 @@ def fit_posterior(config: RunConfig, world: World, *, progress_bar: bool = False
         world.mdp, likelihoods=config.likelihood, demos=world.demos,
         preferences=world.preferences, method=config.sampler, prior=config.prior,
         prior_scale=config.prior_scale, betas=config.model_betas(), q=config.q,
-        maxent_horizon=config.horizon, delta=config.margin, num_samples=config.num_samples,
+        maxent_horizon=config.horizon, margin=config.margin, num_samples=config.num_samples,
         num_warmup=config.num_warmup, num_chains=config.num_chains, thinning=config.thinning,
         seed=config.seed, progress_bar=progress_bar,
     )

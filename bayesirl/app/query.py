@@ -120,7 +120,7 @@ def _state_queries(run, opts, weights, pick, key) -> dict:
     beta = _beta_of(run, demo_sources, pick, weights.dtype)
     asked = _parse_states(opts.asked, run.mdp.num_states)
     scores = state_scores(acq, run.mdp, weights, beta=beta, q=run.config.q, alpha=opts.alpha,
-                          key=key)
+                          rng_key=key)
     choice = choose_states(scores, run.mdp, asked, opts.top_k)
     return {"acquisition": acq, "queries": [{"state": int(s), "score": float(v)}
                                             for s, v in zip(choice.indices, choice.scores)]}
@@ -163,7 +163,8 @@ def _preference_queries(run, opts, weights, pick, key) -> dict:
     phi = empirical_feature_counts(run.mdp, trajs)
     ia, ib = np.triu_indices(trajs.num_trajectories, k=1)
     margin = float(run.config.margin or 0.0)
-    scores = preference_scores(acq, weights, phi[ia], phi[ib], beta=beta, delta=margin, key=key)
+    scores = preference_scores(acq, weights, phi[ia], phi[ib], beta=beta, margin=margin,
+                               rng_key=key)
     choice = choose_pairs(scores, _parse_pairs(opts.asked, ia, ib), opts.top_k)
     states, actions, mask = (np.asarray(x) for x in trajs)
 

@@ -1,0 +1,208 @@
+"""The bad-input table (issue 14): every case exits with status 2 and one line on stderr that
+names the flag or argument, before any fitting, and leaves an existing run folder byte-identical.
+
+The run folder is written by hand (no fit), so the whole table runs in seconds in-process.
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+from bayesirl import _arviz
+from bayesirl.app.config import RunConfig
+from bayesirl.cli import main
+from bayesirl.data.demos import make_demonstrations, save_demonstrations
+from bayesirl.data.envs import gridworld
+from bayesirl.data.mdp import save_mdp
+
+ENV = ["fit", "--env", "gridworld", "--grid-size", "3x3", "--num-features", "2"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A hand-written run folder RUN plus input files of every kind, good and bad."""
+    root = tmp_path_factory.mktemp("bad-inputs")
+    run = root / "run"
+    run.mkdir()
+    env = gridworld(3, 3, num_features=2, seed=1)
+    save_mdp(run / "mdp.npz", env.mdp)
+    demos = make_demonstrations([([0, 1, 2], [3, 3, 1]), ([3, 4], [3, 3])])
+    save_demonstrations(run / "demos.json", demos, env.mdp)
+    draws = np.random.default_rng(0).normal(size=(2, 20, 2))
+    idata = _arviz.from_draws({"reward_weights": draws}, dims={"reward_weights": ["feature"]},
+                              attrs={"method": "mh"})
+    _arviz.to_netcdf(idata, run / "posterior.nc")
+    config = RunConfig(env="gridworld", grid_size=(3, 3), num_features=2, num_demos=2,
+                       data_seed=1, sampler="mh")
+    (run / "config.json").write_text(json.dumps(config.to_json()))
+    (run / "summary.json").write_text(json.dumps({"mdp": {"max_episode_steps": 10}}))
+    (root / "text.npz").write_text("not an archive")
+    np.savez(root / "foreign.npz", a=np.ones(3))
+    np.save(root / "array.npy", np.ones((3, 2, 3)) / 3)
+    (root / "bad.json").write_text("{not json")
+    (root / "demos_bad.json").write_text(json.dumps([{"states": [0, 8], "actions": [3]}]))
+    (root / "prefs_self.json").write_text(json.dumps({
+        "trajectories": [{"states": [0], "actions": [0]}],
+        "comparisons": [{"first": 0, "second": 0, "label": "first"}]}))
+    (root / "a_file").write_text("x")
+    (root / "policy_short.json").write_text(json.dumps([1] * 5))
+    np.save(root / "T.npy", np.full((3, 2, 3), 1 / 3))
+    np.save(root / "T_bad.npy", np.full((3, 2, 3), 0.5))
+    np.save(root / "F.npy", np.eye(3))
+    np.save(root / "F_bad.npy", np.ones((4, 2)))
+    np.save(root / "R_bad.npy", np.ones(7))
+    return root
+
+
+def _fit_cases():
+    cases = []
+    ints = {"--num-demos": 0, "--num-preferences": 0, "--num-features": 1, "--num-samples": 1,
+            "--num-warmup": 0, "--thinning": 1, "--num-chains": 1, "--seed": 0,
+            "--data-seed": 0, "--horizon": 1}
+    for flag, low in ints.items():
+        for bad in (str(low - 1), "abc", "1.5", ""):
+            cases.append((ENV + [flag, bad, "--out", "{NEW}"], flag))
+    floats = {"--discount": ("1", "-0.1", "nan", "inf", "x"),
+              "--prior-scale": ("0", "-1", "inf", "nan", "x"),
+              "--delta": ("-1", "nan", "inf", "x")}
+    for flag, values in floats.items():
+        cases += [(ENV + [flag, v, "--out", "{NEW}"], flag) for v in values]
+    for flag in ("--sampler", "--prior", "--q"):
+        cases.append((ENV + [flag, "bogus", "--out", "{NEW}"], flag))
+    for v in ("", "gail", "maxent,maxent", ",", "boltzmann;maxent"):
+        cases.append((ENV + ["--likelihood", v, "--out", "{NEW}"], "--likelihood"))
+    for v in ("-3", "0", "nan", "inf", "lognormal:0", "lognormal:0,-1", "gamma:1", "gamma:x,1",
+              "halfnormal:-1", "exponential:0", "cauchy:1", "gail=2", "maxent=2",
+              "lognormal:0,1", "bradley-terry=2"):
+        cases.append((ENV + ["--beta", v, "--out", "{NEW}"], "--beta"))
+    for v in ("5by5", "0x5", "5x", "x", "5x5x5"):
+        cases.append((ENV + ["--grid-size", v, "--out", "{NEW}"], "--grid-size"))
+    return cases
+
+
+COMBINATIONS = [
+    (["fit", "--out", "{NEW}"], "--env"),
+    (["fit", "--env", "gridworld", "--mdp", "{RUN}/mdp.npz", "--demos", "d.json", "--out",
+      "{NEW}"], "--env"),
+    (["fit", "--mdp", "{RUN}/mdp.npz", "--out", "{NEW}"], "--mdp"),
+    (["fit", "--env", "gridworld", "--demos", "d.json", "--out", "{NEW}"], "--demos"),
+    (ENV + ["--num-demos", "0", "--out", "{NEW}"], "--num-demos"),
+    (ENV + ["--likelihood", "maxent,bradley-terry", "--out", "{NEW}"], "--likelihood"),
+    (ENV + ["--num-demos", "0", "--num-preferences", "5", "--likelihood", "maxent", "--out",
+            "{NEW}"], "--likelihood"),
+    (ENV + ["--horizon", "5", "--out", "{NEW}"], "--horizon"),
+    (["fit", "--mdp", "{RUN}/mdp.npz", "--demos", "{RUN}/demos.json", "--num-preferences", "3",
+      "--out", "{NEW}"], "--num-preferences"),
+    (["fit", "--env", "NoSuchEnv-v9", "--out", "{NEW}"], "--env"),
+    (["fit", "--env", "", "--out", "{NEW}"], "--env"),
+    (ENV, "--out"),
+    (["frobnicate"], "frobnicate"),
+    ([], "command"),
+]
+
+OUTPUTS = [
+    (ENV + ["--out", ""], "--out"),
+    (ENV + ["--out", "   "], "--out"),
+    (ENV + ["--out", "{ROOT}/a_file/sub"], "--out"),
+    (ENV + ["--out", "{ROOT}/a_file/sub/deeper"], "--out"),
+    (ENV + ["--out", "{ROOT}/a_file"], "--out"),
+    (ENV + ["--out", "{RUN}"], "--out"),
+    (ENV + ["--out", "{RUN}/mdp.npz", "--force"], "--out"),
+    (ENV + ["--num-chains", "100000", "--num-samples", "1000000", "--out", "{NEW}"],
+     "--num-chains"),
+]
+
+FILES = [(["fit", "--mdp", mdp, "--demos", "{RUN}/demos.json", "--out", "{RUN}", "--force"],
+          "--mdp") for mdp in ("{ROOT}/missing.npz", "{ROOT}", "{ROOT}/text.npz",
+                               "{ROOT}/foreign.npz", "{ROOT}/array.npy", "{ROOT}/bad.json")]
+FILES += [(["fit", "--mdp", "{RUN}/mdp.npz", "--demos", demos, "--out", "{RUN}", "--force"],
+           "--demos") for demos in ("{ROOT}/missing.json", "{ROOT}/bad.json",
+                                    "{ROOT}/demos_bad.json", "{ROOT}", "{RUN}/mdp.npz")]
+FILES += [(["fit", "--mdp", "{RUN}/mdp.npz", "--preferences", p, "--out", "{RUN}", "--force"],
+           "--preferences") for p in ("{ROOT}/missing.json", "{ROOT}/bad.json",
+                                      "{ROOT}/prefs_self.json", "{RUN}/demos.json")]
+FILES += [(["fit", "--mdp", "{RUN}/mdp.npz", "--demos", "{RUN}/demos.json", "--likelihood",
+            "maxent", "--horizon", "1", "--out", "{RUN}", "--force"], "--horizon")]
+
+REPORT = [(["report", "{RUN}", "--force", flag, v], flag) for flag, v in (
+    ("--alpha", "1.5"), ("--alpha", "0"), ("--alpha", "x"), ("--delta", "1"), ("--delta", "-0.1"),
+    ("--epsilon", "-1"), ("--epsilon", "0"), ("--epsilon", "inf"), ("--hdi-prob", "1"),
+    ("--hdi-prob", "x"), ("--sample-size", "all"), ("--grid-shape", "2x2"),
+    ("--grid-shape", "3by3"), ("--max-plot-weights", "0"), ("--policy", "median"),
+    ("--policy", "{ROOT}/bad.json"), ("--policy", "{ROOT}/policy_short.json"),
+    ("--baseline", "{ROOT}/missing.json"))]
+REPORT += [(["report", d], "DIR") for d in ("{ROOT}/missing", "{ROOT}/a_file", "{ROOT}")]
+
+QUERY = [(["query", "{RUN}", *extra], flag) for extra, flag in (
+    (["--kind", "video"], "--kind"), (["--top-k", "0"], "--top-k"),
+    (["--num-draws", "0"], "--num-draws"), (["--num-candidates", "1"], "--num-candidates"),
+    (["--alpha", "2"], "--alpha"), (["--asked", "x"], "--asked"), (["--asked", "99"], "--asked"),
+    (["--kind", "preference", "--asked", "1-1"], "--asked"),
+    (["--acquisition", "curiosity"], "acquisition"), (["--seed", "-1"], "--seed"),
+    (["--kind", "preference", "--candidates", "{ROOT}/bad.json"], "--candidates"))]
+QUERY += [(["query", d], "DIR") for d in ("{ROOT}/missing", "{ROOT}/a_file")]
+
+MAKE = ["make-mdp", "--discount", "0.9", "--out", "{ROOT}/new.npz"]
+MAKE_MDP = [
+    (["make-mdp", "--features", "{ROOT}/F.npy", "--discount", "0.9", "--out", "{NEW}.npz"],
+     "--transitions"),
+    (MAKE + ["--transitions", "{ROOT}/missing.npy", "--features", "{ROOT}/F.npy"], "--transitions"),
+    (MAKE + ["--transitions", "{ROOT}/bad.json", "--features", "{ROOT}/F.npy"], "--transitions"),
+    (MAKE + ["--transitions", "{ROOT}/T_bad.npy", "--features", "{ROOT}/F.npy"], "--transitions"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F_bad.npy"], "--features"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--terminal", "x"],
+     "--terminal"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--terminal", "9"],
+     "--terminal"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--reward",
+             "{ROOT}/R_bad.npy"], "--reward"),
+    (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
+      "1", "--out", "{ROOT}/new.npz"], "--discount"),
+    (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
+      "0.9", "--out", "{RUN}/mdp.npz"], "--out"),
+    (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
+      "0.9", "--out", "{ROOT}/new.txt"], "--out"),
+]
+
+TABLE = _fit_cases() + COMBINATIONS + OUTPUTS + FILES + REPORT + QUERY + MAKE_MDP
+
+
+def _snapshot(folder) -> dict:
+    out = {}
+    for dirpath, dirnames, files in os.walk(folder):
+        for name in sorted(files + dirnames):
+            path = os.path.join(dirpath, name)
+            if os.path.isdir(path):
+                data = b"<dir>"
+            else:
+                with open(path, "rb") as f:
+                    data = f.read()
+            out[os.path.relpath(path, folder)] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def test_the_table_is_large():
+    assert len(TABLE) >= 100
+
+
+@pytest.mark.parametrize("argv, flag", TABLE, ids=[" ".join(a) for a, _ in TABLE])
+def test_bad_input_gives_one_line_naming_the_flag(argv, flag, world, tmp_path, capsys):
+    run = world / "run"
+    before = _snapshot(world)
+    fill = {"{RUN}": str(run), "{ROOT}": str(world), "{NEW}": str(tmp_path / "new")}
+    args = []
+    for a in argv:
+        for k, v in fill.items():
+            a = a.replace(k, v)
+        args.append(a)
+    code = main(args)
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 2, (code, err)
+    assert len(lines) == 1 and lines[0].startswith("bayesirl"), err
+    assert flag in lines[0] and "Traceback" not in err, lines[0]
+    assert _snapshot(world) == before  # the existing run folder (and inputs) are untouched
+    assert not os.path.exists(tmp_path / "new")
