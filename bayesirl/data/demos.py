@@ -122,9 +122,13 @@ def check_demonstrations(mdp: MDP, demos: Demonstrations) -> None:
     """Check that ``demos`` fit ``mdp``: indices in range, every step possible under P.
 
     Raises:
+        TypeError: ``demos`` is not a :class:`Demonstrations` (e.g. a plain list).
         ValueError: naming the trajectory and step of the first index out of range, the first
             transition with probability zero, or a step after a terminal state.
     """
+    if not isinstance(demos, Demonstrations):
+        raise TypeError(f"demos: expected Demonstrations (from make_demonstrations or "
+                        f"load_demonstrations), got {type(demos).__name__}")
     states, actions, mask = (np.asarray(x) for x in demos)
     S, A = mdp.num_states, mdp.num_actions
     if states[mask].size and states[mask].max() >= S:
@@ -207,7 +211,8 @@ def sample_demonstrations(rng_key: PRNGKey, mdp: MDP, policy: Array, num_traject
 
     Raises:
         ValueError: non-positive ``num_trajectories`` or ``horizon``, or a policy of the wrong
-            shape.
+            shape or whose rows are not probability distributions (NaN, negative, not summing
+            to 1; checked when the policy is concrete, not under jit).
     """
     N = check_scalar(num_trajectories, "num_trajectories", low=1, integer=True)
     T = check_scalar(horizon, "horizon", low=1, integer=True)
@@ -215,6 +220,12 @@ def sample_demonstrations(rng_key: PRNGKey, mdp: MDP, policy: Array, num_traject
     if policy.shape[-2:] != (mdp.num_states, mdp.num_actions) or policy.ndim not in (2, 3):
         raise ValueError(f"policy: expected shape (S, A) or (T, S, A) with S, A = "
                          f"{mdp.num_states}, {mdp.num_actions}; got {policy.shape}")
+    if not isinstance(policy, jax.core.Tracer):
+        p = np.asarray(policy, float)
+        if not (np.all(np.isfinite(p)) and p.min() >= 0
+                and np.allclose(p.sum(axis=-1), 1.0, atol=1e-4)):
+            raise ValueError("policy: expected action probabilities (finite, >= 0, rows "
+                             "summing to 1); got NaN, negative values or rows not summing to 1")
     keys = jax.random.split(rng_key, N)
     if initial_states is None:
         demos = jax.vmap(lambda k: rollout(k, mdp, policy, T))(keys)

@@ -117,6 +117,7 @@ def fit(
     num_warmup = check_scalar(num_warmup, "num_warmup", low=0, integer=True)
     num_chains = check_scalar(num_chains, "num_chains", low=1, integer=True)
     thinning = check_scalar(thinning, "thinning", low=1, integer=True)
+    seed = check_scalar(seed, "seed", low=0, integer=True)
     rng_key = jax.random.PRNGKey(seed)
     attrs = dict(method=method, num_chains=num_chains, num_warmup=num_warmup,
                  num_samples=num_samples, thinning=thinning, seed=seed)
