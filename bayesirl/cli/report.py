@@ -7,6 +7,7 @@ import sys
 
 from bayesirl.app.report import DEFAULT_MAX_PLOT_WEIGHTS, ReportOptions
 from bayesirl.cli import types as t
+from bayesirl.cli.types import CLIError
 
 __all__ = ["NAME", "add_parser", "run", "main"]
 
@@ -34,9 +35,14 @@ def add_parser(sub) -> None:
                      help="evaluation policy: optimal policy of the MAP draw (default), of the "
                           "posterior-mean reward, or your own policy from a .json/.npy FILE "
                           "(S actions, or an S x A table of action probabilities)")
-    rep.add_argument("--baseline", default="uniform", metavar="uniform|FILE",
+    rep.add_argument("--baseline", default="uniform", metavar="uniform|FILE|NAME",
                      help="baseline policy of the percent improvement (default: uniformly "
-                          "random; FILE as for --policy)")
+                          "random; FILE as for --policy); for a trajectory run the NAME of the "
+                          "candidate the regret is bounded against (default: the first)")
+    rep.add_argument("--policies", default=None, metavar="FILE.npz",
+                     help="trajectory runs: candidate policies, one array per policy named by "
+                          "its key, (n, F) rollout feature counts or (F,) expected counts "
+                          "(default: the run's trajectories)")
     rep.add_argument("--sample-size", choices=("draws", "ess"), default="ess",
                      help="n of the headline bound: all draws, or thinned to the effective "
                           "sample size (default ess; both are in report.json)")
@@ -51,7 +57,20 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Run ``bayesirl report``; 0 on success."""
     from bayesirl.app.report import run_report
+    from bayesirl.app.trajectory_fit import is_trajectory_run
 
+    if is_trajectory_run(args.run_dir):
+        from bayesirl.app.trajectory_report import TrajectoryReportOptions, run_trajectory_report
+
+        opts = TrajectoryReportOptions(
+            alpha=args.alpha, delta=args.delta, hdi_prob=args.hdi_prob, policies=args.policies,
+            baseline=None if args.baseline == "uniform" else args.baseline,
+            sample_size=args.sample_size)
+        run_trajectory_report(args.run_dir, opts, force=args.force, quiet=args.quiet)
+        return 0
+    if args.policies is not None:
+        raise CLIError("--policies: goes with a trajectory run ('bayesirl fit --trajectories'); "
+                       "for an MDP run use --policy FILE")
     opts = ReportOptions(alpha=args.alpha, delta=args.delta, epsilon=args.epsilon,
                          hdi_prob=args.hdi_prob, policy=args.policy, baseline=args.baseline,
                          sample_size=args.sample_size, grid_shape=args.grid_shape,
