@@ -48,7 +48,10 @@ def run(args) -> int:
     """Run ``bayesirl query``; 0 on success."""
     from bayesirl.app.query import format_query, run_query
     from bayesirl.app.trajectory_fit import is_trajectory_run
-    from bayesirl.app.trajectory_query import format_trajectory_query, run_trajectory_query
+    from bayesirl.app.trajectory_query import (
+        format_trajectory_query,
+        run_trajectory_query,
+    )
 
     opts = QueryOptions(kind=args.kind, acquisition=args.acquisition, top_k=args.top_k,
                         asked=args.asked, candidates=args.candidates,

@@ -60,7 +60,10 @@ def run(args) -> int:
     from bayesirl.app.trajectory_fit import is_trajectory_run
 
     if is_trajectory_run(args.run_dir):
-        from bayesirl.app.trajectory_report import TrajectoryReportOptions, run_trajectory_report
+        from bayesirl.app.trajectory_report import (
+            TrajectoryReportOptions,
+            run_trajectory_report,
+        )
 
         opts = TrajectoryReportOptions(
             alpha=args.alpha, delta=args.delta, hdi_prob=args.hdi_prob, policies=args.policies,
