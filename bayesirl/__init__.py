@@ -11,6 +11,7 @@ sufficiency (:mod:`bayesirl.analysis.bounds`), diagnostics (:mod:`bayesirl.analy
 learning (:mod:`bayesirl.active`, :mod:`bayesirl.active.loop`).
 """
 
+from bayesirl import baselines
 from bayesirl.active import (
     PREFERENCE_ACQUISITIONS,
     STATE_ACQUISITIONS,
@@ -110,6 +111,7 @@ from bayesirl.solvers import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "baselines",
     "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
     "save_mdp", "load_mdp",
     "Environment", "make_environment", "gridworld", "from_gymnasium",

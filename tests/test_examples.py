@@ -22,6 +22,9 @@ SMALL_ARGS = {
                               "--num-chains", "1"],
     "gridworld_samplers.py": ["--size", "3", "--num-features", "2", "--num-demos", "5",
                               "--num-samples", "50", "--num-warmup", "50"],
+    "compare_methods.py": ["--num-worlds", "1", "--num-demos", "1,2", "--worlds", "gridworld",
+                           "--num-steps", "300", "--burn-in", "50", "--thinning", "2",
+                           "--max-iterations", "20"],
 }
 
 
