@@ -293,8 +293,8 @@ def smile(rng_key: PRNGKey, mdp: MDP, expert_policy: Array, *, budget: int, hori
     (rollouts of π_0 = π*). Iterations continue until the label budget is spent.
 
     Args:
-        rng_key, mdp, expert_policy, budget, horizon, demos, prior_concentration: as in
-            :func:`dagger`.
+        rng_key, mdp, budget, horizon, demos, prior_concentration: as in :func:`dagger`.
+        expert_policy: (S, A) the simulated expert.
         alpha: α in (0, 1], the mixing rate (the paper's α ≈ 1/T guarantee; larger is faster).
 
     Returns:
