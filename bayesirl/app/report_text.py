@@ -38,7 +38,14 @@ def render_text(opts, run, result) -> str:
     lines.append(table[[c for c in cols if c in table]].to_string(
         float_format=lambda x: f"{x:.3f}"))
     lines.append("")
-    lines.append(f"Evaluation policy: {policy_description(result['kind'], opts.policy)}.")
+    lines += _loss_lines(opts, result)
+    return "\n".join(lines) + "\n"
+
+
+def _loss_lines(opts, result) -> list[str]:
+    """The policy-loss, bound, sufficiency and truth part of ``report.txt``."""
+    doc = result["json"]
+    lines = [f"Evaluation policy: {policy_description(result['kind'], opts.policy)}."]
     evd = doc["policy_loss"]["evd"]
     lines.append(f"Policy loss under the posterior (EVD, reward units): mean {evd['mean']:.4g}, "
                  f"{100 * opts.hdi_prob:g}% HDI [{evd['hdi'][0]:.4g}, {evd['hdi'][1]:.4g}], "
@@ -82,7 +89,7 @@ def render_text(opts, run, result) -> str:
                      + ("" if held is None else
                         f"; the α = {opts.alpha:g} bound {'holds' if held else 'FAILS'}"))
     lines.append("")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _fmt(v):
