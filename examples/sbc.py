@@ -82,7 +82,7 @@ def row_setup(likelihood, pairs, counts, prefs, horizon):
     if likelihood == "bradley-terry-strict":
         return Evidence(**bt), kw
     if likelihood == "bradley-terry-weak":
-        return Evidence(**bt), dict(kw, delta=WEAK_MARGIN)
+        return Evidence(**bt), dict(kw, margin=WEAK_MARGIN)
     return Evidence(boltzmann=pairs, **bt), dict(kw, q="soft")
 
 
