@@ -49,6 +49,9 @@ __all__ = [
 
 #: Tolerance on transition / initial probabilities summing to 1 (float32 round-off of user data).
 PROBABILITY_ATOL = 1e-5
+#: From this many states on, :func:`make_sparse_mdp` with ``features=None`` uses the implicit
+#: :class:`IdentityFeatures` instead of a dense ``np.eye(S)`` (16 MiB in float32 at S = 2048).
+IMPLICIT_IDENTITY_MIN_STATES = 2048
 
 
 @jax.tree_util.register_static
@@ -158,7 +161,9 @@ class MDP(NamedTuple):
 
 def _check_features(features, num_states: int, num_actions: int, implicit: bool = False):
     if features is None:
-        return IdentityFeatures(num_states, jnp.zeros(()).dtype) if implicit else np.eye(num_states)
+        if implicit and num_states >= IMPLICIT_IDENTITY_MIN_STATES:
+            return IdentityFeatures(num_states, jnp.zeros(()).dtype)
+        return np.eye(num_states)
     if isinstance(features, IdentityFeatures):
         if features.num_states != num_states:
             raise ValueError(f"features: expected IdentityFeatures with S = {num_states}, "
@@ -280,9 +285,10 @@ def make_sparse_mdp(
         next_states: (S, A, K) integer successor indices in [0, S).
         next_probs: (S, A, K) their probabilities; each (s, a) row sums to 1. Repeated
             successors are allowed (their probabilities add up).
-        features: (S, F) or (S, A, F) features φ; default (None) the implicit identity
-            :class:`IdentityFeatures` — one reward weight per state, O(S) memory, so 10^6
-            states work.
+        features: (S, F) or (S, A, F) features φ, or an :class:`IdentityFeatures`; default
+            (None) the identity — one reward weight per state — stored densely below
+            ``IMPLICIT_IDENTITY_MIN_STATES`` states and as the implicit
+            :class:`IdentityFeatures` (O(1) memory) from there on, so 10^6 states work.
         discount, initial_distribution, terminal_states, dtype: as in :func:`make_mdp`.
 
     Returns:
@@ -351,9 +357,14 @@ def save_mdp(path: str | os.PathLike, mdp: MDP) -> None:
     Raises:
         OSError: if the file cannot be written.
     """
-    arrays = {name: np.asarray(value) for name, value in mdp._asdict().items()}
+    fields = mdp._asdict()
+    identity = isinstance(mdp.features, IdentityFeatures)
+    if identity:  # stored as a flag, not as an (S, S) matrix
+        fields["features"] = np.zeros((mdp.num_states, 0), mdp.features.dtype)
+    arrays = {name: np.asarray(value) for name, value in fields.items()}
     with atomic_path(path) as tmp:
-        np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"), **arrays)
+        np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"),
+                            identity_features=np.array(identity), **arrays)
 
 
 def load_mdp(path: str | os.PathLike, *, dtype=None) -> MDP:
@@ -382,8 +393,12 @@ def load_mdp(path: str | os.PathLike, *, dtype=None) -> MDP:
                              "for plain arrays)")
         try:
             fields = {k: data[k] for k in MDP._fields}
+            identity = "identity_features" in data.files and bool(data["identity_features"])
         except Exception as err:  # a damaged member
             raise ValueError(f"{head}: unreadable array ({err})") from None
+    if identity:
+        fields["features"] = IdentityFeatures(fields["next_states"].shape[0],
+                                              fields["next_probs"].dtype)
     return make_sparse_mdp(
         fields["next_states"],
         fields["next_probs"],
