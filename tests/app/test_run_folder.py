@@ -81,18 +81,18 @@ def test_strict_map_run_warns_and_exits_1(tmp_path, capsys):
     assert "Shape validation" not in captured.err
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["warnings"] and summary["diagnostics"]["remedies"]
-    pytest.strict_run = tmp_path / "r"
 
 
 def test_seed_changes_inference_not_data(reference, tmp_path):
-    """Same --data-seed: identical evidence for another --seed (the strict run used seed 7);
-    another --data-seed: new evidence."""
+    """Same --data-seed: identical evidence for another --seed; another --data-seed: new
+    evidence."""
+    assert main(["fit", *TINY, "--num-demos", "5", "--seed", "7",
+                 "--out", str(tmp_path / "b")]) == 0
     assert main(["fit", *TINY, "--num-demos", "5", "--data-seed", "5",
                  "--out", str(tmp_path / "c")]) == 0
-    demos = [(p / "demos.json").read_text()
-             for p in (reference, pytest.strict_run, tmp_path / "c")]
+    demos = [(p / "demos.json").read_text() for p in (reference, tmp_path / "b", tmp_path / "c")]
     assert demos[0] == demos[1] != demos[2]
-    config = json.loads((pytest.strict_run / "config.json").read_text())
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["seed"] == 7 and config["data_seed"] == 0
 
 
