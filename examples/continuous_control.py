@@ -7,14 +7,24 @@ x >= 0.5, at most 200 steps, so the true return is −(episode length)).
 
 1. A scripted expert: push in the direction of the velocity (energy pumping).
 2. D-REX (Brown et al., CoRL 2019): the expert rolled out with ε-greedy noise at a ladder of ε,
-   ranked by noise (less noise preferred) — no human labels; plus a few expert demonstrations
-   for the sample-based MaxEnt likelihood, with the partition function importance-sampled over
-   rollouts of the expert at ε = 0.5 (Boularias et al. 2011).
+   ranked by noise (less noise preferred) — no human labels. The ladder stops at ε = 0.3, where
+   the expert still usually reaches the flag: beyond it most episodes hit the 200-step limit, so
+   more noise no longer means a lower return and the D-REX labels stop following the true
+   reward (the first version of this example, ladder to ε = 1, had 14 % bound coverage).
+   Plus a few expert demonstrations for the sample-based MaxEnt likelihood, with the partition
+   function importance-sampled (Boularias et al. 2011) over a background that is a MIXTURE of
+   ε-greedy experts (``--background-levels``, equal shares): each background trajectory's
+   sampling log-probability is that of the mixture, ``log Σ_l p_l π_l(τ)`` (the balance
+   heuristic of multiple importance sampling, Veach & Guibas 1995), with
+   ``π_l(τ) = (1 − ε_l + ε_l/|A|)^k (ε_l/|A|)^(T−k)`` for k greedy steps out of T — so the
+   ε = 0 component covers the demonstrations (a single ε = 0.5 background gave an importance
+   ESS of about 1).
 3. The posterior over linear reward weights (NUTS; w uniform on the unit L2 sphere, β learned).
 4. Held-out policies (other noise levels and other heuristics), evaluated from their rollouts'
    feature counts: posterior-mean return, 90 % credible interval and the 95 %-confidence
-   α = 0.95 VaR lower bound on the normalised return (0 = uniformly random, 1 = the expert),
-   ranked by that bound (Brown et al., ICML 2020, Sec. 5).
+   (δ = 0.05) α = 0.95 VaR lower bound on the normalised return (0 = uniformly random, 1 = the
+   expert), ranked by that bound (Brown et al., ICML 2020, Sec. 5). ``bound_coverage`` is the
+   share of held-out policies whose true normalised return is at or above its bound.
 5. A heat map of the posterior-mean reward over the (x, v) state space.
 
 Features φ(o, a) (per step, action-independent): ``step`` = 1 (so the true reward −1/step is
@@ -36,6 +46,7 @@ import warnings
 
 import numpy as np
 import numpyro.distributions as dist
+import scipy.special
 import scipy.stats
 
 from bayesirl.analysis.performance import (
@@ -49,6 +60,7 @@ from bayesirl.data.trajectories import make_trajectories
 from bayesirl.inference.fit_trajectories import fit_trajectories
 
 TASK = "MountainCar-v0"
+NUM_ACTIONS = 3
 FEATURES = ("step", "height", "position", "speed", "goal", "valley")
 
 
@@ -80,24 +92,55 @@ def always_right(obs):
 
 def held_out_policies():
     """name -> (policy, ε); the first two are the normalisation references."""
-    return {"random": (expert, 1.0), "expert": (expert, 0.0),
-            "expert eps=0.1": (expert, 0.1), "expert eps=0.35": (expert, 0.35),
-            "expert eps=0.6": (expert, 0.6), "expert eps=0.85": (expert, 0.85),
-            "late expert": (late_expert, 0.0), "position bang-bang": (position_bang_bang, 0.0),
+    noisy = {f"expert eps={e:g}": (expert, e) for e in (0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 0.85)}
+    return {"random": (expert, 1.0), "expert": (expert, 0.0), **noisy,
+            "late expert": (late_expert, 0.0), "late expert eps=0.2": (late_expert, 0.2),
+            "position bang-bang": (position_bang_bang, 0.0),
             "always right": (always_right, 0.0)}
+
+
+def mixture_log_probs(trajectories, own_epsilon, levels):
+    """log q(τ) of an equal-shares mixture of ε-greedy experts, (N,).
+
+    Each trajectory was rolled out at ``own_epsilon`` < 1, so its stored log-probability
+    ``k log(1 − ε + ε/|A|) + (T − k) log(ε/|A|)`` gives its number k of greedy steps out of T;
+    then ``log q = logsumexp_l [log p_l + log π_l(τ)]`` with ``p_l = 1/L``.
+    """
+    T = trajectories.mask.sum(axis=1)
+    if own_epsilon == 0:
+        k = T
+    else:
+        hit, miss = np.log(1 - own_epsilon + own_epsilon / NUM_ACTIONS), np.log(
+            own_epsilon / NUM_ACTIONS)
+        k = np.rint((trajectories.log_probs - T * miss) / (hit - miss))
+    terms = []
+    for eps in levels:
+        with np.errstate(divide="ignore", invalid="ignore"):  # ε = 0: log 0 = -inf, 0·-inf
+            hit, miss = np.log(1 - eps + eps / NUM_ACTIONS), np.log(eps / NUM_ACTIONS)
+            log_pi = np.where(k == T, k * hit, k * hit + (T - k) * miss)
+        terms.append(log_pi - np.log(len(levels)))
+    return scipy.special.logsumexp(np.asarray(terms), axis=0)
 
 
 def collect(args):
     common = dict(feature_names=FEATURES, num_envs=args.num_envs, progress_bar=False)
     ladder = noise_ladder_preferences(TASK, expert, phi, args.noise_levels,
                                       args.episodes_per_level, seed=args.seed, **common)
+    if args.num_demos == 0:  # preferences only (Bayesian REX)
+        return ladder.trajectories, ladder.preferences, None, None
     demos = rollout_features(TASK, expert, phi, args.num_demos, seed=args.seed + 100, **common)
-    back = rollout_features(TASK, expert, phi, args.num_background, seed=args.seed + 200,
-                            epsilon=0.5, **common)
+    levels = args.background_levels
+    if any(e >= 1 for e in levels):
+        raise SystemExit("--background-levels: expected ε < 1 (the greedy steps of a "
+                         "trajectory at ε = 1 cannot be recovered from its log-probability)")
+    per_level = np.diff(np.linspace(0, args.num_background, len(levels) + 1).round()).astype(int)
+    backs = [rollout_features(TASK, expert, phi, int(n), seed=args.seed + 200 + i, epsilon=eps,
+                              **common) for i, (eps, n) in enumerate(zip(levels, per_level)) if n]
+    back_lp = [mixture_log_probs(b, eps, levels) for b, eps in zip(backs, levels)]
     N, D = ladder.trajectories.num_trajectories, demos.num_trajectories
     counts = np.concatenate([ladder.trajectories.feature_counts, demos.feature_counts,
-                             back.feature_counts])
-    log_probs = np.concatenate([ladder.trajectories.log_probs, demos.log_probs, back.log_probs])
+                             *(b.feature_counts for b in backs)])
+    log_probs = np.concatenate([ladder.trajectories.log_probs, demos.log_probs, *back_lp])
     trajs = make_trajectories(feature_counts=counts, log_probs=log_probs, feature_names=FEATURES)
     demo_ids = np.arange(N, N + D)
     back_ids = np.arange(N + D, counts.shape[0])
@@ -152,9 +195,14 @@ def heat_map(path, weights):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--noise-levels", type=lambda s: [float(x) for x in s.split(",")],
-                        default=[0.0, 0.25, 0.5, 0.75, 1.0])
-    parser.add_argument("--episodes-per-level", type=int, default=6)
+                        default=[0.0, 0.1, 0.2, 0.3])
+    parser.add_argument("--background-levels", type=lambda s: [float(x) for x in s.split(",")],
+                        default=[0.0, 0.1, 0.25, 0.5],
+                        help="ε of the background mixture components (equal shares, ε < 1)")
+    parser.add_argument("--episodes-per-level", type=int, default=10)
     parser.add_argument("--num-demos", type=int, default=3)
+    parser.add_argument("--maxent-beta", type=float, default=1.0,
+                        help="fixed rationality β of the sample-based MaxEnt demonstrations")
     parser.add_argument("--num-background", type=int, default=200)
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--num-samples", type=int, default=1000)
@@ -167,12 +215,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     trajs, prefs, demo_ids, back_ids = collect(args)
+    betas = {"bradley-terry": dist.LogNormal(0.0, 1.0), "sample-maxent": args.maxent_beta}
+    if demo_ids is None:
+        del betas["sample-maxent"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         idata = fit_trajectories(
             trajs, preferences=prefs, demonstrations=demo_ids, background=back_ids,
-            method="nuts", prior="l2-sphere",
-            betas={"bradley-terry": dist.LogNormal(0.0, 1.0), "sample-maxent": 1.0},
+            method="nuts", prior="l2-sphere", betas=betas,
             num_samples=args.num_samples, num_warmup=args.num_warmup,
             num_chains=args.num_chains, seed=args.seed, progress_bar=False)
     weights = idata.posterior["reward_weights"].values  # (C, D, F)
@@ -181,17 +231,19 @@ def main(argv=None):
         heat_map(args.plot, weights)
     result = {
         "task": TASK, "features": list(FEATURES),
-        "num_preferences": int(prefs.num_comparisons), "num_demonstrations": int(len(demo_ids)),
-        "num_background": int(len(back_ids)),
+        "num_preferences": int(prefs.num_comparisons),
+        "num_demonstrations": 0 if demo_ids is None else int(len(demo_ids)),
+        "num_background": 0 if back_ids is None else int(len(back_ids)),
         "rank_correlation": rho, "bound_coverage": coverage,
         "posterior_mean_weights": weights.reshape(-1, len(FEATURES)).mean(axis=0).tolist(),
-        "importance_ess_median": float(np.median(idata.posterior["importance_ess"].values)),
+        "importance_ess_median": (float(np.median(idata.posterior["importance_ess"].values))
+                                  if "importance_ess" in idata.posterior else None),
         "warnings": sorted({str(w.category.__name__) for w in caught}),
         "policies": table, "ranking_by_lower_bound": [r[0] for r in ranking],
         "wall_time_s": time.perf_counter() - start,
     }
     print(f"{TASK}: {result['num_preferences']} D-REX preferences, "
-          f"{result['num_demonstrations']} demonstrations, {len(back_ids)} background")
+          f"{result['num_demonstrations']} demonstrations, {result['num_background']} background")
     print("posterior-mean w:", dict(zip(FEATURES, np.round(result["posterior_mean_weights"], 3))))
     print(f"{'policy':22s} {'true G':>8s} {'true z':>7s} {'E[z]':>7s} {'90% CI':>17s} {'bound':>7s}")
     for row in table:
@@ -199,7 +251,7 @@ def main(argv=None):
               f"{row['posterior_mean_normalized']:7.2f} [{row['ci90'][0]:6.2f}, "
               f"{row['ci90'][1]:6.2f}] {row['lower_bound']:7.2f}")
     print(f"Spearman (held-out true vs posterior-mean return): {rho:.3f}; bound coverage "
-          f"{coverage:.2f}; importance ESS median {result['importance_ess_median']:.1f}; "
+          f"{coverage:.2f}; importance ESS median {result['importance_ess_median']}; "
           f"wall time {result['wall_time_s']:.1f} s")
     if args.json:
         with open(args.json, "w") as f:
