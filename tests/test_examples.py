@@ -8,6 +8,8 @@ import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 SMALL_ARGS = {
+    "sbc.py": ["--rows", "bradley-terry-strict:mh", "--replications", "10", "--num-samples", "9",
+               "--num-warmup", "30", "--num-bins", "5"],
     "bounds_gridworld.py": ["--num-worlds", "2", "--num-steps", "700", "--thinning", "2",
                             "--num-demos", "1,9", "--chunk", "4", "--workers", "1"],
     "active_learning.py": ["--num-worlds", "2", "--budget", "3", "--num-prior-samples", "300",

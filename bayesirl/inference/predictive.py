@@ -109,7 +109,7 @@ def posterior_predictive(rng_key: PRNGKey, samples: dict, mdp: MDP, evidence: Ev
     Args:
         rng_key: PRNG key.
         samples: posterior draws shaped (C, D, …).
-        mdp, evidence, **model_kwargs: as for the fit (see :func:`log_likelihood`).
+        mdp, evidence, model_kwargs: as for the fit (see :func:`log_likelihood`).
 
     Returns:
         ``{site: (C, D, P_site)}`` int32 draws from ``p(y_rep | θ)`` for each observed site.
@@ -248,7 +248,7 @@ def add_predictive_groups(idata, mdp: MDP, evidence: Evidence, *, seed: int = 0,
 
     Args:
         idata: the fit (its posterior holds the model's latent sites).
-        mdp, evidence, **model_kwargs: exactly as passed to
+        mdp, evidence, model_kwargs: exactly as passed to
             :func:`~bayesirl.models.irl_model` by the fit.
         seed: PRNG seed of the replicated data.
         posterior_predictive_draws: False stores the log-likelihood only.
