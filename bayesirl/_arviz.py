@@ -197,6 +197,8 @@ def compare(idatas: dict, var_name: str | None = None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # pandas 3 deprecations inside arviz 0.23
+        warnings.simplefilter("ignore", DeprecationWarning)
         return az.compare(idatas, ic="loo", var_name=var_name)
 
 
