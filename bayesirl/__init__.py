@@ -12,6 +12,7 @@ learning (:mod:`bayesirl.active`, :mod:`bayesirl.active.loop`).
 """
 
 from bayesirl import baselines
+from bayesirl._compile_cache import enable_compile_cache
 from bayesirl.active import (
     PREFERENCE_ACQUISITIONS,
     STATE_ACQUISITIONS,
@@ -138,3 +139,5 @@ __all__ = [
     "STATE_ACQUISITIONS", "PREFERENCE_ACQUISITIONS", "state_scores", "choose_states",
     "preference_scores", "choose_pairs", "run_active_learning", "sufficiency_stop",
 ]
+
+enable_compile_cache()  # JAX's persistent compilation cache; opt out: BAYESIRL_NO_COMPILE_CACHE=1

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Tests never write JAX's persistent compilation cache into the user's home folder.
+os.environ["BAYESIRL_NO_COMPILE_CACHE"] = "1"
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
