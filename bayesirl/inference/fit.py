@@ -19,6 +19,7 @@ from bayesirl._deprecation import renamed_arguments
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, check_demonstrations
 from bayesirl.inference.map import fit_map
+from bayesirl.inference import predictive
 from bayesirl.inference.random_walk_kernel import RandomWalkMH
 from bayesirl.likelihoods import Q_KINDS, demonstration_pairs
 from bayesirl.data.mdp import MDP
@@ -164,6 +165,7 @@ def fit_evidence(
     q: str = "soft",
     maxent_horizon: int | None = None,
     margin: float = 0.0,
+    predictive_groups: bool | None = None,
     feature_names=None,
     solver_kwargs: dict | None = None,
     **fit_kwargs,
@@ -188,6 +190,11 @@ def fit_evidence(
         maxent_horizon: T for finite-horizon MaxEnt (None: discounted).
         margin: indifference margin δ of the weak-preference model (needed > 0 when labels
             include "equal"; ``delta``: deprecated alias).
+        predictive_groups: add the ``log_likelihood``, ``posterior_predictive``,
+            ``observed_data`` and ``constant_data`` groups
+            (:func:`~bayesirl.inference.predictive.add_predictive_groups`; one extra model
+            evaluation per draw); default on unless MAP or more than
+            :data:`~bayesirl.inference.predictive.DEFAULT_MAX_VALUES` values.
         feature_names: F labels for the ``feature`` coordinate.
         solver_kwargs: solver tolerances.
         **fit_kwargs: see :func:`fit`.
@@ -241,15 +248,18 @@ def fit_evidence(
     feature_names = list(range(mdp.num_features)) if feature_names is None else list(feature_names)
     if len(feature_names) != mdp.num_features:
         raise ValueError(f"feature_names: expected {mdp.num_features} names, got {len(feature_names)}")
-    return fit(
-        irl_model, mdp, evidence,
-        method=method,
-        coords={"feature": feature_names},
-        dims=DIMS,
-        prior=prior, prior_scale=prior_scale, betas=betas, q=q, maxent_horizon=maxent_horizon,
-        margin=margin, solver_kwargs=solver_kwargs,
-        **fit_kwargs,
-    )
+    model_kwargs = dict(prior=prior, prior_scale=prior_scale, betas=betas, q=q,
+                        maxent_horizon=maxent_horizon, margin=margin, solver_kwargs=solver_kwargs)
+    idata = fit(irl_model, mdp, evidence, method=method, coords={"feature": feature_names},
+                dims=DIMS, **model_kwargs, **fit_kwargs)
+    if predictive_groups is None:  # on where the size is reasonable (not for MAP's one draw)
+        predictive_groups = method != "map" and predictive.predictive_size(
+            idata, evidence) <= predictive.DEFAULT_MAX_VALUES
+    if predictive_groups:
+        idata = predictive.add_predictive_groups(idata, mdp, evidence,
+                                                 seed=idata.posterior.attrs.get("seed", 0),
+                                                 **model_kwargs)
+    return idata
 
 
 def fit_demonstrations(
