@@ -147,7 +147,7 @@ class ScaledSphere(dist.Distribution):
 
     Sampling the product θ directly instead of (w, β) removes the funnel between the scale and
     the direction (the Boltzmann likelihood depends on θ only), so NUTS samples it without
-    divergences. With ``r = ‖θ‖`` the density is
+    divergences. With ``r = ‖θ‖`` the density is::
 
         log p(θ) = log p_β(r) − (F − 1) log r − log |S^{F−1}|,
 

@@ -193,22 +193,31 @@ class RunConfig:
     records the value it used.
 
     Attributes:
-        env, grid_size, num_features, discount: built-in environment, gridworld H×W and
-            colour features, γ (None: the environment's default).
-        mdp, demos, preferences: input files (paths as given).
+        env: built-in environment, or None.
+        grid_size: gridworld H×W.
+        num_features: number of colour features F of the gridworld.
+        discount: γ (None: the environment's default).
+        mdp: MDP file (path as given), or None.
+        demos: demonstrations file (path as given), or None.
+        preferences: preferences file (path as given), or None.
         trajectories: a trajectories ``.npz`` (:mod:`bayesirl.data.trajectories`), or None.
-        demos_ids, background_ids: rows of ``trajectories`` that are demonstrations and
-            background of the sample-based MaxEnt likelihood (background default: every
-            other row), or None.
-        num_demos, num_preferences: simulated demonstrations / comparisons (``env`` only).
+        demos_ids: rows of ``trajectories`` that are demonstrations, or None.
+        background_ids: rows of ``trajectories`` that are the background of the sample-based
+            MaxEnt likelihood (default: every row not in ``demos_ids``), or None.
+        num_demos: simulated demonstrations N (``env`` only).
+        num_preferences: simulated comparisons P (``env`` only).
         likelihood: evidence models, from :data:`bayesirl.models.SOURCES`.
         betas: ``{source: BetaSpec}``.
         horizon: finite horizon T of the maxent likelihood (None: discounted).
         margin: indifference margin δ >= 0 of weak preferences (``--delta``).
         q: soft or hard Q-values of the Boltzmann demonstrator.
-        prior, prior_scale: prior over reward weights and its scale.
-        sampler, num_samples, num_warmup, thinning, num_chains: inference settings
-            (:data:`bayesirl.inference.METHODS`; draws per chain; MAP: restarts).
+        prior: prior over reward weights.
+        prior_scale: scale of the prior over reward weights.
+        sampler: inference method, from :data:`bayesirl.inference.METHODS`.
+        num_samples: kept draws per chain.
+        num_warmup: warm-up iterations per chain.
+        thinning: keep every ``thinning``-th draw.
+        num_chains: C chains (MAP: random restarts).
         seed: seed of inference (chains, initial points, MAP restarts).
         data_seed: seed of the synthetic world and of the simulated evidence.
 

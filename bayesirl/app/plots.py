@@ -20,7 +20,7 @@ __all__ = ["write_plots", "ACTION_ARROWS", "OFF_SCALE_FACTOR", "MAX_FOREST_WEIGH
 OFF_SCALE_FACTOR = 4.0
 #: A marker within this fraction of the x-range from 0 is drawn on the y-axis: flag it.
 AT_ZERO = 0.005
-#: At most this many weights in the forest plot (those with the largest |mean| / sd).
+#: At most this many weights in the forest plot (those with the largest ``|mean| / sd``).
 MAX_FOREST_WEIGHTS = 80
 _UP, _DOWN, _LEFT, _RIGHT = (0.0, -0.32), (0.0, 0.32), (-0.32, 0.0), (0.32, 0.0)  # (dx, dy)
 #: Arrow of each action in the grids whose action order we know (imshow: row 0 at the top).

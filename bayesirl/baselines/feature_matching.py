@@ -235,7 +235,7 @@ def max_margin(mdp: MDP, demos: Demonstrations, *, l1_penalty: float = 0.0,
 
     For the expert policy π (demonstrated action a_E(s) in each demonstrated state),
     ``Q^π(s, a) = G(s, a) · w`` is linear in the weights (Ng & Russell 2000, Sec. 4, linear
-    function approximation; Thm 3 / Eq. 4 in matrix form for φ = I). Solve
+    function approximation; Thm 3 / Eq. 4 in matrix form for φ = I). Solve::
 
         maximise  Σ_{s demonstrated} t_s − λ ‖w‖₁
         s.t.      t_s <= Q^π(s, a_E(s)) − Q^π(s, a)   for every a ≠ a_E(s),

@@ -88,7 +88,8 @@ def fit(
 
     Args:
         model: a NumPyro model.
-        *model_args, **model_kwargs: passed to the model.
+        model_args: positional arguments passed to the model.
+        model_kwargs: keyword arguments passed to the model.
         method: one of :data:`METHODS`.
         num_samples: kept draws per chain (ignored by ``"map"``).
         num_warmup: warm-up (adaptation) iterations per chain, discarded.

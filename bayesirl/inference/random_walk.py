@@ -108,7 +108,7 @@ class MHState(NamedTuple):
     :func:`arviz.from_numpyro` work unchanged. With vectorized chains every leaf has an
     extra leading axis of length ``C``.
 
-    Fields:
+    Attributes:
         i: integer scalar, number of transitions made so far (0 at initialisation).
         z: pytree (dict of site name -> array for models), the current position in the
             unconstrained space.

@@ -66,7 +66,7 @@ class MHAdaptState(NamedTuple):
     ``d`` is the length of the flattened unconstrained parameter vector. With vectorized
     chains every leaf has an extra leading axis of length ``C``.
 
-    Fields:
+    Attributes:
         step_size: scalar > 0, the current multiplier of the proposal scale (units of the
             unconstrained parameters when ``scale`` is the identity).
         log_step_size: scalar, the current dual-averaging iterate ``x_t``.
