@@ -34,142 +34,25 @@ feature counts) as in the public ``maxent_irl`` code people copy.
 
 from __future__ import annotations
 
-import os
-
-# Pin numpy's BLAS to ONE thread before numpy is imported: on a 2-core machine a second
-# OpenBLAS thread can make a numpy baseline many times slower (see shared notes).
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-    os.environ[_var] = "1"
+# Importing the harness first pins numpy's BLAS to ONE thread before numpy is imported: on a
+# 2-core machine a second OpenBLAS thread can make a numpy baseline many times slower.
+import _harness  # noqa: I001
+from _harness import (CompileClock, block, bulk_ess, compile_jax, print_table_header,
+                      time_jax, time_numpy)
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import datetime  # noqa: E402
 import functools  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-try:  # optional: verifies (and enforces) the BLAS pinning
-    import threadpoolctl  # noqa: E402
-except ImportError:  # pragma: no cover - not a dependency of bayesirl
-    threadpoolctl = None
 
 NUM_FEATURES = 64
 BATCH = 64
 # Candidate proposal standard deviations for the numpy (Bayesian REX) chain; a short untimed
 # pilot picks the one whose acceptance rate is closest to 0.234.
 NP_STEP_CANDIDATES = (0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16)
-
-
-# ---------------------------------------------------------------------------------------------
-# Timing helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _block(x):
-    import jax
-
-    return jax.block_until_ready(x)
-
-
-def time_jax(fn: Callable, args: tuple, *, repeats: int, budget_s: float,
-             min_sample_s: float = 0.02):
-    """Best-of-``repeats`` seconds per call of an already compiled JAX function.
-
-    Each call is followed by ``block_until_ready``. Calls faster than ``min_sample_s`` are
-    looped inside one sample. Repeats stop early once ``budget_s`` is spent (at least two timed
-    samples are always taken, after one untimed warm-up call). Returns (seconds, last output).
-    """
-    t0 = time.perf_counter()
-    out = _block(fn(*args))
-    first = time.perf_counter() - t0
-    inner = max(1, int(min_sample_s / max(first, 1e-9)))
-    samples, spent = [], first
-    while len(samples) < repeats and (len(samples) < 2 or spent < budget_s):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            out = _block(fn(*args))
-        dt = time.perf_counter() - t0
-        spent += dt
-        samples.append(dt / inner)
-    return min(samples), out
-
-
-def time_numpy(fn: Callable[[], object], *, repeats: int, budget_s: float):
-    """Best-of-``repeats`` seconds of ``fn()`` after one untimed warm-up call."""
-    t0 = time.perf_counter()
-    out = fn()
-    spent = time.perf_counter() - t0
-    samples = []
-    while len(samples) < repeats and (len(samples) < 2 or spent < budget_s):
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        spent += dt
-        samples.append(dt)
-    return min(samples), out
-
-
-def compile_jax(fn: Callable, args: tuple):
-    """jit + ahead-of-time compile ``fn`` for ``args``; returns (compiled, compile_seconds)."""
-    import jax
-
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - t0
-
-
-class CompileClock:
-    """Sums JAX's own trace / lower / XLA-compile durations (``jax.monitoring`` events).
-
-    numpyro 0.22's ``MCMC.run(progress_bar=False)`` re-traces and recompiles its sampling loop
-    on EVERY call (the loop wrapper is a fresh closure each time; fixed upstream in
-    pyro-ppl/numpyro#2171), so "run twice and time the second run" does not exclude
-    compilation. Instead each timed ``run`` subtracts the compile time JAX reports for it.
-    """
-
-    EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
-              "/jax/core/compile/jaxpr_to_mlir_module_duration",
-              "/jax/core/compile/backend_compile_duration")
-
-    def __init__(self):
-        import jax.monitoring
-
-        self.total = 0.0
-        self._active = False
-        jax.monitoring.register_event_duration_secs_listener(self._listener)
-
-    def _listener(self, event, duration, **kwargs):
-        if self._active and event in self.EVENTS:
-            self.total += float(duration)
-
-    @contextlib.contextmanager
-    def measure(self):
-        """``with clock.measure() as m: ...``; afterwards ``m.wall`` and ``m.compile`` (s)."""
-
-        class _M:
-            wall = compile = 0.0
-
-        m = _M()
-        self.total, self._active = 0.0, True
-        t0 = time.perf_counter()
-        try:
-            yield m
-        finally:
-            m.wall = time.perf_counter() - t0
-            self._active = False
-            m.compile = self.total
-
-    def close(self):
-        import jax.monitoring
-
-        with contextlib.suppress(Exception):
-            jax.monitoring.unregister_event_duration_listener(self._listener)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,13 +123,6 @@ class NumpyBREX:
         return chain, accepted / num_steps, w
 
 
-def ess_first_weight(draws) -> float:
-    """Bulk ESS (``bayesirl._arviz.ess``, i.e. ``arviz.ess``) of draws shaped (chain, draw)."""
-    from bayesirl import _arviz
-
-    return float(_arviz.ess(np.asarray(draws, np.float64)))
-
-
 def bench_numpy_chain(phi, winner, loser, beta, target_s, repeats, seed):
     brex = NumpyBREX(phi, winner, loser, beta)
     rng = np.random.default_rng(seed)
@@ -272,7 +148,7 @@ def bench_numpy_chain(phi, winner, loser, beta, target_s, repeats, seed):
         accs.append(acc)
     t = min(times)
     draws = np.concatenate(chains)  # one chain, continued across the repeats
-    ess = ess_first_weight(draws[None, :])
+    ess = bulk_ess(draws[None, :])
     return {"step": step, "pilot_accept": pilot, "steps": n, "repeats": len(times),
             "seconds": t, "steps_per_s": n / t, "accept": float(np.mean(accs)),
             "ess_w0": ess, "ess_draws": int(draws.size),
@@ -305,7 +181,7 @@ def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, b
     key_w, key_r = jax.random.split(jax.random.PRNGKey(seed))
     with clock.measure() as mw:
         mcmc.warmup(key_w, mdp, ev)
-        _block(mcmc.post_warmup_state)
+        block(mcmc.post_warmup_state)
     state = mcmc.post_warmup_state
     # pessimistic cost of one vectorised step (the warm-up also initialises the chains)
     est = max(mw.wall - mw.compile, 1e-4) / max(num_warmup, 1)
@@ -329,10 +205,10 @@ def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, b
     mcmc.num_samples = N
     with clock.measure() as mr:
         mcmc.run(key_r, mdp, ev)
-        samples = _block(mcmc.get_samples(group_by_chain=True))
-        extra = _block(mcmc.get_extra_fields(group_by_chain=True))
+        samples = block(mcmc.get_samples(group_by_chain=True))
+        extra = block(mcmc.get_extra_fields(group_by_chain=True))
     run_s = max(mr.wall - mr.compile, 1e-9)
-    ess = ess_first_weight(np.asarray(samples["reward_weights"][..., 0]))
+    ess = bulk_ess(np.asarray(samples["reward_weights"][..., 0]))
     return {"chains": C, "warmup": num_warmup, "draws_per_chain": N,
             "warmup_call_s": mw.wall, "warmup_compile_s": mw.compile,
             "loop_steps": n_loop, "loop_compile_s": loop_compile_s,
@@ -405,8 +281,7 @@ def print_preferences_table(results):
     hdr = (f"{'pairs':>5} {'C':>5} {'draws/ch':>9} {'steps/s':>9} {'loop st/s':>10} "
            f"{'vs np':>7} {'loop/np':>8} {'accept':>7} {'ESS(w0)':>8} {'ESS/s':>8} "
            f"{'ESS/s vs np':>12} {'compile s':>10}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_table_header(hdr)
     for info in results:
         n = info["numpy"]
         print(f"{info['pairs']:>5} {'numpy':>5} {n['steps'] * n['repeats']:>9d} "
@@ -604,7 +479,7 @@ def bench_maxent(repeats, budget_s, num_points, num_demos, vmap_batch, envs, see
             def run_all():
                 out = None
                 for p in singles:
-                    out = _block(vg(p))
+                    out = block(vg(p))
                 return out
 
             t_all, _ = time_jax(run_all, (), repeats=repeats, budget_s=budget_s)
@@ -667,8 +542,7 @@ def print_maxent_table(rows, vmap_batch):
     hdr = (f"{'env':>17} {'S':>4} {'F':>3} {'H':>5} {'pairs':>6} {'jax ev/s':>9} "
            + (f"{vm:>12} " if vmap_batch else "")
            + f"{'np-ll ev/s':>11} {'np-grad ev/s':>13} {'vs np-ll':>9} {'vs np-grad':>11}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_table_header(hdr)
     for r in rows:
         H = "disc" if r["horizon"] is None else str(r["horizon"])
         vmc = f"{r['vmap_evals_per_s']:>12.0f} " if vmap_batch else ""
@@ -699,37 +573,6 @@ def print_maxent_table(rows, vmap_batch):
 # ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
-
-
-def environment_info():
-    import jax
-    import jax.numpy as jnp
-    import numpyro
-
-    import bayesirl  # noqa: F401
-
-    blas = os.environ.get("OPENBLAS_NUM_THREADS")
-    if threadpoolctl is not None:
-        pools = threadpoolctl.threadpool_info()
-        blas = ", ".join(f"{p['internal_api']}={p['num_threads']}" for p in pools) or blas
-    import scipy
-
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "jax": jax.__version__,
-        "jaxlib": getattr(__import__("jaxlib"), "__version__", "?"),
-        "numpyro": numpyro.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "devices": [str(d) for d in jax.devices()],
-        "backend": jax.default_backend(),
-        "dtype": str(jnp.zeros(()).dtype),
-        "numpy_blas_threads": blas,
-        "cpu_async_dispatch": bool(jax.config.read("jax_cpu_enable_async_dispatch")),
-    }
 
 
 def _ints(text):
@@ -783,8 +626,7 @@ def main(argv=None):
     envs = [e for e in (args.envs or ("gridworld" if q else "frozenlake,gridworld")).split(",")
             if e.strip()]
 
-    if threadpoolctl is not None:
-        threadpoolctl.threadpool_limits(1)
+    _harness.limit_blas_threads()
     import jax
 
     # Run CPU computations inline instead of dispatching them asynchronously (must be set
@@ -793,10 +635,8 @@ def main(argv=None):
     # overlap the loop, so subtracting compile time from the wall time would over-correct.
     jax.config.update("jax_cpu_enable_async_dispatch", False)
     t_start = time.perf_counter()
-    env = environment_info()
-    print("bayesirl preference / MaxEnt benchmark")
-    for k, v in env.items():
-        print(f"  {k:<19} {v}")
+    env = _harness.environment_info(scipy=True, async_dispatch=True)
+    _harness.print_header("bayesirl preference / MaxEnt benchmark", env)
     settings = {"chains": chains, "chains_large": chains_large, "warmup": warmup,
                 "run_seconds": run_s, "repeats": repeats, "budget_s": budget,
                 "points": points, "vmap": vmap_batch, "envs": envs, "quick": q,
@@ -824,13 +664,7 @@ def main(argv=None):
         rows = bench_maxent(repeats, budget, points, 20, vmap_batch, envs, args.seed)
         results["maxent"] = rows
         print_maxent_table(rows, vmap_batch)
-    total = time.perf_counter() - t_start
-    results["total_s"] = total
-    print(f"\ntotal wall time {total:.0f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=float)
-        print(f"wrote {args.json}")
+    _harness.finish(results, t_start, args.json, indent=2, default=float)
     return 0
 
 

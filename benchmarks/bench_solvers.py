@@ -33,78 +33,23 @@ per-action / per-pair Python loops of the public BIRL code people copy.
 
 from __future__ import annotations
 
-# Pin numpy's BLAS to ONE thread before numpy is imported: on a 2-core machine a second
-# OpenBLAS thread can make a numpy baseline many times slower (see shared notes).
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-    os.environ[_var] = "1"
+# Importing the harness first pins numpy's BLAS to ONE thread before numpy is imported: on a
+# 2-core machine a second OpenBLAS thread can make a numpy baseline many times slower.
+import _harness  # noqa: I001
+from _harness import block, compile_jax, print_table_header, time_jax
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-try:  # optional: verifies (and enforces) the BLAS pinning
-    import threadpoolctl  # noqa: E402
-except ImportError:  # pragma: no cover - not a dependency of bayesirl
-    threadpoolctl = None
-
 NUM_ACTIONS = 4
 NUM_SUCCESSORS = 4
 DISCOUNT = 0.95
 BATCH = 64
-
-
-# ---------------------------------------------------------------------------------------------
-# Timing helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _block(x):
-    import jax
-
-    return jax.block_until_ready(x)
-
-
-def time_jax(fn: Callable, args: tuple, *, repeats: int, budget_s: float,
-             min_sample_s: float = 0.02):
-    """Best-of-``repeats`` seconds per call of an already compiled JAX function.
-
-    Each call is followed by ``block_until_ready`` (sequential latency, as in MCMC). Calls
-    faster than ``min_sample_s`` are looped inside one sample. Repeats stop early once
-    ``budget_s`` is spent (at least two timed samples are always taken, after one untimed
-    warm-up call). Returns
-    (seconds_per_call, last_output).
-    """
-    t0 = time.perf_counter()
-    out = _block(fn(*args))
-    first = time.perf_counter() - t0
-    inner = max(1, int(min_sample_s / max(first, 1e-9)))
-    samples, spent = [], first  # the first call (page faults, allocations) is not a sample
-    while len(samples) < repeats and (len(samples) < 2 or spent < budget_s):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            out = _block(fn(*args))
-        dt = time.perf_counter() - t0
-        spent += dt
-        samples.append(dt / inner)
-    return min(samples), out
-
-
-def compile_jax(fn: Callable, args: tuple):
-    """jit + ahead-of-time compile ``fn`` for ``args``; returns (compiled, compile_seconds)."""
-    import jax
-
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,8 +238,7 @@ def print_solver_table(name: str, rows):
     hdr = (f"{'S':>6} {'iters':>6} {'jax us':>9} {'ns/edge':>8} {'np-dense us':>12} "
            f"{'np-gather us':>13} {'dense/jax':>10} {'gather/jax':>11} "
            f"{'vmap64 us/rew':>14} {'vmap gain':>10} {'grad/fwd':>9}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_table_header(hdr)
     for r in rows:
         print(f"{r['S']:>6} {r['iterations']:>6} {r['jax_backup_us']:>9.2f} "
               f"{r['jax_ns_per_edge']:>8.2f} {r['np_dense_backup_us']:>12.1f} "
@@ -389,7 +333,6 @@ class NumpyBIRL:
 def bench_frozenlake(repeats: int, budget_s: float, num_points: int, loop_evals: int,
                      verbose=True):
     import jax
-    import jax.numpy as jnp
     from numpyro.infer.util import initialize_model
 
     from bayesirl.data.demos import sample_demonstrations
@@ -438,7 +381,7 @@ def bench_frozenlake(repeats: int, budget_s: float, num_points: int, loop_evals:
         def run_all():
             out = None
             for p in singles:
-                out = _block(vg(p))
+                out = block(vg(p))
             return out
 
         t_all, _ = time_jax(lambda: run_all(), (), repeats=repeats, budget_s=budget_s)
@@ -492,8 +435,7 @@ def print_frozenlake_table(info, rows):
           "np: numpy log density only (no gradient), vectorized (P @ V) or with Python loops")
     hdr = (f"{'q':>5} {'jax ev/s':>9} {'vmap4 ev/s':>11} {'vmap64 ev/s':>12} {'np ev/s':>8} "
            f"{'np-loops ev/s':>14} {'jax/np':>8} {'jax/np-loops':>13} {'vmap64/np':>10}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_table_header(hdr)
     for r in rows:
         print(f"{r['q']:>5} {r['jax_evals_per_s']:>9.0f} {r['vmap4_evals_per_s']:>11.0f} "
               f"{r['vmap64_evals_per_s']:>12.0f} {r['np_evals_per_s']:>8.1f} "
@@ -512,34 +454,6 @@ def print_frozenlake_table(info, rows):
 # ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
-
-
-def environment_info():
-    import jax
-    import jax.numpy as jnp
-    import numpyro
-
-    import bayesirl  # noqa: F401
-
-    blas = os.environ.get("OPENBLAS_NUM_THREADS")
-    if threadpoolctl is not None:
-        pools = threadpoolctl.threadpool_info()
-        blas = ", ".join(f"{p['internal_api']}={p['num_threads']}" for p in pools) or blas
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "jax": jax.__version__,
-        "jaxlib": getattr(__import__("jaxlib"), "__version__", "?"),
-        "numpyro": numpyro.__version__,
-        "numpy": np.__version__,
-        "devices": [str(d) for d in jax.devices()],
-        "backend": jax.default_backend(),
-        "dtype": str(jnp.zeros(()).dtype),
-        "x64": bool(jax.config.jax_enable_x64),
-        "numpy_blas_threads": blas,
-    }
 
 
 def main(argv=None):
@@ -575,13 +489,10 @@ def main(argv=None):
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
-    if threadpoolctl is not None:
-        threadpoolctl.threadpool_limits(1)
+    _harness.limit_blas_threads()
     t_start = time.perf_counter()
-    env = environment_info()
-    print("bayesirl solver benchmark")
-    for k, v in env.items():
-        print(f"  {k:<19} {v}")
+    env = _harness.environment_info(x64=True)
+    _harness.print_header("bayesirl solver benchmark", env)
     print(f"  settings            sizes={sizes} repeats={repeats} budget={budget}s "
           f"points={points} quick={args.quick}")
     print("  times are the best of the repeats; ratios are baseline time / bayesirl time "
@@ -601,13 +512,7 @@ def main(argv=None):
         info, rows = bench_frozenlake(repeats, budget, points, loop_evals)
         results["frozenlake"] = {"info": info, "rows": rows}
         print_frozenlake_table(info, rows)
-    total = time.perf_counter() - t_start
-    results["total_s"] = total
-    print(f"\ntotal wall time {total:.0f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.json}")
+    _harness.finish(results, t_start, args.json, indent=2)
     return 0
 
 

@@ -14,26 +14,25 @@ prior="l2-sphere", betas={"bradley-terry": 1})`` is sampled by
 ``MCMC(RandomWalkMH(...), chain_method="vectorized")`` with C chains: posterior samples
 (MH steps summed over chains) per second, compile excluded, and the ESS per second of w[0],
 beside one chain of a plain numpy projected random-walk MH (Bayesian REX's public code)
-timed in the same process. The timing machinery is shared with ``bench_preferences.py``.
+timed in the same process. The timing machinery is ``_harness.py`` (shared by the benchmarks).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-    os.environ[_var] = "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# Importing the harness first pins numpy's BLAS to ONE thread before numpy is imported.
+import _harness  # noqa: E402, I001
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
 import bench_preferences as bp  # noqa: E402
-import numpy as np  # noqa: E402
 
 
 def run(chains, num_warmup, target_s, repeats, budget_s, seed):
@@ -50,7 +49,7 @@ def run(chains, num_warmup, target_s, repeats, budget_s, seed):
     def model_ignoring_first(_unused, evidence):  # bench_mcmc_config passes (mdp, evidence)
         return model(evidence)
 
-    clock = bp.CompileClock()
+    clock = _harness.CompileClock()
     numpy_row = bp.bench_numpy_chain(phi, winner, loser, 1.0, target_s, repeats, seed + 1)
     del numpy_row["loglik_fn"]
     rows = []

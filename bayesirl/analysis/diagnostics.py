@@ -109,6 +109,64 @@ def summary(idata, var_names=None, hdi_prob: float = 0.94):
     return _arviz.summary(idata, var_names=var_names, hdi_prob=hdi_prob)
 
 
+def _check_mixing(idata, var_names, num_chains: int, ess_min: float, problems: list):
+    """R-hat and bulk/tail ESS of ``var_names``; appends failed checks to ``problems``.
+
+    Returns ``(max_r_hat, min_ess_bulk, min_ess_tail)``, each None when not finite.
+    """
+    table = _arviz.summary(idata, var_names=var_names)
+    rhat, bulk, tail = (np.asarray(table[c], float) for c in ("r_hat", "ess_bulk", "ess_tail"))
+    max_rhat = min_bulk = min_tail = None
+    if num_chains < 2:
+        problems.append("one chain: R-hat cannot detect chains that disagree; run >= 2")
+    elif np.isfinite(rhat).any():
+        max_rhat = float(np.nanmax(rhat))
+        if max_rhat > RHAT_MAX:
+            problems.append(f"R-hat {max_rhat:.3f} > {RHAT_MAX}: the chains disagree "
+                            "(not converged); run longer or reparametrise")
+    if np.isfinite(bulk).any():
+        min_bulk = float(np.nanmin(bulk))
+        if min_bulk < ess_min:
+            problems.append(f"bulk ESS {min_bulk:.0f} < {ess_min} ({ESS_PER_CHAIN_MIN} per "
+                            "chain): means and intervals are noisy; draw more samples")
+    if np.isfinite(tail).any():
+        min_tail = float(np.nanmin(tail))
+        if min_tail < ess_min:
+            problems.append(f"tail ESS {min_tail:.0f} < {ess_min}: interval ends and "
+                            "quantile bounds are noisy; draw more samples")
+    return max_rhat, min_bulk, min_tail
+
+
+def _check_sampler_stats(idata, method, thresholds: dict, problems: list):
+    """Divergences and the mean acceptance probability against the sampler's range; appends
+    failed checks to ``problems`` and the thresholds used to ``thresholds``.
+
+    Returns ``(divergences, mean_accept_prob)``, each None when not recorded.
+    """
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else None
+    divergences = accept = None
+    if stats is not None and "diverging" in stats and method != "mh":
+        divergences = int(np.asarray(stats["diverging"].values).sum())
+        if divergences > MAX_DIVERGENCES:
+            problems.append(f"{divergences} divergent transitions: NUTS could not follow the "
+                            "posterior's geometry (e.g. hard-max Q); prefer soft Q or MH")
+    for key in ("acceptance_rate", "accept_prob"):
+        if stats is not None and key in stats:
+            accept = _finite_or_none(np.nanmean(np.asarray(stats[key].values, float)))
+            break
+    if accept is not None:
+        if method == "nuts" and accept < NUTS_ACCEPT_MIN:
+            problems.append(f"mean acceptance {accept:.2f} < {NUTS_ACCEPT_MIN} (NUTS target 0.8)")
+            thresholds["accept_min"] = NUTS_ACCEPT_MIN
+        elif method == "mh":
+            lo, hi = MH_ACCEPT_RANGE
+            thresholds["accept_range"] = MH_ACCEPT_RANGE
+            if not lo <= accept <= hi:
+                problems.append(f"mean acceptance {accept:.2f} outside [{lo}, {hi}] for "
+                                "random-walk MH (target ~0.234)")
+    return divergences, accept
+
+
 def diagnose(idata, var_names=("reward_weights",), *, warn: bool = False) -> Diagnostics:
     """Check R-hat, bulk/tail ESS, divergences and the acceptance rate of posterior draws.
 
@@ -138,51 +196,13 @@ def diagnose(idata, var_names=("reward_weights",), *, warn: bool = False) -> Dia
     thresholds = {"r_hat_max": RHAT_MAX, "ess_bulk_min": ess_min, "ess_tail_min": ess_min,
                   "max_divergences": MAX_DIVERGENCES}
     problems: list[str] = []
-    max_rhat = min_bulk = min_tail = None
     if method == "map" or C * D == 1:
         problems.append("a single point (MAP fit), not posterior draws: credible intervals and "
                         "high-confidence bounds are not meaningful")
+        max_rhat = min_bulk = min_tail = None
     else:
-        table = _arviz.summary(idata, var_names=var_names)
-        rhat, bulk, tail = (np.asarray(table[c], float) for c in ("r_hat", "ess_bulk", "ess_tail"))
-        if C < 2:
-            problems.append("one chain: R-hat cannot detect chains that disagree; run >= 2")
-        elif np.isfinite(rhat).any():
-            max_rhat = float(np.nanmax(rhat))
-            if max_rhat > RHAT_MAX:
-                problems.append(f"R-hat {max_rhat:.3f} > {RHAT_MAX}: the chains disagree "
-                                "(not converged); run longer or reparametrise")
-        if np.isfinite(bulk).any():
-            min_bulk = float(np.nanmin(bulk))
-            if min_bulk < ess_min:
-                problems.append(f"bulk ESS {min_bulk:.0f} < {ess_min} ({ESS_PER_CHAIN_MIN} per "
-                                "chain): means and intervals are noisy; draw more samples")
-        if np.isfinite(tail).any():
-            min_tail = float(np.nanmin(tail))
-            if min_tail < ess_min:
-                problems.append(f"tail ESS {min_tail:.0f} < {ess_min}: interval ends and "
-                                "quantile bounds are noisy; draw more samples")
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else None
-    divergences = accept = None
-    if stats is not None and "diverging" in stats and method != "mh":
-        divergences = int(np.asarray(stats["diverging"].values).sum())
-        if divergences > MAX_DIVERGENCES:
-            problems.append(f"{divergences} divergent transitions: NUTS could not follow the "
-                            "posterior's geometry (e.g. hard-max Q); prefer soft Q or MH")
-    for key in ("acceptance_rate", "accept_prob"):
-        if stats is not None and key in stats:
-            accept = _finite_or_none(np.nanmean(np.asarray(stats[key].values, float)))
-            break
-    if accept is not None:
-        if method == "nuts" and accept < NUTS_ACCEPT_MIN:
-            problems.append(f"mean acceptance {accept:.2f} < {NUTS_ACCEPT_MIN} (NUTS target 0.8)")
-            thresholds["accept_min"] = NUTS_ACCEPT_MIN
-        elif method == "mh":
-            lo, hi = MH_ACCEPT_RANGE
-            thresholds["accept_range"] = MH_ACCEPT_RANGE
-            if not lo <= accept <= hi:
-                problems.append(f"mean acceptance {accept:.2f} outside [{lo}, {hi}] for "
-                                "random-walk MH (target ~0.234)")
+        max_rhat, min_bulk, min_tail = _check_mixing(idata, var_names, C, ess_min, problems)
+    divergences, accept = _check_sampler_stats(idata, method, thresholds, problems)
     diag = Diagnostics(method, C, D, max_rhat, min_bulk, min_tail, divergences, accept,
                        thresholds, tuple(problems))
     if warn:

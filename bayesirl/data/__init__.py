@@ -27,6 +27,7 @@ from bayesirl.data.mdp import (
     make_sparse_mdp,
     reward_from_weights,
     save_mdp,
+    state_action_reward,
     transition_matrix,
     uniform_policy,
 )
@@ -43,7 +44,7 @@ from bayesirl.data.preferences import (
 
 __all__ = [
     "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
-    "save_mdp", "load_mdp", "uniform_policy",
+    "save_mdp", "load_mdp", "uniform_policy", "state_action_reward",
     "policy_rollouts", "noisy_policies", "noisy_rollouts",
     "Demonstrations", "make_demonstrations", "rollout", "sample_demonstrations",
     "check_demonstrations", "save_demonstrations", "load_demonstrations", "state_action_counts",

@@ -42,6 +42,7 @@ __all__ = [
     "make_sparse_mdp",
     "transition_matrix",
     "reward_from_weights",
+    "state_action_reward",
     "uniform_policy",
     "save_mdp",
     "load_mdp",
@@ -335,6 +336,30 @@ def reward_from_weights(mdp: MDP, weights: Array) -> Array:
         the weights themselves). jit- and vmap-compatible.
     """
     return mdp.features @ weights
+
+
+def state_action_reward(mdp: MDP, reward: Array) -> Array:
+    """A state or state-action reward as an (S, A) state-action reward.
+
+    Args:
+        mdp: the MDP.
+        reward: (S,) state reward (the same for every action) or (S, A) state-action reward.
+
+    Returns:
+        (S, A) reward (a broadcast view of a state reward; an (S, A) reward as given).
+        jit- and vmap-compatible.
+
+    Raises:
+        ValueError: if ``reward`` has neither shape.
+    """
+    reward = jnp.asarray(reward)
+    S, A = mdp.num_states, mdp.num_actions
+    if reward.shape == (S,):
+        return jnp.broadcast_to(reward[:, None], (S, A))
+    if reward.shape == (S, A):
+        return reward
+    raise ValueError(f"reward: expected shape (S,) = ({S},) or (S, A) = ({S}, {A}), got "
+                     f"{reward.shape}")
 
 
 def uniform_policy(mdp: MDP, dtype=None) -> Array:

@@ -13,30 +13,12 @@ of demonstrations, chains) with ``jax.vmap``:
 2. :func:`build_kernel` — one MH transition ``(rng_key, state, mdp, pairs) -> (state, info)``;
 3. :func:`sample_policy_walk` — burn-in, thinning and MAP tracking in one ``lax.scan``.
 
-How Q* stays exact and cheap. Value iteration warm-started from the previous values needs
-``log(tol (1 − γ) / ‖ΔR‖) / log γ`` sweeps (measured: ~90 at γ = 0.9 and step 0.01), and in
-random-colour gridworlds ~90 % of proposals change the greedy policy in some near-tied state,
-so "re-solve only when the policy changes" alone saves nothing. Instead the state keeps the
-current optimal deterministic policy π and ``M_π = (I − γ P_π)^{-1}``. For a proposal,
-``V^π = M_π r_π`` is exact; policy iteration (Howard 1960) then switches up to
-``max_switches`` states with the largest improvement ``max_a Q^π(s, a) − Q^π(s, π(s)) > tol``
-and updates ``M`` by the Woodbury identity
-
-    (A − U D)^{-1} = M + M U (I_k − D M U)^{-1} D M,   A = I − γ P_π,
-
-with ``U`` the k switched columns of the identity and ``D = γ (P_π' − P_π)`` on the switched
-rows (``V`` is updated in O(k S) from the same factors). A round costs O(k S²) instead of
-O(S³); rounds repeat until no state improves by more than ``tol``, when ``Q^π = Q*`` up to
-``tol / (1 − γ)``. Most proposals need one round. ``M`` is recomputed from scratch every
-``refresh_every`` steps so round-off cannot accumulate. Memory is O(S²) per chain: meant for
-up to a few thousand states.
-
-Batching. Under ``vmap`` a ``while_loop`` with a per-chain condition wraps every carry (here
-the S×S matrix) in a select each round; pass ``axis_name`` (the ``vmap`` axis name) and the
-batch shares one condition (``psum``), a round being an exact no-op for converged chains.
-Measured on 2 CPU cores, float32, S = 81: ~22 µs per chain-step in batches of 125 chains;
-Brown & Niekum's full gridworld protocol (1,000 chains × 10,000 steps,
-``examples/bounds_gridworld.py``) takes about 3.5 minutes.
+How Q* stays exact and cheap: the state keeps the current optimal deterministic policy π and
+``M_π = (I − γ P_π)^{-1}``; a proposal's Q* is found by policy iteration from π with Woodbury
+updates of ``M`` (:mod:`bayesirl.inference.policy_walk_solver`), usually in one O(k S²) round.
+``M`` is recomputed from scratch every ``refresh_every`` steps so round-off cannot accumulate.
+Memory is O(S²) per chain: meant for up to a few thousand states. Pass ``axis_name`` (the
+``vmap`` axis name) and a batch of chains shares one policy-iteration loop condition.
 
 Where we differ from the papers: nothing in the target; the proposal "Gaussian step, then
 renormalise" is exactly symmetric on the L2 sphere but only approximately on the L1 sphere,
@@ -53,10 +35,16 @@ from jax import lax
 
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
-from bayesirl.likelihoods import DemonstrationPairs
-from bayesirl.data.mdp import MDP
+from bayesirl.data.mdp import MDP, reward_from_weights, state_action_reward
+from bayesirl.inference.policy_walk_solver import (
+    evaluate_with_inverse,
+    policy_inverse,
+    warm_policy_iteration,
+)
+from bayesirl.likelihoods import DemonstrationPairs, boltzmann_log_likelihood
 from bayesirl.models import project_to_sphere
-from bayesirl.solvers import expected_next_values, value_iteration
+from bayesirl.solvers import value_iteration
+from bayesirl.solvers._linear import tolerances
 
 __all__ = [
     "PolicyWalkState",
@@ -74,6 +62,9 @@ DEFAULT_MAX_SWITCHES = 8
 DEFAULT_MAX_ROUNDS = 64
 #: Steps between recomputations of M = (I − γ P_π)^{-1} from scratch (round-off control).
 DEFAULT_REFRESH_EVERY = 1000
+
+#: ``(I − γ P_π)^{-1}`` of a deterministic policy (the name the tests import).
+_dense_inverse = policy_inverse
 
 
 class PolicyWalkState(NamedTuple):
@@ -142,145 +133,17 @@ class PolicyWalkSamples(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# Linear algebra of a deterministic policy
+# Layers 1 and 2: init and kernel
 # ---------------------------------------------------------------------------------------------
 
 
-def _reward_sa(mdp: MDP, weights: Array) -> Array:
-    reward = mdp.features @ weights
-    if reward.ndim == 1:
-        reward = jnp.broadcast_to(reward[:, None], (mdp.num_states, mdp.num_actions))
-    return reward
-
-
-def _policy_rows(mdp: MDP, policy: Array, dtype) -> tuple[Array, Array]:
-    """Successors (S, K) and probabilities (S, K) of the deterministic policy; 0 at terminals."""
-    rows = jnp.arange(mdp.num_states)
-    probs = mdp.next_probs[rows, policy].astype(dtype)
-    return mdp.next_states[rows, policy], jnp.where(mdp.terminal[:, None], 0.0, probs)
-
-
-def _dense_inverse(mdp: MDP, policy: Array, dtype) -> Array:
-    """``(I − γ P_π)^{-1}`` by a dense solve (O(S³))."""
-    S = mdp.num_states
-    succ, probs = _policy_rows(mdp, policy, dtype)
-    rows = jnp.broadcast_to(jnp.arange(S)[:, None], succ.shape)
-    P = jnp.zeros((S, S), dtype).at[rows, succ].add(probs)
-    eye = jnp.eye(S, dtype=dtype)
-    return jnp.linalg.solve(eye - mdp.discount.astype(dtype) * P, eye)
-
-
-def _evaluate(mdp: MDP, reward_sa: Array, policy: Array, inverse: Array):
-    """Exact ``V^π = M r_π`` and ``Q^π``; terminal states have Q = R."""
-    r_pi = jnp.take_along_axis(reward_sa, policy[:, None], axis=1)[:, 0]
-    values = inverse @ r_pi
-    q = reward_sa + mdp.discount.astype(values.dtype) * expected_next_values(mdp, values)
-    return values, q
-
-
-def _gaps(mdp: MDP, q: Array, policy: Array):
-    current = jnp.take_along_axis(q, policy[:, None], axis=1)[:, 0]
-    gap = jnp.where(mdp.terminal, 0.0, jnp.max(q, axis=-1) - current)
-    return gap, jnp.argmax(q, axis=-1).astype(policy.dtype)
-
-
-def _woodbury_switch(mdp: MDP, reward_sa: Array, policy: Array, inverse: Array, values: Array,
-                     q: Array, tol, k: int):
-    """Switch the (up to) k most improving states (under ``q`` = Q^π) to their greedy action;
-    update ``M`` and ``V^π`` exactly (Woodbury; O(k S²))."""
-    gap, best = _gaps(mdp, q, policy)
-    top_gap, states = lax.top_k(gap, k)
-    active = top_gap > tol
-    old_a = policy[states]
-    new_a = jnp.where(active, best[states], old_a)
-    dtype = inverse.dtype
-    gamma = mdp.discount.astype(dtype)
-    keep = jnp.where(active, 1.0, 0.0).astype(dtype)[:, None]
-    p_new = mdp.next_probs[states, new_a].astype(dtype) * keep
-    p_old = mdp.next_probs[states, old_a].astype(dtype) * keep
-    # D M (k, S) with D = γ (P_π' − P_π) on the switched rows: combinations of rows of M.
-    dm = gamma * (jnp.sum(p_new[:, :, None] * inverse[mdp.next_states[states, new_a]], axis=1)
-                  - jnp.sum(p_old[:, :, None] * inverse[mdp.next_states[states, old_a]], axis=1))
-    mu = inverse[:, states]  # M U (S, k)
-    x = _solve_capacitance(jnp.eye(k, dtype=dtype) - dm[:, states], dm)  # (k, S)
-    inverse = inverse + jnp.sum(mu[:, :, None] * x[None, :, :], axis=1)
-    # V' = M' r_π' = V + M U δ + M U (X r_π'), δ = r_π' − r_π on the switched states.
-    delta = reward_sa[states, new_a] - reward_sa[states, old_a]
-    r_new = jnp.take_along_axis(reward_sa, policy.at[states].set(new_a)[:, None], axis=1)[:, 0]
-    values = values + mu @ (delta + x @ r_new)
-    return policy.at[states].set(new_a), inverse, values
-
-
-def _solve_capacitance(small: Array, rhs: Array) -> Array:
-    """Solve the k×k Woodbury capacitance system by Gauss–Jordan elimination without pivoting.
-
-    Its leading principal minors are ratios det(I − γ P_π_j) / det(I − γ P_π) of M-matrices
-    (π_j: the first j switches applied), hence positive: no zero pivot can occur. Unrolled
-    over k (static), which is much faster under vmap than a batched LAPACK call.
-    """
-    k = small.shape[0]
-    aug = jnp.concatenate([small, rhs], axis=1)
-    for j in range(k):
-        row = aug[j] / aug[j, j]
-        aug = aug - aug[:, j:j + 1] * row[None, :]
-        aug = aug.at[j].set(row)
-    return aug[:, k:]
-
-
-def _switch_tolerance(values: Array, tol) -> Array:
-    return tol * (1.0 + jnp.max(jnp.abs(values)))
-
-
-def _q_of(mdp: MDP, reward_sa: Array, values: Array) -> Array:
-    return reward_sa + mdp.discount.astype(values.dtype) * expected_next_values(mdp, values)
-
-
-def _optimal(mdp: MDP, reward_sa: Array, policy: Array, inverse: Array, *, tol, max_switches,
-             max_rounds, axis_name=None):
-    """Policy iteration from (π, M) to the optimal policy of ``reward_sa``.
-
-    Each round switches the k most improving states (monotone improvement, so the loop ends).
-    With ``axis_name`` (the name of an enclosing ``vmap`` axis) the loop condition is
-    shared by the batch (``psum``), so ``vmap`` does not wrap every carry in a select; a round
-    is an exact no-op for a chain that has already converged (no active switch).
-    """
-    values, q = _evaluate(mdp, reward_sa, policy, inverse)
-
-    def improving(values, q, policy):
-        gap, _ = _gaps(mdp, q, policy)
-        return jnp.any(gap > _switch_tolerance(values, tol))
-
-    def cond(carry):
-        policy, _, values, q, rounds = carry
-        go = (rounds < max_rounds) & improving(values, q, policy)
-        if axis_name is not None:
-            go = lax.psum(go.astype(jnp.int32), axis_name) > 0
-        return go
-
-    def body(carry):
-        policy, inverse, values, q, rounds = carry
-        policy, inverse, values = _woodbury_switch(mdp, reward_sa, policy, inverse, values, q,
-                                                   _switch_tolerance(values, tol),
-                                                   max_switches)
-        return policy, inverse, values, _q_of(mdp, reward_sa, values), rounds + 1
-
-    policy, inverse, values, q, rounds = lax.while_loop(
-        cond, body, (policy, inverse, values, q, jnp.int32(0)))
-    return policy, inverse, values, q, rounds, ~improving(values, q, policy)
-
-
-def _log_likelihood(q: Array, pairs: DemonstrationPairs, pair_weights: Array, beta) -> Array:
-    log_policy = jax.nn.log_softmax(beta * q, axis=-1)
-    return jnp.sum(pair_weights * log_policy[pairs.states, pairs.actions])
+def _reward_of(mdp: MDP, weights: Array) -> Array:
+    """(S, A) reward ``φ w`` of the weights (F,)."""
+    return state_action_reward(mdp, reward_from_weights(mdp, weights))
 
 
 def _default_tol(dtype) -> float:
-    return 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
-
-
-# ---------------------------------------------------------------------------------------------
-# Layers 1 and 2: init and kernel
-# ---------------------------------------------------------------------------------------------
+    return tolerances(dtype, None, None)[0]
 
 
 def policy_walk_init(
@@ -302,7 +165,7 @@ def policy_walk_init(
         mdp: the MDP.
         pairs: P demonstration pairs (:func:`~bayesirl.likelihoods.demonstration_pairs`).
         beta: rationality β of the Boltzmann likelihood (Ramachandran & Amir 2007, Eq. 2).
-        pair_weights: (P,) multiplicity of each pair (0 for padding); default ones.
+        pair_weights: (P,) multiplicity of each pair (0 for padding); default all ones.
         tol: relative improvement threshold of policy iteration; default 1e-10 (float64) or
             1e-5 (float32).
         max_switches, max_rounds, axis_name: see :func:`build_kernel`.
@@ -313,16 +176,14 @@ def policy_walk_init(
     dtype = mdp.next_probs.dtype
     weights = jnp.asarray(weights, dtype)
     tol = _default_tol(dtype) if tol is None else tol
-    if pair_weights is None:
-        pair_weights = jnp.ones(pairs.states.shape, dtype)
-    reward_sa = _reward_sa(mdp, weights)
+    reward_sa = _reward_of(mdp, weights)
     policy = jnp.argmax(value_iteration(mdp, reward_sa).q_values, axis=-1).astype(jnp.int32)
-    inverse = _dense_inverse(mdp, policy, dtype)
-    policy, inverse, values, q, _, _ = _optimal(mdp, reward_sa, policy, inverse, tol=tol,
-                                               max_switches=min(max_switches, mdp.num_states),
-                                               max_rounds=max_rounds, axis_name=axis_name)
-    return PolicyWalkState(weights, _log_likelihood(q, pairs, pair_weights, beta), policy,
-                           inverse, values, q)
+    inverse = policy_inverse(mdp, policy, dtype)
+    policy, inverse, values, q, _, _ = warm_policy_iteration(
+        mdp, reward_sa, policy, inverse, tol=tol, max_switches=min(max_switches, mdp.num_states),
+        max_rounds=max_rounds, axis_name=axis_name)
+    log_likelihood = boltzmann_log_likelihood(beta * q, pairs, pair_weights)
+    return PolicyWalkState(weights, log_likelihood, policy, inverse, values, q)
 
 
 def build_kernel(
@@ -341,7 +202,7 @@ def build_kernel(
     (Brown & Niekum 2018); target: uniform prior on the unit sphere times the Boltzmann
     likelihood over hard Q* (Ramachandran & Amir 2007, Eq. 2–3); accepted with probability
     ``min(1, L(w') / L(w))``. Q* of the proposal is exact (policy iteration with Woodbury
-    updates, see the module docstring).
+    updates, :func:`~bayesirl.inference.policy_walk_solver.warm_policy_iteration`).
 
     Args:
         beta: rationality β > 0.
@@ -375,11 +236,11 @@ def build_kernel(
         key_step, key_accept = jax.random.split(rng_key)
         eps = jax.random.normal(key_step, state.weights.shape, dtype)
         proposal = project_to_sphere(state.weights + step_size * eps, norm)
-        reward_sa = _reward_sa(mdp, proposal)
-        policy, inverse, values, q, rounds, converged = _optimal(
+        reward_sa = _reward_of(mdp, proposal)
+        policy, inverse, values, q, rounds, converged = warm_policy_iteration(
             mdp, reward_sa, state.policy, state.inverse, tol=threshold,
             max_switches=min(k, mdp.num_states), max_rounds=rounds_cap, axis_name=axis_name)
-        log_lik = _log_likelihood(q, pairs, pair_weights, beta)
+        log_lik = boltzmann_log_likelihood(beta * q, pairs, pair_weights)
         log_ratio = log_lik - state.log_likelihood
         accept_prob = jnp.exp(jnp.minimum(jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio),
                                           0.0))
@@ -392,9 +253,51 @@ def build_kernel(
 
 
 def _refresh(mdp: MDP, state: PolicyWalkState) -> PolicyWalkState:
-    inverse = _dense_inverse(mdp, state.policy, state.inverse.dtype)
-    values, q = _evaluate(mdp, _reward_sa(mdp, state.weights), state.policy, inverse)
+    """Recompute ``M = (I − γ P_π)^{-1}``, V and Q of the state from scratch (round-off)."""
+    inverse = policy_inverse(mdp, state.policy, state.inverse.dtype)
+    values, q = evaluate_with_inverse(mdp, _reward_of(mdp, state.weights), state.policy, inverse)
     return state._replace(inverse=inverse, values=values, q_values=q)
+
+
+class _ChainStats(NamedTuple):
+    """Running statistics of a chain: MAP so far, summed acceptance, rounds, convergence."""
+
+    map_log_likelihood: Array
+    map_weights: Array
+    map_policy: Array
+    accept_sum: Array
+    max_rounds: Array
+    all_converged: Array
+
+
+def _initial_stats(state: PolicyWalkState, rounds: Array, converged: Array) -> _ChainStats:
+    """Statistics that start at ``state`` (no MAP yet), keeping the rounds and convergence."""
+    dtype = state.weights.dtype
+    return _ChainStats(jnp.asarray(-jnp.inf, dtype), state.weights, state.policy,
+                       jnp.zeros((), dtype), rounds, converged)
+
+
+def _update_stats(stats: _ChainStats, state: PolicyWalkState, info: PolicyWalkInfo):
+    better = state.log_likelihood > stats.map_log_likelihood
+    return _ChainStats(jnp.where(better, state.log_likelihood, stats.map_log_likelihood),
+                       jnp.where(better, state.weights, stats.map_weights),
+                       jnp.where(better, state.policy, stats.map_policy),
+                       stats.accept_sum + info.accept_prob,
+                       jnp.maximum(stats.max_rounds, info.rounds),
+                       stats.all_converged & info.converged)
+
+
+def _check_chain_lengths(num_steps, burn_in, thinning, refresh_every) -> tuple[int, ...]:
+    """Validated ``(num_steps, burn_in, thinning, refresh_every, num_kept)``."""
+    num_steps = check_scalar(num_steps, "num_steps", low=1, integer=True)
+    burn_in = check_scalar(burn_in, "burn_in", low=0, integer=True)
+    thinning = check_scalar(thinning, "thinning", low=1, integer=True)
+    refresh_every = check_scalar(refresh_every, "refresh_every", low=1, integer=True)
+    num_kept = (num_steps - burn_in) // thinning
+    if num_kept < 1:
+        raise ValueError(f"num_steps: expected num_steps − burn_in >= thinning = {thinning}, got "
+                         f"num_steps = {num_steps}, burn_in = {burn_in}")
+    return num_steps, burn_in, thinning, refresh_every, num_kept
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,22 +350,15 @@ def sample_policy_walk(
         ValueError: non-positive ``num_steps``/``thinning``/``refresh_every``, negative
             ``burn_in``, or no draw kept (``num_steps − burn_in < thinning``).
     """
-    num_steps = check_scalar(num_steps, "num_steps", low=1, integer=True)
-    burn_in = check_scalar(burn_in, "burn_in", low=0, integer=True)
-    thinning = check_scalar(thinning, "thinning", low=1, integer=True)
-    refresh_every = check_scalar(refresh_every, "refresh_every", low=1, integer=True)
-    num_kept = (num_steps - burn_in) // thinning
-    if num_kept < 1:
-        raise ValueError(f"num_steps: expected num_steps − burn_in >= thinning = {thinning}, got "
-                         f"num_steps = {num_steps}, burn_in = {burn_in}")
+    num_steps, burn_in, thinning, refresh_every, num_kept = _check_chain_lengths(
+        num_steps, burn_in, thinning, refresh_every)
     kernel = build_kernel(beta=beta, step_size=step_size, norm=norm, tol=tol,
                           max_switches=max_switches, max_rounds=max_rounds, axis_name=axis_name)
     dtype = mdp.next_probs.dtype
     if pair_weights is None:
         pair_weights = jnp.ones(pairs.states.shape, dtype)
     pair_weights = jnp.asarray(pair_weights, dtype)
-    key_init, key_burn, key_keep = jax.random.split(rng_key, 3)
-    del key_init
+    _, key_burn, key_keep = jax.random.split(rng_key, 3)
     w0 = project_to_sphere(jnp.asarray(initial_weights, dtype), norm)
     state = policy_walk_init(w0, mdp, pairs, beta=beta, pair_weights=pair_weights, tol=tol,
                              max_switches=max_switches, max_rounds=max_rounds,
@@ -475,27 +371,16 @@ def sample_policy_walk(
         # step_index is not batched under vmap, so this stays a real conditional.
         state = lax.cond((step_index + 1) % refresh_every == 0,
                          lambda s: _refresh(mdp, s), lambda s: s, state)
-        best_ll, best_w, best_pi, acc, max_r, conv = stats
-        better = state.log_likelihood > best_ll
-        stats = (jnp.where(better, state.log_likelihood, best_ll),
-                 jnp.where(better, state.weights, best_w),
-                 jnp.where(better, state.policy, best_pi),
-                 acc + info.accept_prob, jnp.maximum(max_r, info.rounds),
-                 conv & info.converged)
-        return (state, stats), None
+        return (state, _update_stats(stats, state, info)), None
 
-    stats0 = (jnp.asarray(-jnp.inf, dtype), state.weights, state.policy,
-              jnp.zeros((), dtype), jnp.int32(0), jnp.bool_(True))
+    stats = _initial_stats(state, jnp.int32(0), jnp.bool_(True))
     if burn_in:
         keys = jax.random.split(key_burn, burn_in)
-        (state, stats), _ = lax.scan(one_step, (state, stats0), (keys, jnp.arange(burn_in)))
-        stats = (stats0[0], state.weights, state.policy, jnp.zeros((), dtype), stats[4], stats[5])
-    else:
-        stats = stats0
+        (state, stats), _ = lax.scan(one_step, (state, stats), (keys, jnp.arange(burn_in)))
+        stats = _initial_stats(state, stats.max_rounds, stats.all_converged)
 
     def keep(carry, inputs):
-        keys, idx = inputs
-        carry, _ = lax.scan(one_step, carry, (keys, idx))
+        carry, _ = lax.scan(one_step, carry, inputs)
         state = carry[0]
         p0 = mdp.initial_distribution.astype(dtype)
         return carry, (state.weights, state.log_likelihood, p0 @ state.values)
@@ -503,9 +388,10 @@ def sample_policy_walk(
     keys = jax.random.split(key_keep, num_kept * thinning)
     keys = keys.reshape((num_kept, thinning) + keys.shape[1:])
     idx = (burn_in + jnp.arange(num_kept * thinning)).reshape(num_kept, thinning)
-    (state, stats), (weights, log_lik, opt_return) = lax.scan(keep, (state, stats), (keys, idx))
-    best_ll, best_w, best_pi, acc, max_r, conv = stats
+    (_, stats), (weights, log_lik, opt_return) = lax.scan(keep, (state, stats), (keys, idx))
     return PolicyWalkSamples(
         weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
-        map_weights=best_w, map_policy=best_pi, map_log_likelihood=best_ll,
-        acceptance_rate=acc / (num_kept * thinning), max_rounds=max_r, all_converged=conv)
+        map_weights=stats.map_weights, map_policy=stats.map_policy,
+        map_log_likelihood=stats.map_log_likelihood,
+        acceptance_rate=stats.accept_sum / (num_kept * thinning),
+        max_rounds=stats.max_rounds, all_converged=stats.all_converged)

@@ -164,6 +164,46 @@ class RandomWalkMH(MCMCKernel):
             return self._potential_fn_gen(*model_args, **(model_kwargs or {}))
         return self._potential_fn
 
+    def _initial_position(self, rng_key, init_params, model_args, model_kwargs):
+        """The unconstrained initial position: ``init_params`` (a ``ParamInfo``'s ``z``), or
+        one found by NumPyro's ``initialize_model`` (which also sets the potential and
+        postprocessing functions of the model)."""
+        if self._model is not None:
+            model_info = initialize_model(
+                rng_key,
+                self._model,
+                init_strategy=self._init_strategy,
+                dynamic_args=True,
+                model_args=model_args,
+                model_kwargs=model_kwargs,
+                validate_grad=False,
+            )
+            if init_params is None:
+                init_params = model_info.param_info.z
+            self._potential_fn_gen = model_info.potential_fn
+            self._postprocess_fn = model_info.postprocess_fn
+        elif init_params is None:
+            raise ValueError(
+                "init_params: a valid initial position must be given with potential_fn"
+            )
+        if isinstance(init_params, ParamInfo):
+            init_params = init_params.z
+        return init_params
+
+    def _resolve_target(self, init_params, vectorized: bool) -> float:
+        """Record the number of unconstrained dimensions d and return the target acceptance
+        probability (the given one, or :func:`default_target_accept_prob` of d)."""
+        z_one = jax.tree.map(lambda x: x[0], init_params) if vectorized else init_params
+        d = int(ravel_pytree(z_one)[0].shape[0])
+        if d == 0:
+            raise ValueError("init_params: expected at least one unconstrained parameter")
+        self._num_dims = d
+        target = self._target_accept_prob
+        if target is None:
+            target = default_target_accept_prob(d)
+        self._resolved_target_accept_prob = float(target)
+        return self._resolved_target_accept_prob
+
     # ---- MCMCKernel API ---------------------------------------------------------------
     def init(self, rng_key, num_warmup, init_params=None, model_args=(), model_kwargs=None):
         """Initialise the chain(s) and build the transition function.
@@ -194,37 +234,9 @@ class RandomWalkMH(MCMCKernel):
         else:
             rng_key, key_init_model = random.split(rng_key)
 
-        if self._model is not None:
-            model_info = initialize_model(
-                key_init_model,
-                self._model,
-                init_strategy=self._init_strategy,
-                dynamic_args=True,
-                model_args=model_args,
-                model_kwargs=model_kwargs,
-                validate_grad=False,
-            )
-            if init_params is None:
-                init_params = model_info.param_info.z
-            self._potential_fn_gen = model_info.potential_fn
-            self._postprocess_fn = model_info.postprocess_fn
-        elif init_params is None:
-            raise ValueError(
-                "init_params: a valid initial position must be given with potential_fn"
-            )
-        if isinstance(init_params, ParamInfo):
-            init_params = init_params.z
-
-        z_one = jax.tree.map(lambda x: x[0], init_params) if vectorized else init_params
-        d = int(ravel_pytree(z_one)[0].shape[0])
-        if d == 0:
-            raise ValueError("init_params: expected at least one unconstrained parameter")
-        self._num_dims = d
-        target = self._target_accept_prob
-        if target is None:
-            target = default_target_accept_prob(d)
-        self._resolved_target_accept_prob = float(target)
-
+        init_params = self._initial_position(key_init_model, init_params, model_args,
+                                             model_kwargs)
+        target = self._resolve_target(init_params, vectorized)
         kernel = build_kernel(
             num_warmup,
             target,

@@ -122,12 +122,15 @@ def boltzmann_q_values(mdp: MDP, reward: Array, beta=1.0, q: str = "soft", **sol
     return solver(mdp, beta * reward, **solver_kwargs).q_values
 
 
-def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs) -> Array:
-    """``Σ_(s,a) log softmax(logits[s])[a]`` over the demonstration pairs.
+def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs,
+                             pair_weights: Array | None = None) -> Array:
+    """``Σ_(s,a) w_(s,a) log softmax(logits[s])[a]`` over the demonstration pairs.
 
     Args:
         logits: (S, A) Boltzmann logits, e.g. from :func:`boltzmann_q_values`.
-        pairs: the demonstration pairs (:func:`demonstration_pairs`).
+        pairs: the P demonstration pairs (:func:`demonstration_pairs`).
+        pair_weights: (P,) multiplicity of each pair (0 for padding, to batch problems with
+            different numbers of pairs); default all ones.
 
     Returns:
         () log-likelihood (nats).
@@ -135,7 +138,10 @@ def boltzmann_log_likelihood(logits: Array, pairs: DemonstrationPairs) -> Array:
     Source: Ramachandran & Amir 2007, Eq. 3.
     """
     log_policy = jax.nn.log_softmax(logits, axis=-1)
-    return jnp.sum(log_policy[pairs.states, pairs.actions])
+    pair_log_probs = log_policy[pairs.states, pairs.actions]
+    if pair_weights is None:
+        return jnp.sum(pair_log_probs)
+    return jnp.sum(pair_weights * pair_log_probs)
 
 
 def action_log_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft") -> Array:

@@ -9,6 +9,7 @@ from bayesirl.data.mdp import (
     make_sparse_mdp,
     reward_from_weights,
     save_mdp,
+    state_action_reward,
     transition_matrix,
 )
 from tests.conftest import random_mdp_arrays
@@ -94,6 +95,16 @@ def test_reward_from_weights_state_and_state_action():
     mdp_sa = make_mdp(P_OK, features=phi)
     assert mdp_sa.state_action_features
     np.testing.assert_allclose(reward_from_weights(mdp_sa, np.array([1.0, 0.0])), phi[..., 0])
+
+
+def test_state_action_reward_broadcasts_a_state_reward():
+    mdp = make_mdp(P_OK)
+    r = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(state_action_reward(mdp, r), np.repeat(r[:, None], 2, axis=1))
+    r_sa = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_array_equal(state_action_reward(mdp, r_sa), r_sa)
+    with pytest.raises(ValueError, match=r"reward: expected shape \(S,\) = \(4,\)"):
+        state_action_reward(mdp, np.ones(3))
 
 
 def test_save_load_round_trip(tmp_path):

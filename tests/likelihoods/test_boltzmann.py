@@ -39,6 +39,12 @@ def test_hand_computed_log_likelihood(q):
     logits = boltzmann_q_values(MDP, jnp.asarray(r), beta, q)
     ll = boltzmann_log_likelihood(logits, pairs)
     np.testing.assert_allclose(ll, 2 * logp[0] + logp[1], rtol=1e-10)
+    # pair weights are multiplicities: one action-0 pair counted twice, padding weighted 0
+    pad = pairs._replace(states=pairs.states[1:], actions=pairs.actions[1:])
+    weighted = boltzmann_log_likelihood(logits, pad, jnp.array([2.0, 1.0]))
+    np.testing.assert_allclose(weighted, ll, rtol=1e-10)
+    np.testing.assert_allclose(boltzmann_log_likelihood(logits, pairs, jnp.array([1.0, 0, 0])),
+                               logp[0], rtol=1e-10)
 
 
 def test_model_log_density_is_prior_plus_likelihood():
