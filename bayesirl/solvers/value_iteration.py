@@ -54,6 +54,7 @@ __all__ = [
     "DENSE_SOLVE_MAX_STATES",
     "SOLVER_METHODS",
     "AUTO_NEWTON_DISCOUNT",
+    "resolve_method",
 ]
 
 #: Relative tolerance for ties between Q-values in :func:`greedy_policy`.
@@ -219,6 +220,25 @@ def _newton(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
     return values, steps + sweeps, residual
 
 
+def resolve_method(mdp: MDP, method: str) -> str:
+    """The algorithm ``method="auto"`` runs: ``"newton"`` when γ >= ``AUTO_NEWTON_DISCOUNT``,
+    else ``"vi"``, decided in Python when γ is concrete (one compiled program); ``"auto"``
+    (a run-time ``lax.cond``, both branches compiled) when γ is traced.
+
+    Raises:
+        ValueError: ``method`` not in ``SOLVER_METHODS``.
+    """
+    if method not in SOLVER_METHODS:
+        raise ValueError(f"method: expected one of {SOLVER_METHODS}, got {method!r}")
+    if method != "auto":
+        return method
+    try:
+        gamma = float(mdp.discount)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError):
+        return "auto"
+    return "newton" if gamma >= AUTO_NEWTON_DISCOUNT else "vi"
+
+
 def _solve_fixed_point(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
     if cfg.method == "vi":
         return _iterate(cfg, mdp, reward_sa, init_values)
@@ -278,7 +298,6 @@ def _solve_discounted(mdp, reward, init_values, cfg_kwargs) -> SolverResult:
     )
 
 
-@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations", "method"))
 def value_iteration(
     mdp: MDP,
     reward: Array,
@@ -304,7 +323,9 @@ def value_iteration(
       to a relative tolerance ``NEWTON_FORCING``), then value-iteration sweeps until the
       tolerance holds (usually one). A handful of steps whatever γ is.
     * ``"auto"`` (default): ``"newton"`` when γ >= ``AUTO_NEWTON_DISCOUNT`` (0.95), else
-      ``"vi"``; chosen at run time (γ is data), both are compiled.
+      ``"vi"`` (:func:`resolve_method`: in Python when γ is concrete, else at run time with
+      both compiled). Newton is also cheaper at small γ when S is small (dense LU), but VI
+      sweeps are cheaper than GMRES solves on large MDPs at moderate γ.
 
     Args:
         mdp: the MDP.
@@ -327,6 +348,12 @@ def value_iteration(
         ValueError: if ``reward`` or ``init_values`` has the wrong shape, or ``method`` is
             unknown.
     """
+    return _value_iteration(mdp, reward, init_values=init_values, atol=atol, rtol=rtol,
+                            max_iterations=max_iterations, method=resolve_method(mdp, method))
+
+
+@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations", "method"))
+def _value_iteration(mdp, reward, *, init_values, atol, rtol, max_iterations, method):
     return _solve_discounted(
         mdp, reward, init_values,
         dict(soft=False, temperature=1.0, atol=atol, rtol=rtol, max_iterations=max_iterations,
@@ -334,7 +361,6 @@ def value_iteration(
     )
 
 
-@partial(jax.jit, static_argnames=("temperature", "atol", "rtol", "max_iterations", "method"))
 def soft_value_iteration(
     mdp: MDP,
     reward: Array,
@@ -373,9 +399,18 @@ def soft_value_iteration(
     """
     if not float(temperature) > 0:
         raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
+    return _soft_value_iteration(mdp, reward, temperature=float(temperature),
+                                 init_values=init_values, atol=atol, rtol=rtol,
+                                 max_iterations=max_iterations,
+                                 method=resolve_method(mdp, method))
+
+
+@partial(jax.jit, static_argnames=("temperature", "atol", "rtol", "max_iterations", "method"))
+def _soft_value_iteration(mdp, reward, *, temperature, init_values, atol, rtol, max_iterations,
+                          method):
     return _solve_discounted(
         mdp, reward, init_values,
-        dict(soft=True, temperature=float(temperature), atol=atol, rtol=rtol,
+        dict(soft=True, temperature=temperature, atol=atol, rtol=rtol,
              max_iterations=max_iterations, method=method),
     )
 
