@@ -30,7 +30,7 @@ from bayesirl.likelihoods import (
 )
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.data.preferences import Preferences
-from bayesirl.likelihoods.bradley_terry import PreferenceChoice
+from bayesirl.likelihoods.bradley_terry import observe_preferences
 
 __all__ = [
     "PRIORS",
@@ -339,11 +339,8 @@ def irl_model(
         with numpyro.plate("maxent_pairs", pairs.states.shape[0]):
             numpyro.sample("maxent_actions", BoltzmannPolicy(logits, 1.0), obs=pairs.actions)
     if evidence.preferences is not None:
-        prefs = evidence.preferences
-        returns = evidence.preference_features @ w
-        x = beta_values["bradley-terry"] * (returns[prefs.first] - returns[prefs.second])
-        with numpyro.plate("comparisons", prefs.first.shape[0]):
-            numpyro.sample("preference_labels", PreferenceChoice(x, margin), obs=prefs.label)
+        observe_preferences(evidence.preference_features @ w, evidence.preferences,
+                            beta_values["bradley-terry"], margin)
 
 
 def boltzmann_irl_model(

@@ -27,7 +27,7 @@ from bayesirl._typing import Array
 from bayesirl._validate import as_index_array
 from bayesirl.data.preferences import Preferences
 from bayesirl.data.trajectories import Trajectories
-from bayesirl.likelihoods.bradley_terry import PreferenceChoice
+from bayesirl.likelihoods.bradley_terry import observe_preferences
 from bayesirl.likelihoods.sample_maxent import sample_maxent_log_likelihood
 from bayesirl.models import PRIORS, beta_site, sample_reward_weights, sample_scaled_weights
 
@@ -155,11 +155,8 @@ def trajectory_model(evidence: TrajectoryEvidence, *, prior: str = "gaussian",
             beta_values[src] = (numpyro.sample(beta_site(src, sources), b)
                                 if isinstance(b, dist.Distribution) else b)
     if evidence.preferences is not None:
-        prefs = evidence.preferences
-        returns = evidence.preference_features @ w
-        x = beta_values["bradley-terry"] * (returns[prefs.first] - returns[prefs.second])
-        with numpyro.plate("comparisons", prefs.first.shape[0]):
-            numpyro.sample("preference_labels", PreferenceChoice(x, margin), obs=prefs.label)
+        observe_preferences(evidence.preference_features @ w, evidence.preferences,
+                            beta_values["bradley-terry"], margin)
     if evidence.demo_counts is not None:
         numpyro.factor("sample_maxent", sample_maxent_log_likelihood(
             w, evidence.demo_counts, evidence.background_counts, evidence.background_log_probs,

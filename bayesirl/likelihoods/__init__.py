@@ -16,11 +16,15 @@ from bayesirl.likelihoods.boltzmann import (
     boltzmann_q_values,
     demonstration_pairs,
 )
-from bayesirl.likelihoods.bradley_terry import PreferenceChoice, bradley_terry_log_likelihood
+from bayesirl.likelihoods.bradley_terry import (
+    PreferenceChoice,
+    bradley_terry_log_likelihood,
+    observe_preferences,
+)
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
 
 __all__ = [
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
     "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",
-    "PreferenceChoice", "bradley_terry_log_likelihood",
+    "PreferenceChoice", "bradley_terry_log_likelihood", "observe_preferences",
 ]

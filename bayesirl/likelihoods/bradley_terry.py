@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpyro
 import numpyro.distributions as dist
 
 from bayesirl._deprecation import renamed_arguments
 from bayesirl._typing import Array
 from bayesirl.data.preferences import Preferences
 
-__all__ = ["PreferenceChoice", "bradley_terry_log_likelihood"]
+__all__ = ["PreferenceChoice", "bradley_terry_log_likelihood", "observe_preferences"]
 
 
 class PreferenceChoice(dist.CategoricalLogits):
@@ -83,3 +84,23 @@ def bradley_terry_log_likelihood(weights: Array, feature_counts: Array, preferen
     returns = feature_counts @ weights
     x = beta * (returns[preferences.first] - returns[preferences.second])
     return jnp.sum(PreferenceChoice(x, margin).log_prob(preferences.label))
+
+
+def observe_preferences(returns: Array, preferences: Preferences, beta=1.0, margin=0.0) -> None:
+    """The preference labels as observed NumPyro sites, inside a model.
+
+    ``label_p ~ PreferenceChoice(β (R_first − R_second), margin)`` in the plate
+    ``"comparisons"``, site ``"preference_labels"`` (the names the predictive groups use).
+
+    Args:
+        returns: (N,) returns ``R(τ) = w·Φ_τ`` of the trajectories.
+        preferences: P comparisons of them.
+        beta: rationality β (scalar, may be a sampled site).
+        margin: indifference margin δ >= 0 (0: strict Bradley–Terry).
+
+    Source: Bradley & Terry 1952; Brown et al. 2020 (Bayesian REX); Bıyık et al. 2019 (weak
+    preferences).
+    """
+    x = beta * (returns[preferences.first] - returns[preferences.second])
+    with numpyro.plate("comparisons", preferences.first.shape[0]):
+        numpyro.sample("preference_labels", PreferenceChoice(x, margin), obs=preferences.label)
