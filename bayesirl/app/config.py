@@ -48,6 +48,7 @@ SPHERE_PRIORS = tuple(p for p in PRIORS if p.endswith("-sphere"))
 Q_KINDS = ("soft", "hard")
 #: Random-walk MH needs O(F) more steps than NUTS per effective draw: its defaults.
 MH_DEFAULT_WARMUP = 20_000
+#: Default thinning of random-walk MH (every 30th draw is kept).
 MH_DEFAULT_THINNING = 30
 #: Seed of the synthetic world and evidence unless ``data_seed`` is given.
 DEFAULT_DATA_SEED = 0

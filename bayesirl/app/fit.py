@@ -34,6 +34,7 @@ from bayesirl.app.world import World, build_world, resolve_margin
 __all__ = ["RunResult", "run_fit", "fit_posterior", "summarise", "write_run_folder",
            "POLICY_NOTE"]
 
+#: What the reported policy is (in the fit's summary and report).
 POLICY_NOTE = "optimal (hard-max) policy of the posterior-mean reward, one action per state"
 
 

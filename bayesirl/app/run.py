@@ -17,6 +17,7 @@ from bayesirl.app.errors import UsageError
 
 __all__ = ["Run", "load_run", "read_config", "REDO_HINT"]
 
+#: How to redo a run folder that is too old or incomplete (ends the error messages).
 REDO_HINT = "fit it again with 'bayesirl fit ... --out DIR'"
 
 

@@ -46,6 +46,7 @@ __all__ = ["TRAJECTORIES_FILE", "PREFERENCES_FILE", "TrajectoryRun", "is_traject
 
 #: Names of the input copies in a trajectory run folder.
 TRAJECTORIES_FILE = "trajectories.npz"
+#: Name of the preferences copy in a trajectory run folder.
 PREFERENCES_FILE = "preferences.json"
 
 

@@ -16,6 +16,7 @@ from bayesirl.models import PRIORS
 
 __all__ = ["NAME", "add_parser", "run", "config_from_args"]
 
+#: The subcommand's name on the command line.
 NAME = "fit"
 OWN_DATA = "see 'Your own data' in the README"
 

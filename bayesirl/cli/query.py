@@ -12,6 +12,7 @@ from bayesirl.cli import types as t
 
 __all__ = ["NAME", "add_parser", "run"]
 
+#: The subcommand's name on the command line.
 NAME = "query"
 
 

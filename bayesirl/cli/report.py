@@ -11,6 +11,7 @@ from bayesirl.cli.types import CLIError
 
 __all__ = ["NAME", "add_parser", "run", "main"]
 
+#: The subcommand's name on the command line.
 NAME = "report"
 
 

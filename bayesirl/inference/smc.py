@@ -70,6 +70,7 @@ class ImportancePosterior(NamedTuple):
     beta: Array
 
 
+#: Weight priors the particle posterior can draw its particles from.
 PRIOR_LATENTS = ("l1-sphere", "l2-sphere", "gaussian")
 
 
