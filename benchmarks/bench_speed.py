@@ -1,0 +1,330 @@
+#!/usr/bin/env python
+"""Issue 10's speed table in one run: γ-independent solvers, large S, MAP, BIRL ESS/s.
+
+Run from the repository root::
+
+    python benchmarks/bench_speed.py            # full run (tens of minutes on 2 CPU cores)
+    python benchmarks/bench_speed.py --quick    # CI-sized smoke run (< 30 s)
+    python benchmarks/bench_speed.py --device   # solver and sampler rows on the default JAX device
+
+Every row carries its baseline measured in the same process, and a ratio column
+(baseline time / bayesirl time, > 1: bayesirl faster):
+
+1. ``soft VI``: soft value iteration on random MDPs (A = 4, K = 4 successors, γ = 0.99) of
+   10^4 / 10^5 / 10^6 states: ``method="auto"`` (Newton steps, GMRES) against value iteration
+   (``method="vi"``, what bayesirl did before issue 10) and a numpy gather loop (per sweep).
+2. ``γ = 0.999``: the 5×5 gridworld log density + gradient at γ = 0.999, β = 100 (auto vs VI),
+   and (full run) the NUTS fit of ``bayesirl fit --env gridworld --discount 0.999 --beta 100``:
+   wall time, R-hat, leapfrog steps.
+3. ``MAP``: 10^5 states (quick: 2000), 16 features, 100 demonstrations; auto vs VI solver.
+4. ``BIRL``: Brown's feature gridworlds (4 one-hot colours, β = 10, slip 0.1, γ = 0.95, the
+   whole optimal policy as demonstrations): ESS per second of ``fit(method="mh")`` (hard Q,
+   L2-sphere prior, compile INCLUDED) against the numpy ``run_mcmc`` of the BIRL code people
+   copy (Python MH loop, L2-normalised Gaussian proposals, dense value iteration per step).
+
+Rows that need a third-party package (FrozenLake: gymnasium) or hours (NUTS at 10^5 states)
+are left to ``bench_solvers.py`` / ``bench_preferences.py`` or not run; the Bradley–Terry row
+is ``bench_preferences.py``.
+"""
+
+from __future__ import annotations
+
+import _harness  # noqa: E402, I001  (pins numpy's BLAS to one thread before numpy loads)
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+GAMMA_SOLVER = 0.99
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy baselines
+# ---------------------------------------------------------------------------------------------
+
+
+def np_soft_sweeps(next_states, next_probs, reward, gamma, sweeps):
+    """``sweeps`` soft Bellman backups in numpy (gather form); returns V."""
+    V = np.zeros(reward.shape[0], reward.dtype)
+    for _ in range(sweeps):
+        Q = reward[:, None] + gamma * (next_probs * V[next_states]).sum(-1)
+        m = Q.max(1)
+        V = m + np.log(np.exp(Q - m[:, None]).sum(1))
+    return V
+
+
+class NumpyBIRL:
+    """The numpy BIRL of the public code (``run_mcmc``): MH on unit-L2 feature weights.
+
+    Each step proposes ``w' = normalise(w + σ N(0, I))``, solves the MDP by dense value
+    iteration (``P @ V``, tolerance 1e-5 relative, hard max, warm-started from the last accepted
+    values as that code does not; we keep it cold to follow it), and accepts with probability
+    ``min(1, exp(ℓ' − ℓ))``, ``ℓ = Σ_(s,a) β Q(s, a) − log Σ_b exp(β Q(s, b))``.
+    """
+
+    def __init__(self, mdp, states, actions, beta):
+        S, A = mdp.num_states, mdp.num_actions
+        ns = np.asarray(mdp.next_states).astype(np.intp)
+        pr = np.asarray(mdp.next_probs, np.float64)
+        self.P = np.zeros((S * A, S))
+        np.add.at(self.P, (np.repeat(np.arange(S * A), ns.shape[-1]), ns.reshape(-1)),
+                  pr.reshape(-1))
+        self.S, self.A, self.beta = S, A, beta
+        self.gamma = float(mdp.discount)
+        self.phi = np.asarray(mdp.features, np.float64)
+        self.terminal = np.asarray(mdp.terminal)
+        self.states, self.actions = np.asarray(states), np.asarray(actions)
+
+    def log_likelihood(self, w):
+        R = self.phi @ w
+        V = np.zeros(self.S)
+        for _ in range(10_000):
+            ev = (self.P @ V).reshape(self.S, self.A)
+            ev[self.terminal] = 0.0
+            Q = R[:, None] + self.gamma * ev
+            new = Q.max(1)
+            done = np.abs(new - V).max() <= 1e-5 * (1 + np.abs(new).max())
+            V = new
+            if done:
+                break
+        z = self.beta * Q
+        m = z.max(1, keepdims=True)
+        logp = z - m - np.log(np.exp(z - m).sum(1, keepdims=True))
+        return float(logp[self.states, self.actions].sum())
+
+    def run_mcmc(self, num_samples, step, seed):
+        rng = np.random.default_rng(seed)
+        w = rng.normal(size=self.phi.shape[1])
+        w /= np.linalg.norm(w)
+        ll = self.log_likelihood(w)
+        chain, accepted = np.empty((num_samples, w.size)), 0
+        for i in range(num_samples):
+            prop = w + step * rng.normal(size=w.size)
+            prop /= np.linalg.norm(prop)
+            pll = self.log_likelihood(prop)
+            if pll > ll or rng.random() < math.exp(pll - ll):
+                w, ll, accepted = prop, pll, accepted + 1
+            chain[i] = w
+        return chain, accepted / num_samples
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------------------------
+
+
+def random_sparse_mdp(S, gamma, seed, features=None):
+    from bayesirl.data.mdp import make_sparse_mdp
+
+    rng = np.random.default_rng(seed)
+    ns = rng.integers(0, S, size=(S, 4, 4))
+    pr = rng.dirichlet(np.ones(4), size=(S, 4))
+    return make_sparse_mdp(ns, pr, features=features, discount=gamma, dtype=np.float32), rng
+
+
+def bench_soft_vi(sizes, repeats, budget):
+    import jax
+    import jax.numpy as jnp
+
+    from bayesirl.solvers import soft_value_iteration
+
+    rows = []
+    for S in sizes:
+        mdp, rng = random_sparse_mdp(S, GAMMA_SOLVER, S)
+        r = jnp.asarray(rng.standard_normal(S), jnp.float32)
+        row = {"S": S}
+        for m in ("auto", "vi"):
+            f, _ = _harness.compile_jax(lambda m_, x, m=m: soft_value_iteration(m_, x, method=m),
+                                        (mdp, r))
+            t, res = _harness.time_jax(f, (mdp, r), repeats=repeats if m == "auto" else 1,
+                                       budget_s=budget)
+            row[m] = dict(s=t, iterations=int(res.iterations), converged=bool(res.converged))
+        ns, pr = np.asarray(mdp.next_states), np.asarray(mdp.next_probs)
+        rn = np.asarray(r)
+        t_np, _ = _harness.time_numpy(lambda: np_soft_sweeps(ns, pr, rn, GAMMA_SOLVER, 3),
+                                      repeats=2, budget_s=budget)
+        row["np_solve_s"] = t_np / 3 * row["vi"]["iterations"]  # numpy VI, same sweep count
+        row["vi_over_auto"] = row["vi"]["s"] / row["auto"]["s"]
+        row["np_over_auto"] = row["np_solve_s"] / row["auto"]["s"]
+        rows.append(row)
+        print(f"  [soft VI S={S}: auto {row['auto']['s']:.2f} s]", flush=True)
+    print(f"\n1. soft value iteration, γ = {GAMMA_SOLVER}, A = 4, K = 4 (goal: 10^6 states < 10 s)")
+    _harness.print_table_header(f"{'S':>8} {'auto s':>8} {'steps':>6} {'vi s':>8} {'sweeps':>7} "
+                                f"{'numpy s':>8} {'vi/auto':>8} {'np/auto':>8} {'conv':>5}")
+    for r in rows:
+        print(f"{r['S']:>8} {r['auto']['s']:>8.3f} {r['auto']['iterations']:>6} "
+              f"{r['vi']['s']:>8.3f} {r['vi']['iterations']:>7} {r['np_solve_s']:>8.2f} "
+              f"{r['vi_over_auto']:>7.1f}x {r['np_over_auto']:>7.1f}x "
+              f"{str(r['auto']['converged'] and r['vi']['converged']):>5}")
+    print("steps: Newton steps + final sweeps; numpy s: per-sweep numpy gather time × VI's sweeps")
+    return rows
+
+
+def gridworld_999():
+    import jax
+
+    from bayesirl.data.demos import sample_demonstrations
+    from bayesirl.data.envs import make_environment
+    from bayesirl.solvers import value_iteration
+
+    env = make_environment("gridworld", discount=0.999)
+    pol = value_iteration(env.mdp, env.true_reward).policy
+    demos = sample_demonstrations(jax.random.PRNGKey(0), env.mdp, pol, 50, env.max_episode_steps)
+    return env, demos
+
+
+def bench_gamma(repeats, budget, fit_sizes):
+    import jax
+    from numpyro.infer.util import initialize_model
+
+    from bayesirl import _arviz
+    from bayesirl.inference import fit_demonstrations
+    from bayesirl.likelihoods import demonstration_pairs
+    from bayesirl.models import boltzmann_irl_model
+
+    env, demos = gridworld_999()
+    pairs = demonstration_pairs(env.mdp, demos)
+    row = {}
+    for m in ("auto", "vi"):
+        mi = initialize_model(jax.random.PRNGKey(1), boltzmann_irl_model,
+                              model_args=(env.mdp, pairs),
+                              model_kwargs=dict(prior="gaussian", beta=100.0, q="soft",
+                                                solver_kwargs={"method": m}),
+                              validate_grad=False)
+        vg, _ = _harness.compile_jax(jax.value_and_grad(mi.potential_fn), (mi.param_info.z,))
+        row[m], _ = _harness.time_jax(vg, (mi.param_info.z,), repeats=repeats, budget_s=budget)
+    print("\n2. gridworld 5x5, γ = 0.999, β = 100, soft Q: log density + gradient")
+    _harness.print_table_header(f"{'auto ms':>8} {'vi ms':>8} {'vi/auto':>8}")
+    print(f"{1e3 * row['auto']:>8.2f} {1e3 * row['vi']:>8.1f} {row['vi'] / row['auto']:>7.0f}x")
+    if fit_sizes:
+        warm, draws, thin = fit_sizes
+        t0 = time.perf_counter()
+        idata = fit_demonstrations(env.mdp, demos, method="mh", beta=100.0, num_warmup=warm,
+                                   num_samples=draws, thinning=thin, num_chains=4,
+                                   progress_bar=False,
+                                   kernel_kwargs={"dense_covariance": True})
+        row["fit_s"] = time.perf_counter() - t0
+        w = np.asarray(idata.posterior["reward_weights"])
+        row["rhat"] = float(np.max(np.asarray(_arviz.rhat(idata)["reward_weights"])))
+        row["ess_min"] = min(_harness.bulk_ess(w[..., f]) for f in range(w.shape[-1]))
+        print(f"MH fit (4 chains x {warm} warm-up + {draws} x thinning {thin}, dense proposal "
+              f"covariance, compile included): {row['fit_s']:.0f} s wall, max R-hat "
+              f"{row['rhat']:.3f}, min bulk ESS {row['ess_min']:.0f} "
+              "(before issue 10: NUTS did not finish in 20 minutes)")
+    return row
+
+
+def bench_map(S, F, num_demos, methods=("auto", "vi")):
+    import jax
+    import jax.numpy as jnp
+
+    from bayesirl.data.demos import sample_demonstrations
+    from bayesirl.inference import fit_demonstrations
+    from bayesirl.solvers import soft_value_iteration
+
+    rng = np.random.default_rng(3)
+    phi = rng.normal(size=(S, F)).astype(np.float32)
+    mdp, _ = random_sparse_mdp(S, 0.95, 7, features=phi)
+    w_true = jnp.asarray(rng.normal(size=F), jnp.float32)
+    pol = soft_value_iteration(mdp, mdp.features @ w_true).policy
+    demos = sample_demonstrations(jax.random.PRNGKey(0), mdp, pol, num_demos, 20)
+    row = {"S": S, "F": F, "demos": num_demos}
+    for m in methods:
+        t0 = time.perf_counter()
+        idata = fit_demonstrations(mdp, demos, method="map", num_chains=1, progress_bar=False,
+                                   solver_kwargs={"method": m})
+        row[m] = dict(s=time.perf_counter() - t0,
+                      converged=bool(idata.posterior.attrs.get("map_converged", 0)),
+                      iterations=int(idata.posterior.attrs.get("map_iterations", -1)))
+    print(f"\n3. MAP, S = {S}, F = {F}, {num_demos} demonstrations, γ = 0.95 (goal at 10^5: "
+          "<= 15 s, converged)")
+    _harness.print_table_header(f"{'auto s':>8} {'vi s':>8} {'vi/auto':>8} {'L-BFGS it':>10} "
+                                f"{'converged':>10}")
+    vi_s = row["vi"]["s"] if "vi" in row else float("nan")
+    print(f"{row['auto']['s']:>8.1f} {vi_s:>8.1f} {vi_s / row['auto']['s']:>7.1f}x "
+          f"{row['auto']['iterations']:>10} {str(row['auto']['converged']):>10}")
+    print("wall time of fit(method='map', num_chains=1), compile included")
+    return row
+
+
+def bench_birl(sizes, draws, np_draws):
+    import jax
+    import jax.numpy as jnp
+
+    from bayesirl.data.envs import make_environment
+    from bayesirl.inference import fit
+    from bayesirl.likelihoods import DemonstrationPairs
+    from bayesirl.models import Evidence, irl_model
+    from bayesirl.solvers import value_iteration
+
+    rows = []
+    for n in sizes:
+        env = make_environment("gridworld", height=n, width=n, num_features=4,
+                               slip_probability=0.1, discount=0.95)
+        mdp = env.mdp
+        pi = np.asarray(value_iteration(mdp, env.true_reward).policy)
+        keep = ~np.asarray(mdp.terminal)
+        states = np.flatnonzero(keep).astype(np.int32)
+        actions = pi[states].argmax(1).astype(np.int32)
+        pairs = DemonstrationPairs(jnp.asarray(states), jnp.asarray(actions),
+                                   jnp.zeros_like(jnp.asarray(states)))
+        t0 = time.perf_counter()
+        idata = fit(irl_model, mdp, Evidence(boltzmann=pairs), method="mh", num_chains=1,
+                    num_warmup=draws, num_samples=draws, progress_bar=False, prior="l2-sphere",
+                    betas={"boltzmann": 10.0}, q="hard")
+        jax_s = time.perf_counter() - t0
+        ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
+        base = NumpyBIRL(mdp, states, actions, 10.0)
+        t0 = time.perf_counter()
+        chain, acc = base.run_mcmc(np_draws, 0.05, 0)
+        np_s = time.perf_counter() - t0
+        np_ess = _harness.bulk_ess(chain[None, np_draws // 2:, 0])
+        row = dict(n=n, jax_ess_s=ess / jax_s, np_ess_s=np_ess / np_s, jax_s=jax_s, np_s=np_s,
+                   ess=ess, np_ess=np_ess, np_accept=acc)
+        row["ratio"] = row["jax_ess_s"] / max(row["np_ess_s"], 1e-12)
+        rows.append(row)
+        print(f"  [BIRL {n}x{n}: {row['jax_ess_s']:.0f} ESS/s]", flush=True)
+    print("\n4. BIRL on Brown's feature gridworlds (β = 10, slip 0.1, γ = 0.95, whole optimal "
+          "policy): ESS/s of w[0], compile INCLUDED (goal >= 1000x numpy)")
+    _harness.print_table_header(f"{'grid':>6} {'jax ESS/s':>10} {'jax s':>7} {'np ESS/s':>9} "
+                                f"{'np s':>7} {'ratio':>8}")
+    for r in rows:
+        print(f"{r['n']:>3}x{r['n']:<2} {r['jax_ess_s']:>10.1f} {r['jax_s']:>7.1f} "
+              f"{r['np_ess_s']:>9.3f} {r['np_s']:>7.1f} {r['ratio']:>7.0f}x")
+    print("numpy: run_mcmc (Python MH loop, dense value iteration per step); ESS over its "
+          "second half")
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="CI-sized smoke run (< 30 s)")
+    p.add_argument("--device", action="store_true",
+                   help="solver and sampler rows only, on the default JAX device (e.g. a GPU)")
+    p.add_argument("--skip-fit", action="store_true", help="no γ = 0.999 NUTS fit")
+    p.add_argument("--json", metavar="PATH")
+    args = p.parse_args(argv)
+    _harness.limit_blas_threads()
+    t_start = time.perf_counter()
+    env = _harness.environment_info()
+    _harness.print_header("bayesirl speed benchmark (issue 10)", env)
+    q = args.quick
+    results = {"environment": env, "settings": vars(args)}
+    results["soft_vi"] = bench_soft_vi([10_000] if q else [10_000, 100_000, 1_000_000],
+                                       2 if q else 3, 0.3 if q else 2.0)
+    fit_sizes = None if (q or args.skip_fit) else (5000, 2000, 20)
+    results["gamma"] = bench_gamma(2 if q else 5, 0.3 if q else 2.0, fit_sizes)
+    if not args.device:
+        results["map"] = bench_map(1_000 if q else 100_000, 16, 100,
+                                   ("auto",) if q else ("auto", "vi"))
+    results["birl"] = bench_birl([5] if q else [5, 8, 12], 100 if q else 2000,
+                                 20 if q else 400)
+    _harness.finish(results, t_start, args.json, indent=2, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
