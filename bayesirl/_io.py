@@ -34,6 +34,7 @@ __all__ = [
     "atomic_path",
     "write_text",
     "write_json",
+    "read_json",
     "to_jsonable",
     "staged_folder",
     "replace_folder",
@@ -84,6 +85,24 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(path: str | os.PathLike, obj, *, indent: int | None = 2) -> None:
     """Write ``obj`` as JSON to ``path`` atomically, after :func:`to_jsonable`."""
     write_text(path, json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False) + "\n")
+
+
+def read_json(path: str | os.PathLike, what: str):
+    """The JSON document in ``path``.
+
+    Args:
+        path: the file.
+        what: the argument or kind of file named in the error (e.g. ``"demos"``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not valid JSON (``"<what>: <path> is not valid JSON (...)"``).
+    """
+    try:
+        with open(os.fspath(path)) as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{what}: {path} is not valid JSON ({err})") from err
 
 
 def to_jsonable(obj):

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bayesirl._io import (STAGING_MARKER, atomic_path, clean_stale_staging, staged_folder,
-                          write_json)
+from bayesirl._io import (STAGING_MARKER, atomic_path, clean_stale_staging, read_json,
+                          staged_folder, write_json)
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -21,6 +21,17 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
                 f.write("half")
             raise RuntimeError
     assert os.listdir(tmp_path) == ["a.json"] and json.loads(target.read_text()) == {"x": None}
+
+
+def test_read_json_names_the_file_and_what_it_is(tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"a": [1, 2]}')
+    bad.write_text("{not json")
+    assert read_json(good, "demos") == {"a": [1, 2]}
+    with pytest.raises(ValueError, match=r"^demos: .*bad.json is not valid JSON"):
+        read_json(bad, "demos")
+    with pytest.raises(FileNotFoundError):
+        read_json(tmp_path / "missing.json", "demos")
 
 
 def test_staged_folder_replaces_as_a_whole(tmp_path):

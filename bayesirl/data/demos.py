@@ -6,7 +6,6 @@ in a terminal state the action stored there is ignored (likelihoods skip termina
 
 from __future__ import annotations
 
-import json
 import os
 from typing import NamedTuple
 
@@ -16,7 +15,7 @@ import numpy as np
 from jax import lax
 
 from bayesirl._deprecation import renamed_arguments
-from bayesirl._io import write_json
+from bayesirl._io import read_json, write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import as_index_array, check_scalar
 from bayesirl.data.mdp import MDP, uniform_policy
@@ -336,11 +335,7 @@ def load_demonstrations(path: str | os.PathLike, mdp: MDP | None = None) -> Demo
         FileNotFoundError: no such file.
         ValueError: invalid JSON or content (the message names the trajectory and field).
     """
-    try:
-        with open(os.fspath(path)) as f:
-            doc = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"demos: {path} is not valid JSON ({err})") from err
+    doc = read_json(path, "demos")
     if isinstance(doc, dict):
         if "trajectories" not in doc:
             raise ValueError(f"demos: {path} has no 'trajectories' list")

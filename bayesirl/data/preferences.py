@@ -9,7 +9,6 @@ ordered pairs. Files are JSON (``bayesirl.preferences/1``, see :func:`save_prefe
 
 from __future__ import annotations
 
-import json
 import os
 from typing import NamedTuple
 
@@ -18,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesirl._deprecation import renamed_arguments
-from bayesirl._io import write_json
+from bayesirl._io import read_json, write_json
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, make_demonstrations, noisy_rollouts, trim
@@ -227,11 +226,7 @@ def load_preferences(path: str | os.PathLike, mdp: MDP | None = None
     """
     from bayesirl.data.demos import check_demonstrations
 
-    try:
-        with open(os.fspath(path)) as f:
-            doc = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"preferences: {path} is not valid JSON ({err})") from err
+    doc = read_json(path, "preferences")
     if not isinstance(doc, dict) or "trajectories" not in doc:
         raise ValueError(f"preferences: {path} must be an object with a 'trajectories' list")
     if "comparisons" not in doc and "rankings" not in doc:

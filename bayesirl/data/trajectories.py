@@ -30,12 +30,12 @@ absent or a reference ``{"npz": "trajs.npz", "num_trajectories": N}``
 
 from __future__ import annotations
 
-import json
 import os
 from typing import NamedTuple
 
 import numpy as np
 
+from bayesirl._io import atomic_path, read_json, write_json
 from bayesirl._validate import as_float_array, as_index_array, check_scalar
 from bayesirl.data.preferences import LABELS, Preferences, make_preferences
 
@@ -210,10 +210,8 @@ def save_trajectories(path: str | os.PathLike, trajectories: Trajectories) -> No
             arrays[key] = value
     if trajectories.feature_names is not None:
         arrays["feature_names"] = np.array(trajectories.feature_names, dtype=str)
-    path = os.fspath(path)
-    tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 def load_trajectories(path: str | os.PathLike) -> Trajectories:
@@ -270,10 +268,8 @@ def save_trajectory_preferences(path: str | os.PathLike, preferences: Preference
     ref = {"num_trajectories": int(num_trajectories)}
     if trajectories_file is not None:
         ref["npz"] = os.fspath(trajectories_file)
-    path = os.fspath(path)
-    with open(path + ".tmp", "w") as f:
-        json.dump({"format": _PREF_FORMAT, "trajectories": ref, "comparisons": comps}, f)
-    os.replace(path + ".tmp", path)
+    write_json(path, {"format": _PREF_FORMAT, "trajectories": ref, "comparisons": comps},
+               indent=None)
 
 
 def load_trajectory_preferences(path: str | os.PathLike, num_trajectories: int) -> Preferences:
@@ -288,11 +284,7 @@ def load_trajectory_preferences(path: str | os.PathLike, num_trajectories: int) 
             count that differs from ``num_trajectories``, or invalid comparisons.
     """
     N = check_scalar(num_trajectories, "num_trajectories", low=1, integer=True)
-    try:
-        with open(os.fspath(path)) as f:
-            doc = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"preferences: {path} is not valid JSON ({err})") from err
+    doc = read_json(path, "preferences")
     if not isinstance(doc, dict):
         raise ValueError(f"preferences: {path} must hold a JSON object")
     ref = doc.get("trajectories")
