@@ -18,7 +18,9 @@ from bayesirl import _arviz
 from bayesirl._deprecation import renamed_arguments
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, check_demonstrations
+from bayesirl.inference.laplace import fit_laplace
 from bayesirl.inference.map import fit_map
+from bayesirl.inference.svi import fit_svi
 from bayesirl.inference import predictive
 from bayesirl.inference.random_walk_kernel import RandomWalkMH
 from bayesirl.likelihoods import Q_KINDS, demonstration_pairs
@@ -30,7 +32,7 @@ from bayesirl.data.preferences import Preferences
 __all__ = ["METHODS", "fit", "fit_evidence", "fit_demonstrations", "default_progress_bar"]
 
 #: Inference methods accepted by :func:`fit`.
-METHODS = ("nuts", "mh", "map")
+METHODS = ("nuts", "mh", "map", "laplace", "svi")
 #: Variables of the IRL models and their dims (besides chain and draw).
 DIMS = {
     "reward_weights": ["feature"],
@@ -85,6 +87,16 @@ def fit(
       (chain = 1, draw = 1). It is the mode in NumPyro's *unconstrained* space (the potential
       includes the log-Jacobian of transforms; identical to the constrained mode for the
       Gaussian/Laplace weight priors with β fixed).
+    * ``"laplace"``: the MAP plus the inverse Hessian of the potential there, a Gaussian in
+      the unconstrained space (:func:`~bayesirl.inference.laplace.fit_laplace`); C × M
+      independent draws. Needs a differentiable model (soft Q).
+    * ``"svi"``: NumPyro SVI with a full-rank Gaussian autoguide
+      (:func:`~bayesirl.inference.svi.fit_svi`; ``kernel_kwargs`` may set ``num_steps`` and
+      ``learning_rate``); C × M independent draws from the fitted guide.
+
+    Chains run in parallel over JAX devices when ``jax.local_device_count() >= num_chains``
+    (GPUs, or CPU host devices made with ``numpyro.set_host_device_count`` /
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` before JAX starts).
 
     Args:
         model: a NumPyro model.
@@ -126,6 +138,14 @@ def fit(
     if method == "map":
         return fit_map(model, model_args, model_kwargs, rng_key=rng_key, num_restarts=num_chains,
                        coords=coords, dims=dims, attrs=attrs, options=kernel_kwargs)
+    if method == "laplace":
+        return fit_laplace(model, model_args, model_kwargs, rng_key=rng_key,
+                           num_samples=num_samples, num_chains=num_chains, coords=coords,
+                           dims=dims, attrs=attrs, options=kernel_kwargs)
+    if method == "svi":
+        return fit_svi(model, model_args, model_kwargs, rng_key=rng_key, num_samples=num_samples,
+                       num_chains=num_chains, coords=coords, dims=dims, attrs=attrs,
+                       **(kernel_kwargs or {}))
     kernel_kwargs = dict(kernel_kwargs or {})
     if method == "nuts":
         kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0), **kernel_kwargs)
