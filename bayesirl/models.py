@@ -43,6 +43,7 @@ __all__ = [
     "Evidence",
     "SOURCES",
     "beta_site",
+    "sample_weights_and_betas",
     "check_betas",
     "check_prior",
     "check_beta_identifiable",
@@ -245,6 +246,40 @@ def beta_site(source: str, sources: tuple[str, ...]) -> str:
     return "beta" if len(sources) == 1 else "beta_" + source.replace("-", "_")
 
 
+def sample_weights_and_betas(num_features: int, sources: tuple[str, ...], prior: str,
+                             prior_scale: float = 1.0, betas: dict | None = None):
+    """Sample the shared reward weights w and the rationality β of every evidence source.
+
+    A β given as a NumPyro distribution is learned (site :func:`beta_site`); under a sphere
+    prior the first learned β and w are sampled jointly as a :class:`ScaledSphere`
+    (:func:`sample_scaled_weights`), since the likelihood depends on β·w only. A missing β is 1.
+
+    Args:
+        num_features: F.
+        sources: names of the evidence sources of the model.
+        prior, prior_scale: prior over w (see :func:`sample_reward_weights`).
+        betas: ``{source: β}`` numbers or NumPyro distributions.
+
+    Returns:
+        ``(w, beta_values)``: (F,) weights and ``{source: β}`` (numbers or sampled values).
+    """
+    betas = dict(betas or {})
+    learned = [src for src in sources if isinstance(betas.get(src, 1.0), dist.Distribution)]
+    beta_values: dict = {}
+    if learned and prior in SPHERE_PRIORS:
+        first = learned[0]
+        w, beta_values[first] = sample_scaled_weights(num_features, prior, betas[first],
+                                                      beta_site(first, sources))
+    else:
+        w = sample_reward_weights(num_features, prior, prior_scale)
+    for src in sources:
+        if src not in beta_values:
+            b = betas.get(src, 1.0)
+            beta_values[src] = (numpyro.sample(beta_site(src, sources), b)
+                                if isinstance(b, dist.Distribution) else b)
+    return w, beta_values
+
+
 def check_betas(prior: str, betas: dict, sources: tuple[str, ...]) -> None:
     """Validate the β of every source.
 
@@ -309,21 +344,8 @@ def irl_model(
     """
     from bayesirl.likelihoods import maxent_logits
 
-    betas = dict(betas or {})
-    sources = evidence.sources()
-    learned = [src for src in sources if isinstance(betas.get(src, 1.0), dist.Distribution)]
-    beta_values: dict = {}
-    if learned and prior in _SPHERE_PRIORS:
-        first = learned[0]
-        w, beta_values[first] = sample_scaled_weights(mdp.num_features, prior, betas[first],
-                                                      beta_site(first, sources))
-    else:
-        w = sample_reward_weights(mdp.num_features, prior, prior_scale)
-    for src in sources:
-        if src not in beta_values:
-            b = betas.get(src, 1.0)
-            beta_values[src] = (numpyro.sample(beta_site(src, sources), b)
-                                if isinstance(b, dist.Distribution) else b)
+    w, beta_values = sample_weights_and_betas(mdp.num_features, evidence.sources(), prior,
+                                              prior_scale, betas)
     reward = reward_from_weights(mdp, w)
     kwargs = solver_kwargs or {}
     if evidence.boltzmann is not None:

@@ -21,7 +21,6 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 
 from bayesirl._typing import Array
 from bayesirl._validate import as_index_array
@@ -29,13 +28,12 @@ from bayesirl.data.preferences import Preferences
 from bayesirl.data.trajectories import Trajectories
 from bayesirl.likelihoods.bradley_terry import observe_preferences
 from bayesirl.likelihoods.sample_maxent import sample_maxent_log_likelihood
-from bayesirl.models import PRIORS, beta_site, sample_reward_weights, sample_scaled_weights
+from bayesirl.models import sample_weights_and_betas
 
 __all__ = ["TRAJECTORY_SOURCES", "TrajectoryEvidence", "trajectory_evidence", "trajectory_model"]
 
 #: Evidence sources of :func:`trajectory_model`.
 TRAJECTORY_SOURCES = ("bradley-terry", "sample-maxent")
-_SPHERES = tuple(p for p in PRIORS if p.endswith("sphere"))
 
 
 class TrajectoryEvidence(NamedTuple):
@@ -139,21 +137,8 @@ def trajectory_model(evidence: TrajectoryEvidence, *, prior: str = "gaussian",
         betas: ``{source: β}`` numbers or NumPyro distributions (learned); default 1.
         margin: weak-preference margin δ >= 0 (0: strict Bradley–Terry).
     """
-    betas = dict(betas or {})
-    sources = evidence.sources()
-    F = evidence.num_features
-    learned = [s for s in sources if isinstance(betas.get(s, 1.0), dist.Distribution)]
-    beta_values = {}
-    if learned and prior in _SPHERES:
-        w, beta_values[learned[0]] = sample_scaled_weights(F, prior, betas[learned[0]],
-                                                           beta_site(learned[0], sources))
-    else:
-        w = sample_reward_weights(F, prior, prior_scale)
-    for src in sources:
-        if src not in beta_values:
-            b = betas.get(src, 1.0)
-            beta_values[src] = (numpyro.sample(beta_site(src, sources), b)
-                                if isinstance(b, dist.Distribution) else b)
+    w, beta_values = sample_weights_and_betas(evidence.num_features, evidence.sources(), prior,
+                                              prior_scale, betas)
     if evidence.preferences is not None:
         observe_preferences(evidence.preference_features @ w, evidence.preferences,
                             beta_values["bradley-terry"], margin)

@@ -97,12 +97,12 @@ def _potential(mdp, model_kwargs):
     return potential
 
 
-def _nuts_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs):
-    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
-    state = init_kernel(z0, num_warmup, rng_key=key, **kernel_kwargs)
+def _scan_chain(transition, state, num_warmup, num_kept, thinning):
+    """``num_warmup`` transitions, then ``num_kept`` draws of ``state.z``, one every
+    ``thinning`` transitions (one ``lax.scan`` each)."""
 
     def step(s, _):
-        return sample_kernel(s), None
+        return transition(s), None
 
     state, _ = lax.scan(step, state, None, length=num_warmup)
 
@@ -111,6 +111,12 @@ def _nuts_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwarg
         return s, s.z
 
     return lax.scan(keep, state, None, length=num_kept)[1]
+
+
+def _nuts_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs):
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    state = init_kernel(z0, num_warmup, rng_key=key, **kernel_kwargs)
+    return _scan_chain(sample_kernel, state, num_warmup, num_kept, thinning)
 
 
 def _mh_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs):
@@ -118,17 +124,7 @@ def _mh_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs)
     target = kernel_kwargs.get("target_accept_prob") or default_target_accept_prob(dim)
     kernel = build_mh_kernel(num_warmup, target)
     state = mh_init(z0, potential, key, step_size=kernel_kwargs.get("step_size", 0.1))
-
-    def step(s, _):
-        return kernel(s, potential), None
-
-    state, _ = lax.scan(step, state, None, length=num_warmup)
-
-    def keep(s, _):
-        s, _ = lax.scan(step, s, None, length=thinning)
-        return s, s.z
-
-    return lax.scan(keep, state, None, length=num_kept)[1]
+    return _scan_chain(lambda s: kernel(s, potential), state, num_warmup, num_kept, thinning)
 
 
 def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler: str = "nuts",
