@@ -31,3 +31,25 @@ def random_mdp_arrays(seed, S, A, K=None, terminal=()):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+#: The two tiny MH runs of `bayesirl compare` tests: the same 5 demonstrations on a 3x3
+#: gridworld, fitted with beta = 5 and beta = 1 (about 10 s of CPU together).
+COMPARE_FIT = ["fit", "--env", "gridworld", "--grid-size", "3x3", "--num-features", "2",
+               "--num-demos", "5", "--sampler", "mh", "--num-samples", "100", "--num-warmup",
+               "200", "--num-chains", "2", "--quiet"]
+
+
+@pytest.fixture(scope="session")
+def compare_runs_pair(tmp_path_factory):
+    """Paths of the two run folders (``beta5``, ``beta1``) shared by tests/app/test_compare.py
+    and tests/cli/test_compare.py."""
+    from bayesirl.cli import main
+
+    root = tmp_path_factory.mktemp("compare")
+    paths = []
+    for beta in ("5", "1"):
+        out = root / f"beta{beta}"
+        assert main([*COMPARE_FIT, "--beta", beta, "--out", str(out)]) == 0
+        paths.append(out)
+    return tuple(paths)

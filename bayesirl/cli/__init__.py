@@ -17,13 +17,13 @@ import sys
 import threading
 
 from bayesirl.app.errors import UsageError
-from bayesirl.cli import fit, make_mdp, query, report
+from bayesirl.cli import compare, fit, make_mdp, query, report
 from bayesirl.cli.types import CLIError, Parser
 
 __all__ = ["main", "build_parser", "CLIError", "COMMANDS"]
 
 #: The subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (fit, report, query, make_mdp)
+COMMANDS = (fit, report, query, compare, make_mdp)
 #: Exit status of an interrupted command (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = 130
 

@@ -135,18 +135,3 @@ def test_simulated_demonstrations_shapes_masks_terminal(likelihood, maxent_horiz
         simulate_demonstrations(jax.random.PRNGKey(0), mdp, weights[0], num_trajectories=1,
                                 horizon=3)
 
-
-def test_compare_runs_table_and_action_frequency_check(joint_fit):
-    from bayesirl.app.compare import compare_runs
-
-    *_, evidence, _, _, full = joint_fit
-    table, checks = compare_runs({"a": full, "b": full}, var_name="boltzmann_actions")
-    assert list(table.index) == ["a", "b"] or set(table.index) == {"a", "b"}
-    assert table["elpd_diff"].min() == pytest.approx(0.0)
-    check = checks["a"]
-    K = np.unique(np.asarray(evidence.boltzmann.states)).size
-    assert check["observed"].shape == check["replicated_mean"].shape == check["p_value"].shape
-    assert check["observed"].shape[0] == K
-    np.testing.assert_allclose(check["observed"].sum(1), 1.0)
-    with pytest.raises(ValueError, match="var_name"):
-        compare_runs({"a": full, "b": full})  # two shared variables: name one
