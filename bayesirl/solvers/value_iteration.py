@@ -67,6 +67,9 @@ AUTO_NEWTON_DISCOUNT = 0.95
 NEWTON_MAX_STEPS = 50
 #: Relative 2-norm tolerance of each inexact Newton step's GMRES solve (large S).
 NEWTON_FORCING = 1e-3
+#: Newton hands over to value iteration after this many steps in a row that do not shrink
+#: the Bellman residual.
+NEWTON_PATIENCE = 3
 
 
 class SolverResult(NamedTuple):
@@ -199,22 +202,28 @@ def _newton(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
     then a value-iteration polish guarantees the tolerance (a contraction, whatever happened)."""
 
     def cond(carry):
-        _, _, it, res, scale = carry
-        return (it < min(cfg.max_iterations, NEWTON_MAX_STEPS)) & (res > cfg.atol + cfg.rtol * scale)
+        _, _, it, res, scale, misses = carry
+        return ((it < min(cfg.max_iterations, NEWTON_MAX_STEPS)) & (misses < NEWTON_PATIENCE)
+                & (res > cfg.atol + cfg.rtol * scale))
 
     def body(carry):
-        v, tv, it, _, _ = carry
+        v, tv, it, res, _, misses = carry
         _, q = _backup(mdp, reward_sa, v, cfg)
         delta = policy_system_solve(mdp, _policy_of(q, cfg), tv - v, NEWTON_FORCING,
                                     cfg.max_iterations)
         new = v + delta
         tv_new, _ = _backup(mdp, reward_sa, new, cfg)
-        return new, tv_new, it + 1, jnp.max(jnp.abs(tv_new - new)), jnp.max(jnp.abs(tv_new))
+        res_new = jnp.max(jnp.abs(tv_new - new))
+        # Steps that do not shrink the residual: early policy-iteration steps may not, but
+        # several in a row mean the round-off floor (or failed inexact solves): value
+        # iteration finishes.
+        misses = jnp.where(res_new < res, 0, misses + 1)
+        return new, tv_new, it + 1, res_new, jnp.max(jnp.abs(tv_new)), misses
 
     tv0, _ = _backup(mdp, reward_sa, init_values, cfg)
     carry = (init_values, tv0, jnp.int32(0), jnp.max(jnp.abs(tv0 - init_values)),
-             jnp.max(jnp.abs(tv0)))
-    values, _, steps, _, _ = lax.while_loop(cond, body, carry)
+             jnp.max(jnp.abs(tv0)), jnp.int32(0))
+    values, _, steps, _, _, _ = lax.while_loop(cond, body, carry)
     polish = cfg._replace(max_iterations=max(1, cfg.max_iterations))
     values, sweeps, residual = _iterate(polish, mdp, reward_sa, values)
     return values, steps + sweeps, residual
