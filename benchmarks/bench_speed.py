@@ -19,7 +19,8 @@ Every row carries its baseline measured in the same process, and a ratio column
 3. ``MAP``: 10^5 states (quick: 2000), 16 features, 100 demonstrations; auto vs VI solver.
 4. ``BIRL``: Brown's feature gridworlds (4 one-hot colours, β = 10, slip 0.1, γ = 0.95, the
    whole optimal policy as demonstrations): ESS per second of ``fit(method="mh")`` (hard Q,
-   L2-sphere prior, compile INCLUDED) against the numpy ``run_mcmc`` of the BIRL code people
+   L2-sphere prior, dense proposal covariance, 2·M warm-up, M draws × thinning 10, compile
+   INCLUDED) against the numpy ``run_mcmc`` of the BIRL code people
    copy (Python MH loop, L2-normalised Gaussian proposals, dense value iteration per step).
 
 Rows that need a third-party package (FrozenLake: gymnasium) or hours (NUTS at 10^5 states)
@@ -250,7 +251,7 @@ def bench_map(S, F, num_demos, methods=("auto", "vi")):
     return row
 
 
-def bench_birl(sizes, draws, np_draws):
+def bench_birl(sizes, draws, np_draws, thinning=10):
     import jax
     import jax.numpy as jnp
 
@@ -273,8 +274,9 @@ def bench_birl(sizes, draws, np_draws):
                                    jnp.zeros_like(jnp.asarray(states)))
         t0 = time.perf_counter()
         idata = fit(irl_model, mdp, Evidence(boltzmann=pairs), method="mh", num_chains=1,
-                    num_warmup=draws, num_samples=draws, progress_bar=False, prior="l2-sphere",
-                    betas={"boltzmann": 10.0}, q="hard")
+                    num_warmup=2 * draws, num_samples=draws, thinning=thinning,
+                    progress_bar=False, prior="l2-sphere", betas={"boltzmann": 10.0}, q="hard",
+                    kernel_kwargs={"dense_covariance": True})
         jax_s = time.perf_counter() - t0
         ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
         base = NumpyBIRL(mdp, states, actions, 10.0)
@@ -321,7 +323,7 @@ def main(argv=None):
         results["map"] = bench_map(1_000 if q else 100_000, 16, 100,
                                    ("auto",) if q else ("auto", "vi"))
     results["birl"] = bench_birl([5] if q else [5, 8, 12], 100 if q else 2000,
-                                 20 if q else 400)
+                                 20 if q else 1000, 2 if q else 10)
     _harness.finish(results, t_start, args.json, indent=2, default=str)
     return 0
 
