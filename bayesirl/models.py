@@ -27,6 +27,7 @@ from bayesirl.likelihoods import (
     BoltzmannPolicy,
     DemonstrationPairs,
     boltzmann_q_values,
+    reward_from_values,
 )
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.data.preferences import Preferences
@@ -34,6 +35,7 @@ from bayesirl.likelihoods.bradley_terry import observe_preferences
 
 __all__ = [
     "PRIORS",
+    "value_space_irl_model",
     "ScaledSphere",
     "sample_reward_weights",
     "sample_beta",
@@ -396,3 +398,31 @@ def boltzmann_irl_model(
     """
     irl_model(mdp, Evidence(boltzmann=pairs), prior=prior, prior_scale=prior_scale,
               betas={"boltzmann": beta}, q=q, solver_kwargs=solver_kwargs)
+
+
+def value_space_irl_model(mdp: MDP, pairs: DemonstrationPairs, *, prior_scale: float = 10.0,
+                          beta: float = 1.0):
+    """Per-state-reward Bayesian IRL sampled in value space (ValueWalk; Bajgar et al. 2024).
+
+    The latent is the (S,) soft value V of θ = β·R (site ``"values"``, improper flat);
+    ``R = θ(V)/β`` by one backup (:func:`~bayesirl.likelihoods.reward_from_values`) is the
+    deterministic site ``"reward"``; the prior ``R(s) ~ Normal(0, prior_scale)`` enters with
+    the change-of-variables term ``log|det(I − γ P_π)| − S log β``, so the posterior of R is
+    exactly that of the reward-space model (``boltzmann_irl_model`` with identity features,
+    ``prior="gaussian"``, soft Q) — without an MDP solve per evaluation. Soft Q only.
+
+    Args:
+        mdp: the MDP (S states; a dense (S, S) log-determinant per evaluation: S up to ~10^3).
+        pairs: the P demonstration pairs.
+        prior_scale: standard deviation of the Gaussian prior on each state reward.
+        beta: fixed rationality β > 0.
+    """
+    S = mdp.num_states
+    v = numpyro.sample("values", dist.ImproperUniform(dist.constraints.real_vector, (), (S,)))
+    rec = reward_from_values(mdp, v)
+    reward = numpyro.deterministic("reward", rec.reward / beta)
+    log_prior = jnp.sum(dist.Normal(0.0, prior_scale).log_prob(reward))
+    numpyro.factor("reward_prior", log_prior + rec.log_abs_det_jacobian - S * jnp.log(beta))
+    with numpyro.plate("boltzmann_pairs", pairs.states.shape[0]):
+        numpyro.sample("boltzmann_actions", BoltzmannPolicy(rec.logits[pairs.states], 1.0),
+                       obs=pairs.actions)

@@ -22,8 +22,10 @@ from bayesirl.likelihoods.bradley_terry import (
     observe_preferences,
 )
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
+from bayesirl.likelihoods.value_space import ValueSpaceReward, reward_from_values
 
 __all__ = [
+    "ValueSpaceReward", "reward_from_values",
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
     "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",
     "PreferenceChoice", "bradley_terry_log_likelihood", "observe_preferences",
