@@ -5,8 +5,8 @@ Both assume a linear reward ``R = φ w`` and return point estimates — no poste
 projection algorithm returns a *mixture* of policies whose feature expectations are within ε
 of the expert's (so its expected return is within ε‖w‖₂ of the expert's for every reward,
 Abbeel & Ng 2004, Sec. 3); the reward weights it visits are by-products, not estimates of the
-expert's reward. Max-margin IRL returns weights under which the demonstrated actions are
-optimal by the largest total margin.
+expert's reward. Max-margin IRL returns weights under which the demonstrated actions beat the
+others by the largest total margin, violations penalised (Ng & Russell 2000, Sec. 4).
 """
 
 from __future__ import annotations
@@ -31,12 +31,11 @@ from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.solvers import (
     expected_feature_counts,
     expected_next_values,
-    greedy_policy,
     policy_evaluation,
     value_iteration,
 )
 
-__all__ = ["ProjectionResult", "projection", "MaxMarginResult", "max_margin"]
+__all__ = ["MaxMarginResult", "ProjectionResult", "max_margin", "projection"]
 
 
 class ProjectionResult(NamedTuple):
@@ -169,13 +168,13 @@ class MaxMarginResult(NamedTuple):
         weights: (F,) reward weights, each in [−1, 1].
         policy: (S, A) the optimal policy of ``R = φ w`` (value iteration, ties split).
         expert_actions: (S,) the demonstrated action of each state, −1 where unobserved.
-        margins: (S,) ``t_s = min_{a ≠ a_E(s)} Q^π(s, a_E(s)) − Q^π(s, a)`` at the LP optimum in
-            demonstrated states (>= 0), NaN elsewhere; π is the expert policy completed at
-            unobserved states. When ``converged``, Q^π = Q* and these are the margins by which
-            the demonstrated actions beat every other action under the returned reward.
+        margins: (S,) ``min_{a ≠ a_E(s)} Q*(s, a_E(s)) − Q*(s, a)`` under the returned reward
+            in demonstrated states, NaN elsewhere (reward units). Where every margin is >= 0 the
+            demonstrated actions are optimal for the returned reward; a negative margin is a
+            demonstrated action that the soft-constrained LP gave up.
         iterations: LP solves (one per completion of the expert policy).
-        converged: whether the completion stopped changing (the completed expert policy is
-            then optimal for the returned reward).
+        converged: whether the completion stopped changing (the expert policy completed by
+            the returned reward's optimal policy is then the one the LP was solved for).
     """
 
     weights: Array
@@ -203,62 +202,91 @@ def _q_features(mdp: MDP, policy: Array) -> Array:
 _q_features_jit = jax.jit(_q_features)
 
 
-def _solve_lp(G: np.ndarray, expert_actions: np.ndarray, l1_penalty: float):
-    """Ng & Russell (2000) Sec. 4 LP: max Σ_s t_s − λ‖w‖₁ s.t. t_s <= ΔQ(s, a) ∀ a ≠ a_E(s),
-    t_s >= 0, |w_i| <= 1. Variables x = [w (F), u (F), t (n)]."""
+def _margin_rows(G: np.ndarray, expert_actions: np.ndarray):
+    """(K, F) rows ΔG with ``ΔG · w = Q^π(s, a_E(s)) − Q^π(s, a)``, one per demonstrated state s
+    and action a ≠ a_E(s), and (K,) the index j of s among the demonstrated states."""
     observed = np.flatnonzero(expert_actions >= 0)
-    n, (S, A, F) = observed.size, G.shape
-    rows = []
-    for j, s in enumerate(observed):
-        a_e = expert_actions[s]
-        for a in range(A):
-            if a != a_e:
-                row = np.zeros(2 * F + n)
-                row[:F] = -(G[s, a_e] - G[s, a])
-                row[2 * F + j] = 1.0
-                rows.append(row)
-    eye = np.eye(F)
-    zeros = np.zeros((F, n))
-    rows = np.vstack(rows + [np.hstack([eye, -eye, zeros]), np.hstack([-eye, -eye, zeros])])
+    A = G.shape[1]
+    a_e = expert_actions[observed]
+    diff = G[observed, a_e][:, None, :] - G[observed]          # (n, A, F)
+    keep = np.arange(A)[None, :] != a_e[:, None]               # (n, A)
+    j = np.broadcast_to(np.arange(observed.size)[:, None], keep.shape)
+    return observed, diff[keep], j[keep]
+
+
+def _solve_lp(G: np.ndarray, expert_actions: np.ndarray, l1_penalty: float,
+              violation_penalty: float | None):
+    """Ng & Russell (2000) LP: max Σ_s t_s − λ‖w‖₁, |w_i| <= 1, with for every demonstrated s
+    and a ≠ a_E(s): Sec. 4 (``violation_penalty`` k) ``t_s <= ΔQ`` and ``t_s <= k ΔQ``, t_s free,
+    i.e. ``t_s = p(min_a ΔQ)``; Sec. 3.2 (k None) ``t_s <= ΔQ``, ``t_s >= 0``.
+    Variables x = [w (F), u (F) >= |w|, t (n)]; returns (w, demonstrated states)."""
+    observed, diff, j = _margin_rows(G, expert_actions)
+    n, F = observed.size, G.shape[-1]
+    K = diff.shape[0]
+    slopes = [1.0] if violation_penalty is None else [1.0, violation_penalty]
+    t_part = np.zeros((K, n))
+    t_part[np.arange(K), j] = 1.0
+    blocks = [np.hstack([-k * diff, np.zeros((K, F)), t_part]) for k in slopes]
+    eye, zeros = np.eye(F), np.zeros((F, n))
+    rows = np.vstack(blocks + [np.hstack([eye, -eye, zeros]), np.hstack([-eye, -eye, zeros])])
     c = np.concatenate([np.zeros(F), np.full(F, l1_penalty), -np.ones(n)])
-    bounds = [(-1.0, 1.0)] * F + [(0.0, 1.0)] * F + [(0.0, None)] * n
+    t_bounds = (0.0, None) if violation_penalty is None else (None, None)
+    bounds = [(-1.0, 1.0)] * F + [(0.0, 1.0)] * F + [t_bounds] * n
     res = scipy.optimize.linprog(c, A_ub=rows, b_ub=np.zeros(rows.shape[0]), bounds=bounds,
                                  method="highs")
     if res.status != 0:
         raise RuntimeError(f"max_margin: the LP solver failed ({res.message})")
-    return res.x[:F], observed, res.x[2 * F:]
+    return res.x[:F], observed
+
+
+def _state_margins(G: np.ndarray, expert_actions: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(S,) ``min_{a ≠ a_E(s)} Q(s, a_E(s)) − Q(s, a)`` with ``Q = G · w`` in demonstrated
+    states, NaN elsewhere."""
+    observed, diff, j = _margin_rows(G, expert_actions)
+    margins = np.full(expert_actions.shape[0], np.nan)
+    margins[observed] = np.full(observed.size, np.inf)
+    np.minimum.at(margins, observed[j], diff @ w)
+    return margins
 
 
 def max_margin(mdp: MDP, demos: Demonstrations, *, l1_penalty: float = 0.0,
+               violation_penalty: float | None = 2.0,
                max_iterations: int = 10) -> MaxMarginResult:
     """Max-margin IRL: the linear programme of Ng & Russell (ICML 2000), solved by scipy's HiGHS.
 
     For the expert policy π (demonstrated action a_E(s) in each demonstrated state),
     ``Q^π(s, a) = G(s, a) · w`` is linear in the weights (Ng & Russell 2000, Sec. 4, linear
-    function approximation; Thm 3 / Eq. 4 in matrix form for φ = I). Solve::
+    function approximation; Thm 3 / Eq. 4 in matrix form for φ = I). With
+    ``ΔQ(s, a) = Q^π(s, a_E(s)) − Q^π(s, a)`` solve, over the demonstrated states s::
 
-        maximise  Σ_{s demonstrated} t_s − λ ‖w‖₁
-        s.t.      t_s <= Q^π(s, a_E(s)) − Q^π(s, a)   for every a ≠ a_E(s),
-                  t_s >= 0,  |w_i| <= 1,
+        maximise  Σ_s min_{a ≠ a_E(s)} p(ΔQ(s, a)) − λ ‖w‖₁   s.t.  |w_i| <= 1,
 
-    i.e. Ng & Russell's Sec. 3.2 objective (the sum of the margins by which the expert's
-    action beats the best other action, with their hard optimality constraints and R_max = 1)
-    on the features. ``w = 0`` is always feasible (the degenerate solution they discuss): it is
-    returned when no reward in the box makes any demonstrated action strictly better.
+    with Ng & Russell's Sec. 4 penalty ``p(x) = x`` for x >= 0 and ``k x`` for x < 0
+    (k = ``violation_penalty``, theirs is 2): the optimality constraints are soft, a violated
+    one costs k times its size. With ``violation_penalty=None`` the constraints are hard
+    (``ΔQ >= 0``, the Sec. 3.2 LP with R_max = 1 on the features).
 
-    Where we go beyond the paper: with demonstrations the expert policy is known only in
-    demonstrated states, but Q^π needs π everywhere. We complete π with the optimal policy of
-    the current weights (uniform at first) and re-solve until the completion stops changing
-    (``converged``); at that point π is greedy w.r.t. its own Q, hence optimal
-    (policy improvement theorem), so the margins are margins in Q*. The structured
-    max-margin variant (Ratliff, Bagnell & Zinkevich, ICML 2006, maximum margin planning) is not
-    implemented. In each demonstrated state a_E(s) is its most frequent demonstrated action
-    (ties: the lowest index).
+    Why soft by default: with demonstrations π is known only in demonstrated states and is
+    completed elsewhere (below); under a poor completion (the first is uniform) the true reward
+    usually violates some hard constraint — the demonstrated action leads towards states where
+    the completion does badly — and often only the degenerate rewards (``w = 0``, or any
+    constant reward when the features sum to one) satisfy them all. The hard LP then returns
+    a reward under which every action ties, and its policy is the uniform one (normalised EVD
+    1). More demonstrations add constraints and make this more likely. The soft LP excludes a
+    degenerate reward whenever some reward has a positive total penalised margin.
+
+    Where we go beyond the paper: we complete π with the optimal policy of the current weights
+    (uniform at first) and re-solve until the completion stops changing (``converged``). The
+    structured max-margin variant (Ratliff, Bagnell & Zinkevich, ICML 2006, maximum margin
+    planning) is not implemented. In each demonstrated state a_E(s) is its most frequent
+    demonstrated action (ties: the lowest index).
 
     Args:
         mdp: the MDP.
         demos: expert demonstrations.
         l1_penalty: λ >= 0 on ‖w‖₁ (Ng & Russell's simplicity penalty).
+        violation_penalty: k >= 1, the slope of p for violated constraints; None for hard
+            constraints.
         max_iterations: cap on LP solves (completions).
 
     Returns:
@@ -266,11 +294,13 @@ def max_margin(mdp: MDP, demos: Demonstrations, *, l1_penalty: float = 0.0,
 
     Raises:
         ValueError / TypeError: demonstrations that do not fit the MDP or without any
-            non-terminal step; a negative ``l1_penalty``.
+            non-terminal step; a negative ``l1_penalty``; a ``violation_penalty`` below 1.
         RuntimeError: the LP solver fails (it should not: the LP is feasible and bounded).
     """
     validate_demos(mdp, demos)
     lam = check_scalar(l1_penalty, "l1_penalty", low=0.0)
+    if violation_penalty is not None:
+        violation_penalty = check_scalar(violation_penalty, "violation_penalty", low=1.0)
     max_iterations = check_scalar(max_iterations, "max_iterations", low=1, integer=True)
     counts = np.asarray(state_action_counts(mdp, demos))
     observed = counts.sum(-1) > 0
@@ -285,18 +315,17 @@ def max_margin(mdp: MDP, demos: Demonstrations, *, l1_penalty: float = 0.0,
         policy = np.where(observed[:, None], np.eye(A)[np.maximum(expert_actions, 0)],
                           completion)
         G = np.asarray(_q_features_jit(mdp, jnp.asarray(policy, dtype)), np.float64)
-        w, obs_idx, t = _solve_lp(G, expert_actions, lam)
-        optimal = np.asarray(value_iteration(mdp, reward_from_weights(
-            mdp, jnp.asarray(w, mdp.features.dtype))).q_values, np.float64)
-        new_completion = np.asarray(greedy_policy(jnp.asarray(optimal)))
+        w, _ = _solve_lp(G, expert_actions, lam, violation_penalty)
+        solution = value_iteration(mdp, reward_from_weights(
+            mdp, jnp.asarray(w, mdp.features.dtype)))
+        new_completion = np.asarray(solution.policy, np.float64)
         if np.allclose(new_completion[~observed], completion[~observed]):
             converged = True
             break
         completion = new_completion
-    margins = np.full(S, np.nan)
-    margins[obs_idx] = t
-    reward = reward_from_weights(mdp, jnp.asarray(w, mdp.features.dtype))
+    q_star = np.asarray(solution.q_values, np.float64)
+    margins = _state_margins(q_star[..., None], expert_actions, np.ones(1))
     return MaxMarginResult(
-        weights=jnp.asarray(w), policy=value_iteration(mdp, reward).policy,
+        weights=jnp.asarray(w), policy=solution.policy,
         expert_actions=jnp.asarray(expert_actions), margins=jnp.asarray(margins),
         iterations=iteration, converged=converged)
