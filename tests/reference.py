@@ -50,3 +50,27 @@ def finite_horizon_soft(P, R, gamma, terminal, T, temperature=1.0):
                 Q[t, s, a] = R[s, a] + (0.0 if term[s] else gamma * P[s, a] @ V[t + 1])
         V[t] = temperature * logsumexp(Q[t] / temperature, axis=1) - term * temperature * np.log(A)
     return V, Q
+
+
+def rollouts(rng, mdp, policy, num_trajectories, horizon):
+    """N rollouts of an (S, A) policy, a numpy loop with the semantics of
+    ``bayesirl.data.demos.rollout``: start from p0, at most ``horizon`` states, stop on entering
+    a terminal state (its last step, action 0). Returns ``[(states, actions), ...]`` for
+    ``make_demonstrations`` (no JAX compilation: cheap test data)."""
+    next_states, next_probs = np.asarray(mdp.next_states), np.asarray(mdp.next_probs, float)
+    p0, terminal = np.asarray(mdp.initial_distribution, float), np.asarray(mdp.terminal)
+    pi = np.asarray(policy, float)
+    out = []
+    for _ in range(num_trajectories):
+        s, states, actions = rng.choice(p0.size, p=p0 / p0.sum()), [], []
+        for _ in range(horizon):
+            states.append(int(s))
+            if terminal[s]:
+                actions.append(0)
+                break
+            a = rng.choice(pi.shape[1], p=pi[s] / pi[s].sum())
+            actions.append(int(a))
+            k = rng.choice(next_states.shape[2], p=next_probs[s, a] / next_probs[s, a].sum())
+            s = next_states[s, a, k]
+        out.append((states, actions))
+    return out

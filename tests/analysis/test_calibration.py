@@ -1,18 +1,18 @@
 """SBC statistics (exact small cases) and a fast SBC subset that catches a planted bug."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from bayesirl.analysis.calibration import (
     DEFAULT_ALPHA, chi2_power, miscalibrated_bin_probabilities, rank_uniformity_test, sbc_ranks)
+from bayesirl.data.demos import make_demonstrations
 from bayesirl.data.envs import gridworld
-from bayesirl.data.demos import sample_demonstrations
 from bayesirl.data.preferences import make_preferences
 from bayesirl.inference.sbc import fit_replications, simulate_replications
 from bayesirl.models import Evidence
 from bayesirl.solvers.occupancy import empirical_feature_counts
+from tests.reference import rollouts
 
 #: Replications of the fast subset: enough that β off by 2 fails with p << α (measured
 #: p < 1e-4 at R = 60) while a correct fit passes at α = 0.01.
@@ -62,8 +62,8 @@ def test_uniformity_test_false_alarm_rate_and_power():
 def preference_world():
     mdp = gridworld(3, 3, num_features=2, seed=0, discount=0.8).mdp
     S, A = mdp.num_states, mdp.num_actions
-    demos = sample_demonstrations(jax.random.PRNGKey(1), mdp, jnp.full((S, A), 1.0 / A), 12, 6)
     rng = np.random.default_rng(2)
+    demos = make_demonstrations(rollouts(rng, mdp, np.full((S, A), 1.0 / A), 12, 6), S, A)
     first = rng.integers(12, size=NUM_COMPARISONS)
     second = (first + rng.integers(1, 12, size=NUM_COMPARISONS)) % 12
     prefs = make_preferences(12, list(zip(first.tolist(), second.tolist(),

@@ -10,9 +10,9 @@ import pytest
 from numpyro.infer.util import log_density
 
 from bayesirl import _arviz
-from bayesirl.data.demos import sample_demonstrations
+from bayesirl.data.demos import make_demonstrations
 from bayesirl.data.envs import gridworld
-from bayesirl.data.preferences import synthetic_preferences
+from bayesirl.data.preferences import make_preferences
 from bayesirl.inference import fit_evidence
 from bayesirl.inference.predictive import (
     add_predictive_groups, group_log_likelihood, log_likelihood, pair_trajectories,
@@ -21,38 +21,62 @@ from bayesirl.likelihoods import demonstration_pairs
 from bayesirl.models import Evidence, irl_model
 from bayesirl.solvers.occupancy import empirical_feature_counts
 from bayesirl.solvers.value_iteration import value_iteration
+from tests.reference import rollouts
 
 RTOL = 1e-10  # same float64 computations, different code paths
+C, M = 2, 100  # chains and draws per chain of the shared fit
+
+
+def true_returns(mdp, reward, trajectories):
+    """Discounted true return of each trajectory under an (S, A) reward (numpy)."""
+    gamma, r = float(mdp.discount), np.asarray(reward)
+    return np.array([sum(gamma ** t * r[s, a] for t, (s, a) in enumerate(zip(states, actions)))
+                     for states, actions in trajectories])
 
 
 @pytest.fixture(scope="module")
 def joint_fit():
+    """One MH fit of demonstrations and preferences by ``fit_evidence``, which stores the
+    predictive groups itself (``full``); ``idata`` is the same fit without them."""
     env = gridworld(3, 3, num_features=2, seed=0, discount=0.8, terminal_states=[8])
     mdp = env.mdp
+    S, A = mdp.num_states, mdp.num_actions
     policy = jax.nn.softmax(value_iteration(mdp, env.true_reward).q_values * 5.0, -1)
-    demos = sample_demonstrations(jax.random.PRNGKey(0), mdp, policy, 5, 6)
-    trajectories, prefs = synthetic_preferences(jax.random.PRNGKey(1), mdp, env.true_reward,
-                                                policy, 12, 6, num_trajectories=6)
+    rng = np.random.default_rng(0)
+    demos = make_demonstrations(rollouts(rng, mdp, policy, 5, 6), S, A)
+    pool = rollouts(rng, mdp, np.full((S, A), 1.0 / A), 6, 6)  # compared trajectories
+    trajectories = make_demonstrations(pool, S, A)
+    returns = true_returns(mdp, env.true_reward, pool)
+    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)][:12]
+    assert all(returns[i] != returns[j] for i, j in pairs)  # strict labels only
+    prefs = make_preferences(6, [(i, j, "first" if returns[i] > returns[j] else "second")
+                                 for i, j in pairs])
     model_kwargs = dict(prior="gaussian", prior_scale=1.0, betas={}, q="soft",
                         maxent_horizon=None, margin=0.0, solver_kwargs=None)
-    idata = fit_evidence(mdp, likelihoods=("boltzmann", "bradley-terry"), demos=demos,
-                         preferences=(trajectories, prefs), method="mh", num_samples=100,
-                         num_warmup=200, num_chains=2, progress_bar=False)
+    full = fit_evidence(mdp, likelihoods=("boltzmann", "bradley-terry"), demos=demos,
+                        preferences=(trajectories, prefs), method="mh", num_samples=M,
+                        num_warmup=200, num_chains=C, progress_bar=False)
+    idata = type(full)(posterior=full.posterior, sample_stats=full.sample_stats)
     evidence = Evidence(boltzmann=demonstration_pairs(mdp, demos),
                         preference_features=empirical_feature_counts(mdp, trajectories),
                         preferences=prefs)
-    full = add_predictive_groups(idata, mdp, evidence, **model_kwargs)
     return mdp, demos, evidence, model_kwargs, idata, full
 
 
 def test_groups_are_stored_with_data(joint_fit):
-    _, _, evidence, _, idata, full = joint_fit
+    mdp, _, evidence, model_kwargs, idata, full = joint_fit
     P = evidence.boltzmann.states.shape[0]
     assert {"log_likelihood", "posterior_predictive", "observed_data", "constant_data"} <= set(
-        full.groups())
+        full.groups())  # fit_evidence stores them (small fit, not MAP)
+    assert full.log_likelihood["boltzmann_actions"].shape == (C, M, P)
+    assert full.posterior_predictive["preference_labels"].shape == (C, M, 12)
+    again = add_predictive_groups(idata, mdp, evidence, posterior_predictive_draws=False,
+                                  **model_kwargs)
     assert "log_likelihood" not in idata.groups()  # the input is not modified
-    assert full.log_likelihood["boltzmann_actions"].shape == (2, 100, P)
-    assert full.posterior_predictive["preference_labels"].shape == (2, 100, 12)
+    assert "posterior_predictive" not in again.groups()
+    for name in ("boltzmann_actions", "preference_labels"):
+        np.testing.assert_allclose(again.log_likelihood[name], full.log_likelihood[name],
+                                   rtol=RTOL)
     np.testing.assert_array_equal(full.observed_data["boltzmann_actions"],
                                   evidence.boltzmann.actions)
     np.testing.assert_array_equal(full.constant_data["boltzmann_states"],
@@ -82,11 +106,15 @@ def test_joint_log_likelihood_is_log_density_minus_prior(joint_fit):
     w = idata.posterior["reward_weights"].values.reshape(-1, mdp.num_features)
     total = sum(full.log_likelihood[k].values.reshape(w.shape[0], -1).sum(-1)
                 for k in ("boltzmann_actions", "preference_labels"))
-    for m in range(0, w.shape[0], 37):
+    some = np.arange(0, w.shape[0], 37)
+
+    def minus_prior(weights):
         joint, _ = log_density(irl_model, (mdp, evidence), model_kwargs,
-                               {"reward_weights": jnp.asarray(w[m])})
-        prior = dist.Normal(0.0, 1.0).log_prob(w[m]).sum()
-        assert float(joint - prior) == pytest.approx(float(total[m]), rel=RTOL)
+                               {"reward_weights": weights})
+        return joint - dist.Normal(0.0, 1.0).log_prob(weights).sum()
+
+    np.testing.assert_allclose(jax.jit(jax.vmap(minus_prior))(jnp.asarray(w[some])),
+                               total[some], rtol=RTOL)
 
 
 def test_trajectory_grouping_sums_pairs(joint_fit):
@@ -95,7 +123,7 @@ def test_trajectory_grouping_sums_pairs(joint_fit):
     assert groups.shape == evidence.boltzmann.states.shape
     values = full.log_likelihood["boltzmann_actions"].values
     per_traj = group_log_likelihood(values, groups, demos.num_trajectories)
-    assert per_traj.shape == (2, 100, demos.num_trajectories)
+    assert per_traj.shape == (C, M, demos.num_trajectories)
     np.testing.assert_allclose(per_traj.sum(-1), values.sum(-1), rtol=RTOL)
     direct = log_likelihood(posterior_samples(idata), mdp,
                             Evidence(boltzmann=evidence.boltzmann), **model_kwargs)
