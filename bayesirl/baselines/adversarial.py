@@ -207,7 +207,7 @@ def _airl_loss(params, mdp, features, p_e, p_pi, log_pi):
                                    "discriminator_steps", "learning_rate"))
 def _airl_loop(mdp, p_e, linear, max_iterations, tolerance, discriminator_steps,
                learning_rate):
-    S, A = mdp.num_states, mdp.num_actions
+    S = mdp.num_states
     dtype = p_e.dtype
     features = mdp.features if linear else None
     params = (jnp.zeros(mdp.num_features if linear else S, dtype), jnp.zeros(S, dtype))

@@ -148,8 +148,8 @@ def test_max_margin_is_not_worse_with_more_demonstrations():
     nevd = {1: [], 10: []}
     for seed in MAX_MARGIN_SEEDS:
         env, _, demos = slippery_world(seed, 10)
-        for d in nevd:
+        for d, losses in nevd.items():
             res = baselines.max_margin(env.mdp, birl.Demonstrations(*(x[:d] for x in demos)))
-            nevd[d].append(float(birl.normalized_evd(env.mdp, env.true_reward, res.policy)))
+            losses.append(float(birl.normalized_evd(env.mdp, env.true_reward, res.policy)))
     assert np.mean(nevd[10]) <= np.mean(nevd[1]) + MAX_MARGIN_MONOTONE_SLACK
     assert np.mean(nevd[10]) < MAX_MARGIN_NEVD

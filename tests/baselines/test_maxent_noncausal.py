@@ -63,7 +63,7 @@ def test_partition_function_likelihood_and_gradient_equal_enumeration():
         ll = baselines.noncausal_log_likelihood(mdp, mdp.features @ w, demos, T)
         np.testing.assert_allclose(ll, returns[[0, -1]] - log_z, rtol=RTOL_EXACT)
         expected_f = np.exp(returns - log_z) @ f
-        grad = jax.grad(lambda v: jnp.sum(baselines.noncausal_log_likelihood(
+        grad = jax.grad(lambda v, demos=demos: jnp.sum(baselines.noncausal_log_likelihood(
             mdp, mdp.features @ v, demos, T)))(w)
         np.testing.assert_allclose(grad, f[0] + f[-1] - 2 * expected_f, rtol=1e-8, atol=1e-12)
         # Algorithm 1's forward pass equals the exact expectation on deterministic dynamics
