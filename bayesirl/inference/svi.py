@@ -46,8 +46,13 @@ def fit_svi(model, model_args: tuple = (), model_kwargs: dict | None = None, *,
     of reach (every ELBO step costs one solve and one gradient).
 
     Args:
-        model, model_args, model_kwargs, rng_key, num_samples, num_chains, coords, dims,
-            attrs: as in :func:`~bayesirl.inference.laplace.fit_laplace`.
+        model: a NumPyro model with continuous latent sites.
+        model_args, model_kwargs: passed to the model.
+        rng_key: PRNG key (ELBO steps and draws).
+        num_samples: M draws per chain.
+        num_chains: C chains of independent draws from the fitted guide.
+        coords, dims, attrs: ArviZ coordinates / dims and extra ``posterior.attrs``
+            (as in :func:`~bayesirl.inference.laplace.fit_laplace`).
         num_steps: Adam steps (one ELBO sample each).
         learning_rate: Adam step size.
 

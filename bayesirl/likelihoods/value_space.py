@@ -32,7 +32,7 @@ class ValueSpaceReward(NamedTuple):
     Attributes:
         reward: (S,) θ = β·R, the scaled state reward.
         logits: (S, A) Boltzmann logits (soft Q of θ at temperature 1).
-        log_abs_det_jacobian: () log |det ∂θ/∂V| = log |det(I − γ P_π)|.
+        log_abs_det_jacobian: () ``log |det ∂θ/∂V| = log |det(I − γ P_π)|``.
     """
 
     reward: Array
