@@ -251,7 +251,7 @@ def bench_map(S, F, num_demos, methods=("auto", "vi")):
     return row
 
 
-def bench_birl(sizes, draws, np_draws, thinning=10):
+def bench_birl(sizes, draws, np_draws, thinning=10, kernel_kwargs=None):
     import jax
     import jax.numpy as jnp
 
@@ -276,7 +276,7 @@ def bench_birl(sizes, draws, np_draws, thinning=10):
         idata = fit(irl_model, mdp, Evidence(boltzmann=pairs), method="mh", num_chains=1,
                     num_warmup=2 * draws, num_samples=draws, thinning=thinning,
                     progress_bar=False, prior="l2-sphere", betas={"boltzmann": 10.0}, q="hard",
-                    kernel_kwargs={"dense_covariance": True})
+                    kernel_kwargs=kernel_kwargs)
         jax_s = time.perf_counter() - t0
         ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
         base = NumpyBIRL(mdp, states, actions, 10.0)

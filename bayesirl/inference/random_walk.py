@@ -95,8 +95,10 @@ __all__ = [
     "build_kernel",
     "covariance_window_bounds",
     "default_target_accept_prob",
+    "check_sphere_blocks",
     "mh_init",
     "mh_transition",
+    "polar_proposal",
 ]
 
 
@@ -135,6 +137,56 @@ class MHState(NamedTuple):
 # --------------------------------------------------------------------------------------
 # Layer 1: one plain MH transition
 # --------------------------------------------------------------------------------------
+def polar_proposal(
+    rng_key: jax.Array,
+    z_flat: jax.Array,
+    z_prop_flat: jax.Array,
+    blocks: tuple[tuple[int, int], ...],
+    step_size: jax.Array,
+    sphere_scale: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """Sphere-native proposal for blocks of the flat position (PolicyWalk-style).
+
+    Each block ``x = z_flat[start:start + F]`` is written ``x = ρ u`` (``ρ = ‖x‖₂``). The
+    direction moves as in PolicyWalk (Ramachandran & Amir 2007; Brown & Niekum 2018):
+    ``u' = normalise(u + step_size · a · ε)``, ``ε ~ N(0, I_F)`` — symmetric with respect to the
+    surface measure, since its density depends on ``u · u'`` only. The radius moves on the log
+    scale, ``log ρ' = log ρ + step_size · b · η``, ``η ~ N(0, 1)``. In Lebesgue measure on
+    ``x`` the proposal density is ``K(u, u') φ(·) / ρ'^F``, so the Hastings log-correction is
+    ``F (log ρ' − log ρ)`` per block. The angular step no longer shrinks as ``ρ`` grows: a
+    target that depends on the direction only (the sphere priors) is explored at a rate that
+    does not depend on the length the chain wanders to.
+
+    Args:
+        rng_key: a PRNG key.
+        z_flat: ``(d,)`` current flat position (the blocks are read from it).
+        z_prop_flat: ``(d,)`` proposal for the other coordinates (the blocks are written
+            into it).
+        blocks: static ``((start, F), ...)`` slices of ``z_flat``.
+        step_size: scalar > 0, the kernel's step size.
+        sphere_scale: ``(len(blocks), 2)`` angular ``a`` and log-radius ``b`` multipliers.
+
+    Returns:
+        ``(z_prop (d,), log_hastings ())``: the position with the blocks replaced, and the log
+        Hastings correction ``log q(z | z') − log q(z' | z)``.
+    """
+    dtype = z_flat.dtype
+    keys = random.split(rng_key, 2 * len(blocks))
+    log_hastings = jnp.zeros((), dtype=dtype)
+    for k, (start, size) in enumerate(blocks):
+        x = lax.dynamic_slice_in_dim(z_flat, start, size)
+        rho = jnp.linalg.norm(x)
+        u = x / rho
+        eps = random.normal(keys[2 * k], (size,), dtype=dtype)
+        u_new = u + step_size * sphere_scale[k, 0] * eps
+        u_new = u_new / jnp.linalg.norm(u_new)
+        d_log_rho = step_size * sphere_scale[k, 1] * random.normal(keys[2 * k + 1], (), dtype)
+        x_new = (rho * jnp.exp(d_log_rho) * u_new).astype(z_prop_flat.dtype)
+        z_prop_flat = lax.dynamic_update_slice_in_dim(z_prop_flat, x_new, start, 0)
+        log_hastings = log_hastings + size * d_log_rho
+    return z_prop_flat, log_hastings
+
+
 def mh_transition(
     rng_key: jax.Array,
     z: Any,
@@ -142,13 +194,17 @@ def mh_transition(
     potential_fn: Callable[[Any], jax.Array],
     step_size: jax.Array,
     scale: jax.Array,
+    sphere_blocks: tuple[tuple[int, int], ...] = (),
+    sphere_scale: jax.Array | None = None,
 ) -> tuple[Any, jax.Array, jax.Array, jax.Array]:
     """One Gaussian random-walk Metropolis–Hastings transition (Metropolis et al. 1953).
 
     Proposes ``z' = z + step_size * L @ eps`` with ``eps ~ N(0, I_d)`` (``L = diag(scale)``
     when ``scale`` is a vector) and accepts with probability
     ``min(1, exp(U(z) - U(z')))``. The proposal is symmetric so no Hastings correction is
-    needed. Non-finite ``U(z')`` is rejected. Pure and jit/vmap-able.
+    needed. Non-finite ``U(z')`` is rejected. Pure and jit/vmap-able. Coordinates in
+    ``sphere_blocks`` are instead moved by :func:`polar_proposal` (independent randomness),
+    whose Hastings correction is added to the log acceptance ratio.
 
     Args:
         rng_key: a PRNG key.
@@ -158,6 +214,9 @@ def mh_transition(
         potential_fn: maps a pytree shaped like ``z`` to the scalar potential energy.
         step_size: scalar > 0.
         scale: ``(d,)`` per-coordinate scales or ``(d, d)`` lower-triangular factor ``L``.
+        sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
+            polar proposals (default none).
+        sphere_scale: ``(len(sphere_blocks), 2)`` multipliers of :func:`polar_proposal`.
 
     Returns:
         ``(z_new, potential_energy_new, accept_prob, accepted)``: the next position (same
@@ -170,10 +229,15 @@ def mh_transition(
     eps = random.normal(key_proposal, z_flat.shape, dtype=dtype)
     noise = scale @ eps if scale.ndim == 2 else scale * eps
     z_prop_flat = z_flat + (step_size * noise).astype(z_flat.dtype)
+    log_hastings = jnp.zeros((), dtype=dtype)
+    if sphere_blocks:
+        z_prop_flat, log_hastings = polar_proposal(random.fold_in(key_proposal, 1), z_flat,
+                                                   z_prop_flat,
+                                                   sphere_blocks, step_size, sphere_scale)
     z_prop = unravel(z_prop_flat)
     potential_energy = jnp.asarray(potential_energy, dtype=dtype)
     pe_prop = jnp.asarray(potential_fn(z_prop), dtype=dtype)
-    log_ratio = potential_energy - pe_prop
+    log_ratio = potential_energy - pe_prop + log_hastings.astype(dtype)
     valid = jnp.isfinite(pe_prop) & ~jnp.isnan(log_ratio)
     log_accept = jnp.where(valid, jnp.minimum(log_ratio, 0.0), -jnp.inf)
     accept_prob = jnp.exp(log_accept)
@@ -182,6 +246,20 @@ def mh_transition(
     z_new = jax.tree.map(lambda new, old: jnp.where(accepted, new, old), z_prop, z)
     pe_new = jnp.where(accepted, pe_prop, potential_energy)
     return z_new, pe_new, accept_prob, accepted
+
+
+def check_sphere_blocks(sphere_blocks, num_dims: int) -> tuple[tuple[int, int], ...]:
+    """Return ``sphere_blocks`` as a tuple of int pairs; ``ValueError`` unless each
+    ``(start, F)`` is a slice of ``range(num_dims)`` with ``F >= 1``, without overlaps."""
+    blocks = tuple((int(a), int(b)) for a, b in sphere_blocks)
+    covered = set()
+    for start, size in blocks:
+        span = set(range(start, start + size))
+        if start < 0 or size < 1 or start + size > num_dims or span & covered:
+            raise ValueError(f"sphere_blocks: expected disjoint (start, size) slices of "
+                             f"{num_dims} parameters, got {blocks}")
+        covered |= span
+    return blocks
 
 
 # --------------------------------------------------------------------------------------
@@ -194,6 +272,7 @@ def mh_init(
     *,
     step_size: float = 0.1,
     dense_covariance: bool = False,
+    sphere_blocks: tuple[tuple[int, int], ...] = (),
 ) -> MHState:
     """Initial :class:`MHState` at position ``z`` (one chain; ``vmap`` it for several).
 
@@ -204,6 +283,8 @@ def mh_init(
         step_size: initial step size (> 0); the initial proposal is ``N(z, step_size^2 I)``.
         dense_covariance: if true the proposal scale is a ``(d, d)`` Cholesky factor,
             otherwise a ``(d,)`` vector.
+        sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
+            :func:`polar_proposal`; must match :func:`build_kernel`'s.
 
     Returns:
         An :class:`MHState` with ``i = 0``, ``accept_prob = mean_accept_prob = 0``.
@@ -218,7 +299,8 @@ def mh_init(
     dtype = float_dtype()
     potential_energy = jnp.asarray(potential_fn(z), dtype=dtype)
     adapt_state = adapt_init(z_flat.shape[0], step_size, dense_covariance=dense_covariance,
-                             dtype=dtype)
+                             dtype=dtype, sphere_blocks=check_sphere_blocks(sphere_blocks,
+                                                                            z_flat.shape[0]))
     zero = jnp.zeros((), dtype=dtype)
     return MHState(
         i=jnp.zeros((), dtype=jnp.result_type(int)),
@@ -239,6 +321,7 @@ def build_kernel(
     adapt_covariance: bool = True,
     dense_covariance: bool = False,
     covariance_window: tuple[float, float] = DEFAULT_COVARIANCE_WINDOW,
+    sphere_blocks: tuple[tuple[int, int], ...] = (),
 ) -> Callable[[MHState, Callable[[Any], jax.Array]], MHState]:
     """Build the adaptive random-walk MH transition ``kernel(state, potential_fn) -> state``.
 
@@ -260,6 +343,10 @@ def build_kernel(
         dense_covariance: full (dense) rather than diagonal covariance; must match the
             ``dense_covariance`` given to :func:`mh_init`.
         covariance_window: fractions of the warm-up, see :func:`covariance_window_bounds`.
+        sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
+            :func:`polar_proposal` instead of the Gaussian step (for latents whose target
+            depends mainly on their direction, e.g. the sphere priors' ``reward_weights_raw``);
+            must match :func:`mh_init`'s.
 
     Returns:
         ``kernel(state: MHState, potential_fn) -> MHState``.
@@ -269,10 +356,11 @@ def build_kernel(
             ``covariance_window`` is invalid.
     """
     num_warmup = check_num_warmup(num_warmup)
+    sphere_blocks = tuple((int(a), int(b)) for a, b in sphere_blocks)
     update = build_adaptation(
         num_warmup, target_accept_prob, adapt_step_size=adapt_step_size,
         adapt_covariance=adapt_covariance, dense_covariance=dense_covariance,
-        covariance_window=covariance_window,
+        covariance_window=covariance_window, sphere_blocks=sphere_blocks,
     )
 
     def kernel(state: MHState, potential_fn: Callable[[Any], jax.Array]) -> MHState:
@@ -280,7 +368,7 @@ def build_kernel(
         adapt = state.adapt_state
         z, pe, accept_prob, _ = mh_transition(
             key_transition, state.z, state.potential_energy, potential_fn,
-            adapt.step_size, adapt.scale,
+            adapt.step_size, adapt.scale, sphere_blocks, adapt.sphere_scale,
         )
         t = state.i
         itr = t + 1

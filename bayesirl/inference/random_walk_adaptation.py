@@ -79,6 +79,12 @@ class MHAdaptState(NamedTuple):
             :func:`numpyro.infer.hmc_util.welford_covariance`.
         scale: ``(d,)`` standard deviations (diagonal proposal) or ``(d, d)`` lower
             Cholesky factor ``L`` (dense proposal); identity until the covariance switch.
+        sphere_welford: ``(mean (p,), m2 (p,), n)``, diagonal Welford accumulators of the
+            polar coordinates ``(u, log ρ)`` of the sphere blocks (``p = Σ (F_b + 1)``; empty
+            without sphere blocks).
+        sphere_scale: ``(B, 2)`` angular and log-radius multipliers of the B sphere blocks'
+            polar proposals (:func:`~bayesirl.inference.random_walk.polar_proposal`); ones
+            until the covariance switch.
     """
 
     step_size: jax.Array
@@ -89,6 +95,8 @@ class MHAdaptState(NamedTuple):
     prox_center: jax.Array
     welford_state: tuple
     scale: jax.Array
+    sphere_welford: tuple = ()
+    sphere_scale: jax.Array | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -217,8 +225,42 @@ def _dual_averaging_init(log_step_size, dtype) -> dict:
     )
 
 
+def polar_size(sphere_blocks: tuple[tuple[int, int], ...]) -> int:
+    """Length ``p = Σ (F_b + 1)`` of the polar coordinates ``(u_b, log ρ_b)`` of the blocks."""
+    return sum(size + 1 for _, size in sphere_blocks)
+
+
+def polar_coordinates(z_flat: jax.Array, sphere_blocks) -> jax.Array:
+    """``(p,)`` concatenated ``(u_b, log ρ_b)`` of the blocks ``x_b = ρ_b u_b`` of ``z_flat``."""
+    parts = []
+    for start, size in sphere_blocks:
+        x = lax.dynamic_slice_in_dim(z_flat, start, size)
+        rho = jnp.linalg.norm(x)
+        parts += [x / rho, jnp.log(rho)[None]]
+    return jnp.concatenate(parts) if parts else jnp.zeros((0,), z_flat.dtype)
+
+
+def _sphere_scale(adapt: "MHAdaptState", sphere_blocks, num_dims: int) -> jax.Array:
+    """``(B, 2)`` polar multipliers ``2.38/√d · (sd per tangent direction, sd of log ρ)``.
+
+    The angular spread per tangent direction is ``√((Σ_i Var u_i) / (F − 1))`` (the total
+    variance of a unit vector spread over its F − 1 tangent directions); both variances are
+    Stan-regularised as the covariance is.
+    """
+    mean, m2, n = adapt.sphere_welford
+    dtype = m2.dtype
+    n_f = n.astype(dtype)
+    var = (n_f / (n_f + 5.0)) * m2 / (n_f - 1.0) + 1e-3 * (5.0 / (n_f + 5.0))
+    rows, offset = [], 0
+    for _, size in sphere_blocks:
+        angular = jnp.sum(var[offset:offset + size]) / max(size - 1, 1)
+        rows.append(jnp.stack([jnp.sqrt(angular), jnp.sqrt(var[offset + size])]))
+        offset += size + 1
+    return (_RGG_SCALE / math.sqrt(num_dims)) * jnp.stack(rows)
+
+
 def adapt_init(num_dims: int, step_size, *, dense_covariance: bool = False,
-               dtype=None) -> MHAdaptState:
+               dtype=None, sphere_blocks: tuple[tuple[int, int], ...] = ()) -> MHAdaptState:
     """Initial :class:`MHAdaptState`: step size ``step_size`` and an identity proposal scale.
 
     Args:
@@ -227,6 +269,8 @@ def adapt_init(num_dims: int, step_size, *, dense_covariance: bool = False,
         dense_covariance: if true the proposal scale is a ``(d, d)`` Cholesky factor,
             otherwise a ``(d,)`` vector of standard deviations.
         dtype: floating dtype of the state; default :func:`float_dtype`.
+        sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
+            polar proposals.
 
     Returns:
         An :class:`MHAdaptState` with empty Welford accumulators.
@@ -237,10 +281,13 @@ def adapt_init(num_dims: int, step_size, *, dense_covariance: bool = False,
     scale = (jnp.eye(num_dims, dtype=dtype) if dense_covariance
              else jnp.ones(num_dims, dtype=dtype))
     step_size = jnp.asarray(step_size, dtype=dtype)
+    p_mean, p_m2, p_n = welford_covariance(diagonal=True)[0](polar_size(sphere_blocks))
     return MHAdaptState(
         step_size=step_size,
         welford_state=(mean.astype(dtype), m2.astype(dtype), n),
         scale=scale,
+        sphere_welford=(p_mean.astype(dtype), p_m2.astype(dtype), p_n),
+        sphere_scale=jnp.ones((len(sphere_blocks), 2), dtype=dtype),
         **_dual_averaging_init(jnp.log(step_size), dtype),
     )
 
@@ -285,6 +332,7 @@ def build_adaptation(
     adapt_covariance: bool = True,
     dense_covariance: bool = False,
     covariance_window: tuple[float, float] = DEFAULT_COVARIANCE_WINDOW,
+    sphere_blocks: tuple[tuple[int, int], ...] = (),
 ) -> Callable[[MHAdaptState, jax.Array, Any, jax.Array], MHAdaptState] | None:
     """Build the warm-up update ``update(adapt, t, z, accept_prob) -> adapt``.
 
@@ -299,6 +347,9 @@ def build_adaptation(
         adapt_covariance: estimate the proposal covariance.
         dense_covariance: dense ``(d, d)`` rather than diagonal ``(d,)`` proposal scale.
         covariance_window: fractions of the warm-up, see :func:`covariance_window_bounds`.
+        sphere_blocks: static ``((start, F), ...)`` slices moved by polar proposals; their
+            polar coordinates are accumulated over the same window and set the angular and
+            log-radius multipliers at the switch (:func:`_sphere_scale`).
 
     Returns:
         The update function, or ``None`` when nothing adapts (``num_warmup == 0`` or both
@@ -316,11 +367,17 @@ def build_adaptation(
     if num_warmup == 0 or not (adapt_step_size or do_cov):
         return None
     _, welford_update, _ = welford_covariance(diagonal=not dense_covariance)
+    _, polar_update, _ = welford_covariance(diagonal=True)
 
     def switch_covariance(adapt: MHAdaptState) -> MHAdaptState:
         new_scale = _regularised_scale(adapt, dense_covariance)
         ok = jnp.all(jnp.isfinite(new_scale))
         adapt = adapt._replace(scale=jnp.where(ok, new_scale, adapt.scale))
+        if sphere_blocks:
+            d = adapt.welford_state[0].shape[0]
+            new_sphere = _sphere_scale(adapt, sphere_blocks, d)
+            ok = jnp.all(jnp.isfinite(new_sphere) & (new_sphere > 0))
+            adapt = adapt._replace(sphere_scale=jnp.where(ok, new_sphere, adapt.sphere_scale))
         if adapt_step_size:
             # The 2.38^2/d scaling is already optimal for a Gaussian target: restart the
             # step-size adaptation from 1.
@@ -340,6 +397,12 @@ def build_adaptation(
                 lambda new, old: jnp.where(in_window, new, old), updated, adapt.welford_state
             )
             adapt = adapt._replace(welford_state=welford_state)
+            if sphere_blocks:
+                polar = polar_coordinates(z_flat, sphere_blocks).astype(welford_state[0].dtype)
+                updated = polar_update(polar, adapt.sphere_welford)
+                adapt = adapt._replace(sphere_welford=jax.tree.map(
+                    lambda new, old: jnp.where(in_window, new, old), updated,
+                    adapt.sphere_welford))
             adapt = lax.cond(t == cov_end - 1, switch_covariance, identity, adapt)
         if adapt_step_size:
             final_step = jnp.exp(adapt.log_step_size_avg)

@@ -24,7 +24,36 @@ from bayesirl.inference.random_walk_adaptation import (
     default_target_accept_prob,
 )
 
-__all__ = ["RandomWalkMH"]
+__all__ = ["DENSE_AUTO_MAX_DIM", "RandomWalkMH", "sphere_blocks_of"]
+
+#: ``dense_covariance="auto"`` uses a dense proposal covariance when at most this many
+#: unconstrained parameters move by the Gaussian step (``O(d^2)`` per step is then negligible
+#: next to a likelihood evaluation), a diagonal one above.
+DENSE_AUTO_MAX_DIM: int = 64
+
+
+def sphere_blocks_of(z, sphere_sites) -> tuple[tuple[int, int], ...]:
+    """Slices ``((start, F), ...)`` of ``ravel_pytree(z)`` holding the sites ``sphere_sites``.
+
+    Args:
+        z: one chain's unconstrained position, a dict of site name -> array (anything else
+            has no named sites: the result is empty).
+        sphere_sites: site names; names that ``z`` does not have are skipped (as NumPyro's
+            ``init_to_value`` skips values of absent sites).
+
+    Returns:
+        The slices, in the order of the flat position.
+    """
+    if not isinstance(z, dict) or not sphere_sites:
+        return ()
+    blocks, offset = [], 0
+    for path, leaf in jax.tree_util.tree_flatten_with_path(z)[0]:
+        size = int(np.size(leaf))
+        name = getattr(path[0], "key", None)
+        if name in sphere_sites and len(path) == 1:
+            blocks.append((offset, size))
+        offset += size
+    return tuple(blocks)
 
 
 class RandomWalkMH(MCMCKernel):
@@ -56,14 +85,24 @@ class RandomWalkMH(MCMCKernel):
         adapt_covariance: adapt the proposal covariance during warm-up (needs
             ``num_warmup >= MIN_WARMUP_FOR_COVARIANCE``).
         dense_covariance: dense instead of diagonal proposal covariance (``O(d^2)`` memory
-            and ``O(d^2)`` work per step).
+            and ``O(d^2)`` work per step); ``"auto"``: dense when at most
+            :data:`DENSE_AUTO_MAX_DIM` parameters move by the Gaussian step (the default of
+            :func:`~bayesirl.inference.fit.fit`).
+        sphere_sites: names of latent sites moved by sphere-native polar proposals
+            (:func:`~bayesirl.inference.random_walk.polar_proposal`: a PolicyWalk step of the
+            direction, a log-scale step of the length, with its Hastings correction) instead
+            of the Gaussian step — for latents whose target depends (almost) only on their
+            direction, such as ``reward_weights_raw`` of the sphere priors, where a Gaussian
+            walk drifts along the length and its angular step shrinks as the length grows.
+            Absent names are skipped.
         init_strategy: NumPyro init strategy for the model's latent sites
             (default :func:`numpyro.infer.init_to_uniform`).
 
     Raises:
         ValueError: if both or neither of ``model`` and ``potential_fn`` are given
             (message names ``model``/``potential_fn``), ``step_size`` is not a finite number
-            > 0, or ``target_accept_prob`` is not in (0, 1).
+            > 0, ``target_accept_prob`` is not in (0, 1), or ``dense_covariance`` is not
+            True, False or ``"auto"``.
 
     Example::
 
@@ -85,7 +124,8 @@ class RandomWalkMH(MCMCKernel):
         target_accept_prob: float | None = None,
         adapt_step_size: bool = True,
         adapt_covariance: bool = True,
-        dense_covariance: bool = False,
+        dense_covariance: bool | str = False,
+        sphere_sites=(),
         init_strategy=init_to_uniform,
     ):
         if model is None and potential_fn is None:
@@ -105,7 +145,14 @@ class RandomWalkMH(MCMCKernel):
         self._target_accept_prob = target_accept_prob
         self._adapt_step_size = bool(adapt_step_size)
         self._adapt_covariance = bool(adapt_covariance)
-        self._dense_covariance = bool(dense_covariance)
+        if dense_covariance != "auto" and not isinstance(dense_covariance, bool | np.bool_):
+            raise ValueError(f"dense_covariance: expected True, False or 'auto', got "
+                             f"{dense_covariance!r}")
+        if isinstance(sphere_sites, str):
+            sphere_sites = (sphere_sites,)
+        self._dense_covariance = dense_covariance
+        self._sphere_sites = tuple(sphere_sites)
+        self._sphere_blocks = ()
         self._init_strategy = init_strategy
         # Set by init().
         self._potential_fn_gen = None
@@ -133,6 +180,21 @@ class RandomWalkMH(MCMCKernel):
     def target_accept_prob(self) -> float | None:
         """The target acceptance probability in use (resolved from ``d`` after :meth:`init`)."""
         return self._resolved_target_accept_prob
+
+    @property
+    def dense_covariance(self) -> bool:
+        """Whether the proposal covariance is dense (``"auto"`` resolved after :meth:`init`)."""
+        if self._dense_covariance != "auto":
+            return bool(self._dense_covariance)
+        if self._num_dims is None:
+            return False
+        free = self._num_dims - sum(size for _, size in self._sphere_blocks)
+        return 0 < free <= DENSE_AUTO_MAX_DIM
+
+    @property
+    def sphere_blocks(self) -> tuple[tuple[int, int], ...]:
+        """Flat slices moved by polar proposals (known after :meth:`init`)."""
+        return self._sphere_blocks
 
     @property
     def num_dims(self) -> int | None:
@@ -198,6 +260,7 @@ class RandomWalkMH(MCMCKernel):
         if d == 0:
             raise ValueError("init_params: expected at least one unconstrained parameter")
         self._num_dims = d
+        self._sphere_blocks = sphere_blocks_of(z_one, self._sphere_sites)
         target = self._target_accept_prob
         if target is None:
             target = default_target_accept_prob(d)
@@ -237,19 +300,22 @@ class RandomWalkMH(MCMCKernel):
         init_params = self._initial_position(key_init_model, init_params, model_args,
                                              model_kwargs)
         target = self._resolve_target(init_params, vectorized)
+        blocks = self._sphere_blocks
+        dense = self.dense_covariance
         kernel = build_kernel(
             num_warmup,
             target,
             adapt_step_size=self._adapt_step_size,
             adapt_covariance=self._adapt_covariance,
-            dense_covariance=self._dense_covariance,
+            dense_covariance=dense,
+            sphere_blocks=blocks,
         )
         potential_fn = self._get_potential_fn(model_args, model_kwargs)
         step_size = self._step_size
-        dense = self._dense_covariance
 
         def init_one(z, key):
-            return mh_init(z, potential_fn, key, step_size=step_size, dense_covariance=dense)
+            return mh_init(z, potential_fn, key, step_size=step_size, dense_covariance=dense,
+                           sphere_blocks=blocks)
 
         def sample_one(state, args, kwargs):
             return kernel(state, self._get_potential_fn(args, kwargs))
