@@ -75,7 +75,7 @@ def summary(idata, var_names=None, hdi_prob: float = 0.94):
     """``az.summary`` table (pandas DataFrame): mean, sd, HDI, MCSE, bulk/tail ESS, R-hat.
 
     A single draw (MAP) gives NaN for the sampling diagnostics, without ArviZ's log warning."""
-    with _quiet(idata.posterior.sizes.get("draw", 0) < 4), warnings.catch_warnings():
+    with _quiet(_few_draws(idata)), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # R-hat/ESS of a single draw are NaN
         warnings.simplefilter("ignore", UserWarning)
         return az.summary(idata, var_names=var_names, hdi_prob=hdi_prob, round_to="none")
@@ -83,12 +83,20 @@ def summary(idata, var_names=None, hdi_prob: float = 0.94):
 
 def ess(idata, var_names=None, method: str = "bulk"):
     """Effective sample size per variable (xarray Dataset)."""
-    return az.ess(idata, var_names=var_names, method=method)
+    with _quiet(_few_draws(idata)):
+        return az.ess(idata, var_names=var_names, method=method)
 
 
 def rhat(idata, var_names=None):
     """Rank-normalised split R-hat per variable (xarray Dataset)."""
-    return az.rhat(idata, var_names=var_names)
+    with _quiet(_few_draws(idata)):
+        return az.rhat(idata, var_names=var_names)
+
+
+def _few_draws(idata) -> bool:
+    """Fewer than 4 draws (a MAP point): ArviZ would log a shape warning for each call."""
+    posterior = getattr(idata, "posterior", idata)
+    return posterior.sizes.get("draw", 0) < 4
 
 
 def to_netcdf(idata, path: str | os.PathLike) -> None:
