@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/bench_speed.py            # full run (tens of minutes on 2 CPU cores)
     python benchmarks/bench_speed.py --quick    # CI-sized smoke run (< 30 s)
     python benchmarks/bench_speed.py --device   # solver and sampler rows on the default JAX device
+    python benchmarks/bench_speed.py --quick --rows-5-7   # smoke run of every row
 
 Every row carries its baseline measured in the same process, and a ratio column
 (baseline time / bayesirl time, > 1: bayesirl faster):
@@ -23,9 +24,17 @@ Every row carries its baseline measured in the same process, and a ratio column
    INCLUDED) against the numpy ``run_mcmc`` of the BIRL code people
    copy (Python MH loop, L2-normalised Gaussian proposals, dense value iteration per step).
 
-Rows that need a third-party package (FrozenLake: gymnasium) or hours (NUTS at 10^5 states)
-are left to ``bench_solvers.py`` / ``bench_preferences.py`` or not run; the Bradley–Terry row
-is ``bench_preferences.py``.
+5. ``ValueWalk``: seconds per effective sample on ValueWalk's 9 / 36 / 144-state gridworlds
+   (N(0, 10²) per state, β = 1, 50 pairs, γ = 0.9), ``value_space_irl_model`` by NUTS, compile
+   included; the paper's 0.27 / 0.71 / 0.77 s are printed as the reference column.
+6. ``Bradley–Terry``: 66 pairs × 64 features, samples/s and ESS/s against numpy's projected
+   random walk (``bench_trajectories.run``, same process).
+7. ``NUTS / MH at 10^5 states``: one evaluation's cost at 10^5 states times the evaluations per
+   effective draw of a short fit of the same model at 2000 states, extrapolated to 100
+   effective draws (a full run at 10^5 would take hours on this CPU).
+
+``--quick`` runs rows 1–4 (rows 5–7 with ``--rows-5-7``). FrozenLake (gymnasium) rows are
+``bench_solvers.py`` and the command line (``bayesirl fit --env FrozenLake8x8-v1``).
 """
 
 from __future__ import annotations
@@ -219,19 +228,9 @@ def bench_gamma(repeats, budget, fit_sizes):
 
 
 def bench_map(S, F, num_demos, methods=("auto", "vi")):
-    import jax
-    import jax.numpy as jnp
-
-    from bayesirl.data.demos import sample_demonstrations
     from bayesirl.inference import fit_demonstrations
-    from bayesirl.solvers import soft_value_iteration
 
-    rng = np.random.default_rng(3)
-    phi = rng.normal(size=(S, F)).astype(np.float32)
-    mdp, _ = random_sparse_mdp(S, 0.95, 7, features=phi)
-    w_true = jnp.asarray(rng.normal(size=F), jnp.float32)
-    pol = soft_value_iteration(mdp, mdp.features @ w_true).policy
-    demos = sample_demonstrations(jax.random.PRNGKey(0), mdp, pol, num_demos, 20)
+    mdp, demos, _ = map_problem(S, F, num_demos)
     row = {"S": S, "F": F, "demos": num_demos}
     for m in methods:
         t0 = time.perf_counter()
@@ -301,12 +300,148 @@ def bench_birl(sizes, draws, np_draws, thinning=10, kernel_kwargs=None):
     return rows
 
 
+VALUEWALK_ANCHOR = {9: 0.27, 36: 0.71, 144: 0.77}
+
+
+def bench_valuewalk(sides, warmup, draws):
+    """Seconds per effective sample on ValueWalk's gridworlds (Bajgar et al. 2024, Table 1)."""
+    import jax
+    import jax.numpy as jnp
+
+    from bayesirl.data.demos import sample_demonstrations
+    from bayesirl.data.envs import make_environment
+    from bayesirl.inference import fit
+    from bayesirl.likelihoods import DemonstrationPairs, demonstration_pairs
+    from bayesirl.models import value_space_irl_model
+    from bayesirl.solvers import soft_value_iteration
+
+    rows = []
+    for n in sides:
+        env = make_environment("gridworld", height=n, width=n, discount=0.9)
+        pol = soft_value_iteration(env.mdp, env.true_reward).policy
+        demos = sample_demonstrations(jax.random.PRNGKey(0), env.mdp, pol, 10, 10)
+        p = demonstration_pairs(env.mdp, demos)
+        pairs = DemonstrationPairs(*(jnp.asarray(x)[:50] for x in (p.states, p.actions, p.times)))
+        t0 = time.perf_counter()
+        idata = fit(value_space_irl_model, env.mdp, pairs, method="nuts", num_chains=1,
+                    num_warmup=warmup, num_samples=draws, progress_bar=False,
+                    prior_scale=10.0, beta=1.0)
+        wall = time.perf_counter() - t0
+        r = np.asarray(idata.posterior["reward"])
+        ess = min(_harness.bulk_ess(r[..., s]) for s in range(r.shape[-1]))
+        row = dict(S=n * n, pairs=int(pairs.states.shape[0]), wall_s=wall, min_ess=ess,
+                   s_per_ess=wall / ess, anchor=VALUEWALK_ANCHOR.get(n * n, float("nan")))
+        row["ratio"] = row["anchor"] / row["s_per_ess"]
+        rows.append(row)
+        print(f"  [ValueWalk S={n * n}: {row['s_per_ess']:.3f} s per ESS]", flush=True)
+    print("\n5. ValueWalk's gridworlds (N(0, 10^2) per state, β = 1, 50 pairs, γ = 0.9): seconds "
+          "per effective sample (goal <= 1/10 of ValueWalk)")
+    _harness.print_table_header(f"{'S':>5} {'wall s':>7} {'min ESS':>8} {'s/ESS':>7} "
+                                f"{'ValueWalk':>10} {'ratio':>7}")
+    for r in rows:
+        print(f"{r['S']:>5} {r['wall_s']:>7.1f} {r['min_ess']:>8.0f} {r['s_per_ess']:>7.3f} "
+              f"{r['anchor']:>10.2f} {r['ratio']:>6.1f}x")
+    print("bayesirl: fit(value_space_irl_model, method='nuts'), 1 chain, compile INCLUDED; min "
+          "bulk ESS over the S state rewards; ValueWalk: the paper's reported numbers (reference)")
+    return rows
+
+
+def bench_bradley_terry(quick):
+    """Bradley–Terry at Bayesian REX's size: ``bench_trajectories.run`` (numpy in the same run)."""
+    import bench_trajectories
+
+    chains = [64] if quick else [16, 256, 1024]
+    res = bench_trajectories.run(chains, 300 if quick else 1000, 1.0 if quick else 4.0,
+                                 2 if quick else 3, 0.5 if quick else 3.0, 0)
+    np_row = res["numpy"]
+    print(f"\n6. Bradley-Terry, {res['pairs']} pairs x {res['features']} features (goal: >= 10^6 "
+          "samples/s, >= 5x numpy's ESS/s)")
+    _harness.print_table_header(f"{'sampler':>12} {'samples/s':>11} {'vs np':>7} {'ESS/s w0':>9} "
+                                f"{'ESS/s vs np':>12}")
+    print(f"{'numpy MH':>12} {np_row['steps_per_s']:>11.0f} {1.0:>7.2f} "
+          f"{np_row['ess_per_s']:>9.1f} {1.0:>12.2f}")
+    for r in res["rows"]:
+        print(f"{'MH C=' + str(r['chains']):>12} {r['steps_per_s']:>11.0f} {r['vs_np']:>7.2f} "
+              f"{r['ess_per_s']:>9.1f} {r['ess_per_s_vs_np']:>12.2f}")
+    print("compile excluded (bench_trajectories.py); ESS/s of w[0] over all chains")
+    return res
+
+
+def map_problem(S, F, num_demos):
+    """The MAP row's problem: random sparse MDP, Gaussian features, soft-optimal demos."""
+    import jax
+    import jax.numpy as jnp
+
+    from bayesirl.data.demos import sample_demonstrations
+    from bayesirl.solvers import soft_value_iteration
+
+    rng = np.random.default_rng(3)
+    phi = rng.normal(size=(S, F)).astype(np.float32)
+    mdp, _ = random_sparse_mdp(S, 0.95, 7, features=phi)
+    w_true = jnp.asarray(rng.normal(size=F), jnp.float32)
+    pol = soft_value_iteration(mdp, mdp.features @ w_true).policy
+    return mdp, sample_demonstrations(jax.random.PRNGKey(0), mdp, pol, num_demos, 20), w_true
+
+
+def bench_large_posterior(S_big, S_small, F, mh_sizes, nuts_sizes, target_ess=100):
+    """NUTS / MH at large S: the cost of one evaluation at ``S_big`` times the evaluations per
+    effective sample measured by short fits of the same model at ``S_small``."""
+    import jax
+    from numpyro.infer.util import initialize_model
+
+    from bayesirl.inference import fit_demonstrations
+    from bayesirl.likelihoods import demonstration_pairs
+    from bayesirl.models import boltzmann_irl_model
+
+    per_eval = {}
+    for S in (S_big,):
+        mdp, demos, w = map_problem(S, F, 100)
+        mi = initialize_model(jax.random.PRNGKey(1), boltzmann_irl_model,
+                              model_args=(mdp, demonstration_pairs(mdp, demos)),
+                              model_kwargs=dict(prior="gaussian", q="soft"), validate_grad=False)
+        z = {"reward_weights": w}
+        for name, fn in (("potential", mi.potential_fn),
+                         ("value_and_grad", jax.value_and_grad(mi.potential_fn))):
+            f, _ = _harness.compile_jax(fn, (z,))
+            per_eval[name], _ = _harness.time_jax(f, (z,), repeats=2, budget_s=2.0)
+    mdp, demos, _ = map_problem(S_small, F, 100)
+    rows = {}
+    for method, (warm, draws, thin) in (("mh", mh_sizes), ("nuts", nuts_sizes)):
+        idata = fit_demonstrations(mdp, demos, method=method, num_chains=1, num_warmup=warm,
+                                   num_samples=draws, thinning=thin, progress_bar=False,
+                                   predictive_groups=False)
+        w = np.asarray(idata.posterior["reward_weights"])
+        ess = min(_harness.bulk_ess(w[..., f]) for f in range(F))
+        if method == "nuts":
+            stats = idata.sample_stats
+            evals = float(np.asarray(stats["n_steps" if "n_steps" in stats else "num_steps"]).sum())
+            evals_warm = evals / draws * warm  # warm-up trees assumed as deep as the kept ones
+            cost = per_eval["value_and_grad"]
+        else:
+            evals, evals_warm, cost = draws * thin, warm, per_eval["potential"]
+        per_ess = evals / max(ess, 1.0)
+        rows[method] = dict(ess=ess, evals_per_ess=per_ess, s_per_eval=cost,
+                            minutes=(evals_warm + target_ess * per_ess) * cost / 60)
+    print(f"\n7. NUTS / MH posterior at S = {S_big} (F = {F}, 100 demonstrations, γ = 0.95): "
+          f"extrapolated minutes to {target_ess} effective draws (goal <= 10)")
+    _harness.print_table_header(f"{'sampler':>8} {'s/eval':>7} {'evals/ESS':>10} {'minutes':>8}")
+    for m, r in rows.items():
+        print(f"{m:>8} {r['s_per_eval']:>7.3f} {r['evals_per_ess']:>10.1f} {r['minutes']:>8.1f}")
+    print(f"s/eval: potential (MH) or value+gradient (NUTS) at S = {S_big}, one chain; evals/ESS "
+          f"from a 1-chain fit at S = {S_small} (same F, same model); minutes = (warm-up + "
+          f"{target_ess} ESS) x evals x s/eval")
+    return dict(per_eval=per_eval, rows=rows)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="CI-sized smoke run (< 30 s)")
     p.add_argument("--device", action="store_true",
                    help="solver and sampler rows only, on the default JAX device (e.g. a GPU)")
     p.add_argument("--skip-fit", action="store_true", help="no γ = 0.999 NUTS fit")
+    p.add_argument("--rows-5-7", action="store_true",
+                   help="with --quick: also the ValueWalk, Bradley-Terry and large-S rows "
+                        "(~25 s more CPU; always on in a full run)")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
     _harness.limit_blas_threads()
@@ -324,6 +459,13 @@ def main(argv=None):
                                    ("auto",) if q else ("auto", "vi"))
     results["birl"] = bench_birl([5] if q else [5, 8, 12], 100 if q else 2000,
                                  20 if q else 1000, 2 if q else 10)
+    if not args.device and (args.rows_5_7 or not q):
+        results["valuewalk"] = bench_valuewalk([3] if q else [3, 6, 12], 100 if q else 1000,
+                                               100 if q else 1000)
+        results["bradley_terry"] = bench_bradley_terry(q)
+        results["large_posterior"] = bench_large_posterior(
+            2_000 if q else 100_000, 500 if q else 2_000, 16,
+            (200, 100, 2) if q else (2000, 1000, 5), (50, 50, 1) if q else (300, 300, 1))
     _harness.finish(results, t_start, args.json, indent=2, default=str)
     return 0
 
