@@ -61,13 +61,15 @@ from bayesirl.analysis.performance import (
     policy_returns,
     rank_policies,
 )
-from bayesirl.data.rollouts import noise_ladder_preferences, rollout_features
+from bayesirl.data.preferences import make_preferences
+from bayesirl.data.rollouts import rollout_features
 from bayesirl.data.trajectories import make_trajectories
 from bayesirl.inference.fit_trajectories import fit_trajectories
 
 TASK = "MountainCar-v0"
 NUM_ACTIONS = 3
 FEATURES = ("step", "height", "position", "speed", "goal", "valley")
+F = len(FEATURES)
 
 
 def phi(obs, action):
@@ -77,90 +79,129 @@ def phi(obs, action):
                      float(abs(x + 0.5) < 0.1)])
 
 
-def expert(obs):
-    """Push in the direction of the velocity: (B, 2) -> (B,) actions 0 (left) or 2 (right)."""
-    return np.where(obs[:, 1] >= 0, 2, 0)
+def phi_logged(obs, action):
+    """φ (6,) followed by the logged state and action (x, v, a), (9,): the extra three columns
+    let the example recompute each step's probability under every background component."""
+    return np.concatenate([phi(obs, action), [float(obs[0]), float(obs[1]), float(action)]])
 
 
-def late_expert(obs):
-    """Push right only once already moving right fast: a weaker heuristic."""
-    return np.where(obs[:, 1] > 0.01, 2, 0)
+def energy_pumping(x, v):
+    """The heuristic's action preferences (..., 3): +1 for pushing along the velocity, 0 for
+    no push, −1 for pushing against it."""
+    s = np.where(np.asarray(v) >= 0, 1.0, -1.0)[..., None]
+    return s * np.array([-1.0, 0.0, 1.0])
 
 
-def position_bang_bang(obs):
-    """Push toward the hill on the right when left of the valley bottom, else left."""
-    return np.where(obs[:, 0] < -0.5, 2, 0)
+def late_push(x, v):
+    """A weaker heuristic: push right only once moving right fast, else left."""
+    s = np.where(np.asarray(v) > 0.01, 1.0, -1.0)[..., None]
+    return s * np.array([-1.0, 0.0, 1.0])
 
 
-def always_right(obs):
-    return np.full(len(obs), 2)
+def position_bang_bang(x, v):
+    """Push right when left of the valley bottom, else left."""
+    s = np.where(np.asarray(x) < -0.5, 1.0, -1.0)[..., None]
+    return s * np.array([-1.0, 0.0, 1.0])
 
 
-def held_out_policies():
-    """name -> (policy, ε); the first two are the normalisation references."""
-    noisy = {f"expert eps={e:g}": (expert, e) for e in (0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 0.85)}
-    return {"random": (expert, 1.0), "expert": (expert, 0.0), **noisy,
-            "late expert": (late_expert, 0.0), "late expert eps=0.2": (late_expert, 0.2),
-            "position bang-bang": (position_bang_bang, 0.0),
-            "always right": (always_right, 0.0)}
+def always_right(x, v):
+    return np.broadcast_to(np.array([-1.0, 0.0, 1.0]), np.shape(x) + (3,))
 
 
-def mixture_log_probs(trajectories, own_epsilon, levels):
-    """log q(τ) of an equal-shares mixture of ε-greedy experts, (N,).
-
-    Each trajectory was rolled out at ``own_epsilon`` < 1, so its stored log-probability
-    ``k log(1 − ε + ε/|A|) + (T − k) log(ε/|A|)`` gives its number k of greedy steps out of T;
-    then ``log q = logsumexp_l [log p_l + log π_l(τ)]`` with ``p_l = 1/L``.
-    """
-    T = trajectories.mask.sum(axis=1)
-    if own_epsilon == 0:
-        k = T
+def action_log_probs(prefs, kappa, eps):
+    """log π(a | s) (..., 3) of a Boltzmann-rational policy with ε-uniform noise:
+    ``(1 − ε) softmax(κ · prefs) + ε/|A|``; κ = inf is the argmax (deterministic)."""
+    if np.isinf(kappa):
+        p = (prefs == prefs.max(axis=-1, keepdims=True)).astype(float)
+        p /= p.sum(axis=-1, keepdims=True)
     else:
-        hit, miss = np.log(1 - own_epsilon + own_epsilon / NUM_ACTIONS), np.log(
-            own_epsilon / NUM_ACTIONS)
-        k = np.rint((trajectories.log_probs - T * miss) / (hit - miss))
-    terms = []
-    for eps in levels:
-        with np.errstate(divide="ignore", invalid="ignore"):  # ε = 0: log 0 = -inf, 0·-inf
-            hit, miss = np.log(1 - eps + eps / NUM_ACTIONS), np.log(eps / NUM_ACTIONS)
-            log_pi = np.where(k == T, k * hit, k * hit + (T - k) * miss)
-        terms.append(log_pi - np.log(len(levels)))
-    return scipy.special.logsumexp(np.asarray(terms), axis=0)
+        p = scipy.special.softmax(kappa * prefs, axis=-1)
+    with np.errstate(divide="ignore"):
+        return np.log((1 - eps) * p + eps / NUM_ACTIONS)
+
+
+def make_policy(heuristic, kappa, eps, seed):
+    """A stochastic policy callable for ``rollout_features``: (B, 2) -> (actions, log-probs)."""
+    rng = np.random.default_rng(seed)
+
+    def policy(obs):
+        logp = action_log_probs(heuristic(obs[:, 0], obs[:, 1]), kappa, eps)
+        u = rng.random((len(obs), 1))
+        a = (u > np.cumsum(np.exp(logp), axis=-1)).sum(axis=-1).clip(0, NUM_ACTIONS - 1)
+        return a, logp[np.arange(len(obs)), a]
+
+    return policy
+
+
+def rollouts(args, heuristic, kappa, eps, n, seed):
+    """n episodes: Trajectories with φ and the logged (x, v, a) as features (N, T, 9)."""
+    return rollout_features(TASK, make_policy(heuristic, kappa, eps, seed), phi_logged, n,
+                            seed=seed, num_envs=args.num_envs, progress_bar=False)
+
+
+def trajectory_log_prob(t, heuristic, kappa, eps):
+    """log π(τ) (N,) of each logged trajectory under one policy (dynamics excluded)."""
+    x, v, a = t.features[..., F], t.features[..., F + 1], t.features[..., F + 2].astype(int)
+    logp = np.take_along_axis(action_log_probs(heuristic(x, v), kappa, eps), a[..., None], -1)
+    return np.where(t.mask, logp[..., 0], 0.0).sum(axis=1)
+
+
+def ladder_data(args):
+    """D-REX: the Boltzmann expert at each ε of ``--noise-levels``, ranked by ε."""
+    levels = sorted(args.noise_levels)
+    K = args.episodes_per_level
+    parts = [rollouts(args, energy_pumping, args.expert_kappa, e, K, args.seed + i)
+             for i, e in enumerate(levels)]
+    ranking = [list(range(i * K, (i + 1) * K)) for i in range(len(levels))]
+    prefs = make_preferences(K * len(levels), rankings=[ranking])
+    return np.concatenate([p.feature_counts[:, :F] for p in parts]), prefs
 
 
 def collect(args):
-    common = dict(feature_names=FEATURES, num_envs=args.num_envs, progress_bar=False)
-    ladder = noise_ladder_preferences(TASK, expert, phi, args.noise_levels,
-                                      args.episodes_per_level, seed=args.seed, **common)
+    """Feature counts and log-probabilities of ladder + demonstrations + background."""
+    ladder_counts, prefs = ladder_data(args)
     if args.num_demos == 0:  # preferences only (Bayesian REX)
-        return ladder.trajectories, ladder.preferences, None, None
-    demos = rollout_features(TASK, expert, phi, args.num_demos, seed=args.seed + 100, **common)
+        trajs = make_trajectories(feature_counts=ladder_counts, feature_names=FEATURES)
+        return trajs, prefs, None, None
+    demos = rollouts(args, energy_pumping, args.expert_kappa, 0.0, args.num_demos,
+                     args.seed + 100)
     levels = args.background_levels
-    if any(e >= 1 for e in levels):
-        raise SystemExit("--background-levels: expected ε < 1 (the greedy steps of a "
-                         "trajectory at ε = 1 cannot be recovered from its log-probability)")
     per_level = np.diff(np.linspace(0, args.num_background, len(levels) + 1).round()).astype(int)
-    backs = [rollout_features(TASK, expert, phi, int(n), seed=args.seed + 200 + i, epsilon=eps,
-                              **common) for i, (eps, n) in enumerate(zip(levels, per_level)) if n]
-    back_lp = [mixture_log_probs(b, eps, levels) for b, eps in zip(backs, levels)]
-    N, D = ladder.trajectories.num_trajectories, demos.num_trajectories
-    counts = np.concatenate([ladder.trajectories.feature_counts, demos.feature_counts,
-                             *(b.feature_counts for b in backs)])
-    log_probs = np.concatenate([ladder.trajectories.log_probs, demos.log_probs, *back_lp])
+    backs = [rollouts(args, energy_pumping, args.expert_kappa, e, int(n), args.seed + 200 + i)
+             for i, (e, n) in enumerate(zip(levels, per_level)) if n]
+    # exact trajectory-level mixture: log q(τ) = logsumexp_l [log p_l + log π_l(τ)]
+    shares = np.log(per_level[per_level > 0] / per_level.sum())
+    kept = [e for e, n in zip(levels, per_level) if n]
+    back_lp = [scipy.special.logsumexp(
+        [s + trajectory_log_prob(b, energy_pumping, args.expert_kappa, e)
+         for s, e in zip(shares, kept)], axis=0) for b in backs]
+    N, D = ladder_counts.shape[0], demos.num_trajectories
+    counts = np.concatenate([ladder_counts, demos.feature_counts[:, :F],
+                             *(b.feature_counts[:, :F] for b in backs)])
+    log_probs = np.concatenate([np.zeros(N), demos.log_probs, *back_lp])
     trajs = make_trajectories(feature_counts=counts, log_probs=log_probs, feature_names=FEATURES)
-    demo_ids = np.arange(N, N + D)
-    back_ids = np.arange(N + D, counts.shape[0])
-    return trajs, ladder.preferences, demo_ids, back_ids
+    demo_ids, back_ids = np.arange(N, N + D), np.arange(N + D, counts.shape[0])
+    return trajs, prefs, demo_ids, back_ids
+
+
+def held_out_policies(kappa):
+    """name -> (heuristic, κ, ε); the first two are the normalisation references."""
+    noisy = {f"expert eps={e:g}": (energy_pumping, kappa, e)
+             for e in (0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 0.85)}
+    return {"random": (energy_pumping, kappa, 1.0), "expert": (energy_pumping, kappa, 0.0),
+            **noisy, "greedy expert": (energy_pumping, np.inf, 0.0),
+            "late push": (late_push, np.inf, 0.0), "late push eps=0.2": (late_push, np.inf, 0.2),
+            "position bang-bang": (position_bang_bang, np.inf, 0.0),
+            "always right": (always_right, np.inf, 0.0)}
 
 
 def evaluate(args, weights):
     names, true_returns, mus = [], [], []
-    for i, (name, (policy, eps)) in enumerate(held_out_policies().items()):
-        t = rollout_features(TASK, policy, phi, args.eval_episodes, seed=args.seed + 1000 + i,
-                             epsilon=eps, num_envs=args.num_envs, progress_bar=False)
+    for i, (name, spec) in enumerate(held_out_policies(args.expert_kappa).items()):
+        t = rollouts(args, *spec, args.eval_episodes, args.seed + 1000 + i)
         names.append(name)
         true_returns.append(float(t.returns.mean()))
-        mus.append(t.feature_counts.mean(axis=0))
+        mus.append(t.feature_counts[:, :F].mean(axis=0))
     g = policy_returns(weights, np.asarray(mus))  # (C, D, P)
     true = np.asarray(true_returns)
     z = normalized_returns(g, low=0, high=1)
@@ -200,15 +241,15 @@ def heat_map(path, weights):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--noise-levels", type=lambda s: [float(x) for x in s.split(",")],
-                        default=[0.0, 0.1, 0.2, 0.3])
-    parser.add_argument("--background-levels", type=lambda s: [float(x) for x in s.split(",")],
-                        default=[0.0, 0.1, 0.25, 0.5],
-                        help="ε of the background mixture components (equal shares, ε < 1)")
+    floats = lambda s: [float(x) for x in s.split(",")]  # noqa: E731
+    parser.add_argument("--expert-kappa", type=float, default=3.0,
+                        help="inverse temperature κ of the Boltzmann-rational expert")
+    parser.add_argument("--noise-levels", type=floats, default=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+                        help="D-REX ε ladder over the expert")
+    parser.add_argument("--background-levels", type=floats, default=[0.0, 0.1, 0.3, 1.0],
+                        help="ε of the background mixture components (equal shares)")
     parser.add_argument("--episodes-per-level", type=int, default=10)
-    parser.add_argument("--num-demos", type=int, default=3)
-    parser.add_argument("--maxent-beta", type=float, default=1.0,
-                        help="fixed rationality β of the sample-based MaxEnt demonstrations")
+    parser.add_argument("--num-demos", type=int, default=5)
     parser.add_argument("--num-background", type=int, default=200)
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--num-samples", type=int, default=1000)
@@ -221,7 +262,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     trajs, prefs, demo_ids, back_ids = collect(args)
-    betas = {"bradley-terry": dist.LogNormal(0.0, 1.0), "sample-maxent": args.maxent_beta}
+    betas = {"bradley-terry": dist.LogNormal(0.0, 1.0), "sample-maxent": dist.LogNormal(0.0, 1.0)}
     if demo_ids is None:
         del betas["sample-maxent"]
     with warnings.catch_warnings(record=True) as caught:
