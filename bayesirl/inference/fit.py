@@ -35,7 +35,8 @@ __all__ = ["METHODS", "MH_DEFAULTS", "fit", "fit_evidence", "fit_demonstrations"
 #: Inference methods accepted by :func:`fit`.
 METHODS = ("nuts", "mh", "map", "laplace", "svi")
 #: ``RandomWalkMH`` settings of ``fit(method="mh")`` unless ``kernel_kwargs`` overrides them:
-#: a dense proposal covariance for up to 64 parameters. Polar (sphere-native) proposals,
+#: a dense proposal covariance for up to 32 parameters (``DENSE_AUTO_MAX_DIM``). Polar
+#: (sphere-native) proposals,
 #: ``kernel_kwargs={"sphere_sites": ("reward_weights_raw",)}``, are not the default: on
 #: Brown's 5×5 feature gridworld (L2-sphere prior, hard Q, β = 10) they gave a bulk ESS of
 #: 40–70 per 2000 draws against 500–750 for the dense covariance on the latent z, whose
@@ -91,7 +92,7 @@ def fit(
     * ``"mh"``: :class:`~bayesirl.inference.random_walk.RandomWalkMH` (Metropolis–Hastings over the
       unconstrained parameters, step size and covariance adapted during warm-up); gradient-free,
       so it also suits hard-max Q. Default :data:`MH_DEFAULTS`: a dense proposal covariance up
-      to 64 parameters.
+      to 32 parameters.
     * ``"map"``: maximises the log posterior with scipy's L-BFGS-B on the jitted potential and
       its gradient, from ``num_chains`` random starts; the best is returned as a single draw
       (chain = 1, draw = 1). It is the mode in NumPyro's *unconstrained* space (the potential

@@ -28,8 +28,10 @@ __all__ = ["DENSE_AUTO_MAX_DIM", "RandomWalkMH", "sphere_blocks_of"]
 
 #: ``dense_covariance="auto"`` uses a dense proposal covariance when at most this many
 #: unconstrained parameters move by the Gaussian step (``O(d^2)`` per step is then negligible
-#: next to a likelihood evaluation), a diagonal one above.
-DENSE_AUTO_MAX_DIM: int = 64
+#: next to a likelihood evaluation), a diagonal one above. Measured: dense gave R-hat 1.002 and
+#: ESS 954 on the γ = 0.999, β = 100 gridworld (4 features), but on FrozenLake8x8 (64 one-hot
+#: features) R-hat 1.05 and ESS 94 against ~290 for the diagonal covariance.
+DENSE_AUTO_MAX_DIM: int = 32
 
 
 def sphere_blocks_of(z, sphere_sites) -> tuple[tuple[int, int], ...]:
