@@ -96,7 +96,11 @@ def rhat(idata, var_names=None):
 def _few_draws(idata) -> bool:
     """Fewer than 4 draws (a MAP point): ArviZ would log a shape warning for each call."""
     posterior = getattr(idata, "posterior", idata)
-    return posterior.sizes.get("draw", 0) < 4
+    sizes = getattr(posterior, "sizes", None)
+    if sizes is not None:  # InferenceData or xarray Dataset
+        return sizes.get("draw", 0) < 4
+    shape = np.shape(posterior)  # a plain array (chain, draw, ...)
+    return len(shape) >= 2 and shape[1] < 4
 
 
 def to_netcdf(idata, path: str | os.PathLike) -> None:
