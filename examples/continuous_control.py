@@ -5,32 +5,41 @@ Task: MountainCar-v0 (2-D continuous state: position x in [-1.2, 0.6], velocity 
 [-0.07, 0.07]; actions push left / none / right; true reward −1 per step until the flag at
 x >= 0.5, at most 200 steps, so the true return is −(episode length)).
 
-1. A scripted expert: push in the direction of the velocity (energy pumping).
-2. D-REX (Brown et al., CoRL 2019): the expert rolled out with ε-greedy noise at a ladder of ε,
-   ranked by noise (less noise preferred) — no human labels. The ladder stops at ε = 0.3, where
-   the expert still usually reaches the flag: beyond it most episodes hit the 200-step limit, so
-   more noise no longer means a lower return and the D-REX labels stop following the true
-   reward (the first version of this example, ladder to ε = 1, had 14 % bound coverage).
-   Plus a few expert demonstrations for the sample-based MaxEnt likelihood, with the partition
-   function importance-sampled (Boularias et al. 2011) over a background that is a MIXTURE of
-   ε-greedy experts (``--background-levels``, equal shares): each background trajectory's
-   sampling log-probability is that of the mixture, ``log Σ_l p_l π_l(τ)`` (the balance
-   heuristic of multiple importance sampling, Veach & Guibas 1995), with
-   ``π_l(τ) = (1 − ε_l + ε_l/|A|)^k (ε_l/|A|)^(T−k)`` for k greedy steps out of T.
-   Measured: the importance ESS is still about 1 (it was about 1 with a single ε = 0.5
-   background). The MaxEnt base measure is uniform over action sequences, so the noisiest
-   background trajectories carry weights 1/q(τ) of order e^80 and one of them dominates; the
-   expert is deterministic, which MaxEnt with these features can only approach with
-   β·w·Φ differences of ~100 nats. Scaling the features down (β·w·Φ = O(1)) or learning β did
-   not help (rank correlation 0.61–0.73, coverage 0.27–0.55, ESS 1–3), and preferences alone
-   put the weight on ``goal`` instead of ``step`` (rank correlation 0.73): the result below is
-   the best of these, and its α-VaR bound is still over-confident (see docs/results).
+1. A Boltzmann-rational heuristic expert: action preferences +1 for pushing along the
+   velocity (energy pumping), 0 for no push, −1 against; π_E(a | s) = softmax(κ · prefs), κ = 3
+   (``--expert-kappa``; p(push along v) ≈ 0.95, about 122 steps to the flag). Stochastic, so the
+   MaxEnt demonstrations model (which can only approach a deterministic expert with β·w·Φ
+   differences of ~100 nats) is not ruled out from the start.
+2. D-REX (Brown et al., CoRL 2019): the expert with ε-uniform noise at ε = 0, 0.1, …, 0.5,
+   ranked by ε (less noise preferred) — no human labels. The ladder stops where episodes start
+   hitting the 200-step limit (visible from episode lengths, no reward needed): beyond it more
+   noise no longer lowers the return. Plus a few expert demonstrations (``--num-demos``) for the
+   sample-based MaxEnt likelihood (β learned, LogNormal(0, 1) prior), its partition function
+   importance-sampled (Boularias et al. 2011) over a background that is a trajectory-level
+   MIXTURE of the expert at ε = 0, 0.1, 0.3 and 1 (uniform), equal shares
+   (``--background-levels``). Each rollout logs (x, v, a) next to φ, so the background's
+   sampling log-probability is the EXACT mixture ``log Σ_l p_l π_l(τ)`` (balance heuristic of
+   multiple importance sampling, Veach & Guibas 1995), with π_l(τ) = Π_t ((1 − ε_l) π_E(a_t|s_t)
+   + ε_l/|A|).
+   Measured (full run, docs/results): importance ESS median ≈ 3 of 200 (it was ≈ 1 with the
+   deterministic expert and an ε-greedy background), rank correlation 0.98, and bound coverage
+   0.25 (was 0.18). The bound is still over-confident, and the cause is the model, not the
+   importance sampler: under the true reward (−1 per step) every policy that never reaches the
+   flag is worth exactly the random policy (normalised 0), but D-REX labels and demonstrations
+   only tell the posterior which feature counts go with less noise, and it confidently puts
+   weight on ``goal`` / ``valley`` / ``height`` (which separate noise levels among failing
+   episodes too), so failing policies such as "always right" or ε = 0.6 get bounds well above 0.
+   The 1500 all-pairs comparisons of a 60-trajectory ranking are treated as independent, which
+   adds to the over-confidence (fewer episodes per level did not restore coverage: 0.25).
+   Preferences alone (``--num-demos 0``): rank correlation 0.94, coverage 0.33.
 3. The posterior over linear reward weights (NUTS; w uniform on the unit L2 sphere, β learned).
 4. Held-out policies (other noise levels and other heuristics), evaluated from their rollouts'
    feature counts: posterior-mean return, 90 % credible interval and the 95 %-confidence
    (δ = 0.05) α = 0.95 VaR lower bound on the normalised return (0 = uniformly random, 1 = the
    expert), ranked by that bound (Brown et al., ICML 2020, Sec. 5). ``bound_coverage`` is the
-   share of held-out policies whose true normalised return is at or above its bound.
+   share of held-out policies whose true normalised return is at or above its bound; both sides
+   are on one scale: each posterior draw's returns are normalised with the same two reference
+   policies' rollouts (random = 0, expert = 1) as the true returns (checked for issue 11).
 5. A heat map of the posterior-mean reward over the (x, v) state space.
 
 Features φ(o, a) (per step, action-independent): ``step`` = 1 (so the true reward −1/step is
