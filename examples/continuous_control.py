@@ -250,7 +250,7 @@ def heat_map(path, weights):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    floats = lambda s: [float(x) for x in s.split(",")]  # noqa: E731
+    floats = lambda s: [float(x) for x in s.split(",")]
     parser.add_argument("--expert-kappa", type=float, default=3.0,
                         help="inverse temperature κ of the Boltzmann-rational expert")
     parser.add_argument("--noise-levels", type=floats, default=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
