@@ -43,7 +43,7 @@ from bayesirl._typing import Array
 from bayesirl._validate import check_scalar
 from bayesirl.baselines.common import validate_demos
 from bayesirl.data.demos import Demonstrations
-from bayesirl.data.mdp import MDP, reward_from_weights
+from bayesirl.data.mdp import MDP, reward_from_weights, state_action_reward
 from bayesirl.solvers import expected_feature_counts
 
 __all__ = [
@@ -70,17 +70,6 @@ class NonCausalSolution(NamedTuple):
     policy: Array
 
 
-def _reward_sa(mdp: MDP, reward: Array) -> Array:
-    reward = jnp.asarray(reward)
-    S, A = mdp.num_states, mdp.num_actions
-    if reward.shape == (S,):
-        return jnp.broadcast_to(reward[:, None], (S, A))
-    if reward.shape != (S, A):
-        raise ValueError(f"reward: expected shape (S,) = ({S},) or (S, A) = ({S}, {A}), "
-                         f"got {reward.shape}")
-    return reward
-
-
 @partial(jax.jit, static_argnames=("horizon", "discount"))
 def noncausal_backward_pass(mdp: MDP, reward: Array, horizon: int,
                             discount: float = 1.0) -> NonCausalSolution:
@@ -96,7 +85,7 @@ def noncausal_backward_pass(mdp: MDP, reward: Array, horizon: int,
     Returns:
         :class:`NonCausalSolution`. Differentiable in ``reward`` (a fixed-length ``lax.scan``).
     """
-    reward_sa = _reward_sa(mdp, reward)
+    reward_sa = state_action_reward(mdp, reward)
     log_p = jnp.where(mdp.next_probs > 0, jnp.log(jnp.where(mdp.next_probs > 0,
                                                              mdp.next_probs, 1.0)), -jnp.inf)
     log_a = np.log(mdp.num_actions)
@@ -142,7 +131,7 @@ def noncausal_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations,
     if T_demo > T:
         raise ValueError(f"horizon: expected >= the demonstrations' length {T_demo}, got {T}")
     sol = noncausal_backward_pass(mdp, reward, T, float(discount))
-    reward_sa = _reward_sa(mdp, reward)
+    reward_sa = state_action_reward(mdp, reward)
     lengths = jnp.sum(demos.mask, axis=1)
     t = jnp.arange(T_demo)
     weights = jnp.asarray(discount, reward_sa.dtype) ** t

@@ -33,7 +33,7 @@ import numpy as np
 from jax import lax
 
 from bayesirl._typing import Array
-from bayesirl.data.mdp import MDP
+from bayesirl.data.mdp import MDP, state_action_reward
 from bayesirl.solvers._linear import (
     DENSE_SOLVE_MAX_STATES,
     expected_next_values,
@@ -111,16 +111,6 @@ class FiniteHorizonResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 # Building blocks
 # ---------------------------------------------------------------------------------------------
-
-
-def _state_action_reward(mdp: MDP, reward: Array) -> Array:
-    reward = jnp.asarray(reward)
-    S, A = mdp.num_states, mdp.num_actions
-    if reward.shape == (S,):
-        return jnp.broadcast_to(reward[:, None], (S, A))
-    if reward.shape == (S, A):
-        return reward
-    raise ValueError(f"reward: expected shape (S,) = ({S},) or (S, A) = ({S}, {A}), got {reward.shape}")
 
 
 def _q_values(mdp: MDP, reward_sa: Array, values: Array, discount=None) -> Array:
@@ -282,7 +272,7 @@ def _fixed_point_jvp(cfg, primals, tangents):
 def _solve_discounted(mdp, reward, init_values, cfg_kwargs) -> SolverResult:
     if cfg_kwargs["method"] not in SOLVER_METHODS:
         raise ValueError(f"method: expected one of {SOLVER_METHODS}, got {cfg_kwargs['method']!r}")
-    reward_sa = _state_action_reward(mdp, reward)
+    reward_sa = state_action_reward(mdp, reward)
     if not jnp.issubdtype(reward_sa.dtype, jnp.floating):
         reward_sa = reward_sa.astype(jnp.zeros(()).dtype)
     atol, rtol = tolerances(reward_sa.dtype, cfg_kwargs.pop("atol"), cfg_kwargs.pop("rtol"))
@@ -459,7 +449,7 @@ def finite_horizon_soft_value_iteration(
         raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
     if discount is not None and not 0.0 <= float(discount) <= 1.0:
         raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
-    reward_sa = _state_action_reward(mdp, reward)
+    reward_sa = state_action_reward(mdp, reward)
 
     def step(v_next, _):
         q = _q_values(mdp, reward_sa, v_next, discount)
@@ -504,7 +494,7 @@ def policy_evaluation(
     Differentiable with respect to ``reward`` and ``policy`` (through
     ``lax.custom_linear_solve``).
     """
-    reward_sa = _state_action_reward(mdp, reward)
+    reward_sa = state_action_reward(mdp, reward)
     policy = jnp.asarray(policy, reward_sa.dtype)
     if policy.shape != reward_sa.shape:
         raise ValueError(f"policy: expected shape (S, A) = {reward_sa.shape}, got {policy.shape}")
