@@ -250,54 +250,100 @@ def bench_map(S, F, num_demos, methods=("auto", "vi")):
     return row
 
 
-def bench_birl(sizes, draws, np_draws, thinning=10, kernel_kwargs=None):
-    import jax
+def _birl_problem(n):
+    """Brown's n×n feature gridworld and its whole optimal policy as demonstration pairs."""
     import jax.numpy as jnp
 
     from bayesirl.data.envs import make_environment
-    from bayesirl.inference import fit
     from bayesirl.likelihoods import DemonstrationPairs
-    from bayesirl.models import Evidence, irl_model
     from bayesirl.solvers import value_iteration
+
+    env = make_environment("gridworld", height=n, width=n, num_features=4,
+                           slip_probability=0.1, discount=0.95)
+    mdp = env.mdp
+    pi = np.asarray(value_iteration(mdp, env.true_reward).policy)
+    states = np.flatnonzero(~np.asarray(mdp.terminal)).astype(np.int32)
+    actions = pi[states].argmax(1).astype(np.int32)
+    pairs = DemonstrationPairs(jnp.asarray(states), jnp.asarray(actions),
+                               jnp.zeros_like(jnp.asarray(states)))
+    return mdp, pairs, states, actions
+
+
+def _birl_policy_walk(mdp, pairs, chains, steps, step_size):
+    """PolicyWalk (L2 sphere, Brown's target), ``chains`` vmapped chains, compile included:
+    (bulk ESS of w[0] over the chains, wall seconds, mean acceptance)."""
+    import functools
+
+    import jax
+
+    from bayesirl.inference.policy_walk import sample_policy_walk
+
+    t0 = time.perf_counter()
+    key_init, key_run = jax.random.split(jax.random.PRNGKey(1))
+    run = jax.jit(jax.vmap(functools.partial(
+        sample_policy_walk, beta=10.0, step_size=step_size, num_steps=steps,
+        burn_in=steps // 3, norm=2, axis_name="chain"), in_axes=(0, None, None, 0),
+        axis_name="chain"))
+    out = run(jax.random.split(key_run, chains), mdp, pairs,
+              jax.random.normal(key_init, (chains, mdp.features.shape[-1])))
+    w = np.asarray(out.weights)
+    seconds = time.perf_counter() - t0
+    return _harness.bulk_ess(w[..., 0]), seconds, float(np.mean(out.acceptance_rate))
+
+
+def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw_chains=64,
+               kernel_kwargs=None):
+    """Row 4: BIRL ESS/s of ``fit(method="mh")`` (vectorised chains) and of PolicyWalk against
+    the numpy ``run_mcmc``; compile included (the persistent compile cache, if warm, helps)."""
+    from bayesirl.inference import fit
+    from bayesirl.models import Evidence, irl_model
 
     rows = []
     for n in sizes:
-        env = make_environment("gridworld", height=n, width=n, num_features=4,
-                               slip_probability=0.1, discount=0.95)
-        mdp = env.mdp
-        pi = np.asarray(value_iteration(mdp, env.true_reward).policy)
-        keep = ~np.asarray(mdp.terminal)
-        states = np.flatnonzero(keep).astype(np.int32)
-        actions = pi[states].argmax(1).astype(np.int32)
-        pairs = DemonstrationPairs(jnp.asarray(states), jnp.asarray(actions),
-                                   jnp.zeros_like(jnp.asarray(states)))
+        mdp, pairs, states, actions = _birl_problem(n)
         t0 = time.perf_counter()
-        idata = fit(irl_model, mdp, Evidence(boltzmann=pairs), method="mh", num_chains=1,
-                    num_warmup=2 * draws, num_samples=draws, thinning=thinning,
-                    progress_bar=False, prior="l2-sphere", betas={"boltzmann": 10.0}, q="hard",
-                    kernel_kwargs=kernel_kwargs)
+        idata = fit(irl_model, mdp, Evidence(boltzmann=pairs), method="mh", num_chains=chains,
+                    chain_method="vectorized", num_warmup=2 * draws, num_samples=draws,
+                    thinning=thinning, progress_bar=False, prior="l2-sphere",
+                    betas={"boltzmann": 10.0}, q="hard", kernel_kwargs=kernel_kwargs)
         jax_s = time.perf_counter() - t0
         ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
+        pw_ess, pw_s, pw_acc = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5)
         base = NumpyBIRL(mdp, states, actions, 10.0)
         t0 = time.perf_counter()
         chain, acc = base.run_mcmc(np_draws, 0.05, 0)
         np_s = time.perf_counter() - t0
         np_ess = _harness.bulk_ess(chain[None, np_draws // 2:, 0])
         row = dict(n=n, jax_ess_s=ess / jax_s, np_ess_s=np_ess / np_s, jax_s=jax_s, np_s=np_s,
-                   ess=ess, np_ess=np_ess, np_accept=acc)
+                   ess=ess, np_ess=np_ess, np_accept=acc, chains=chains,
+                   pw_ess_s=pw_ess / pw_s, pw_s=pw_s, pw_ess=pw_ess, pw_accept=pw_acc)
         row["ratio"] = row["jax_ess_s"] / max(row["np_ess_s"], 1e-12)
+        row["pw_ratio"] = row["pw_ess_s"] / max(row["np_ess_s"], 1e-12)
         rows.append(row)
-        print(f"  [BIRL {n}x{n}: {row['jax_ess_s']:.0f} ESS/s]", flush=True)
-    print("\n4. BIRL on Brown's feature gridworlds (β = 10, slip 0.1, γ = 0.95, whole optimal "
-          "policy): ESS/s of w[0], compile INCLUDED (goal >= 1000x numpy)")
-    _harness.print_table_header(f"{'grid':>6} {'jax ESS/s':>10} {'jax s':>7} {'np ESS/s':>9} "
-                                f"{'np s':>7} {'ratio':>8}")
-    for r in rows:
-        print(f"{r['n']:>3}x{r['n']:<2} {r['jax_ess_s']:>10.1f} {r['jax_s']:>7.1f} "
-              f"{r['np_ess_s']:>9.3f} {r['np_s']:>7.1f} {r['ratio']:>7.0f}x")
-    print("numpy: run_mcmc (Python MH loop, dense value iteration per step); ESS over its "
-          "second half")
+        print(f"  [BIRL {n}x{n}: MH {row['jax_ess_s']:.0f}, PolicyWalk {row['pw_ess_s']:.0f}, "
+              f"numpy {row['np_ess_s']:.2f} ESS/s]", flush=True)
+    _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws)
     return rows
+
+
+def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws):
+    import jax
+
+    cache = jax.config.jax_compilation_cache_dir or "off"
+    print("\n4. BIRL on Brown's feature gridworlds (β = 10, slip 0.1, γ = 0.95, whole optimal "
+          "policy): bulk ESS/s of w[0] pooled over chains, compile INCLUDED (goal >= 1000x numpy)")
+    _harness.print_table_header(f"{'grid':>6} {'MH ESS/s':>9} {'MH s':>6} {'PW ESS/s':>9} "
+                                f"{'PW s':>6} {'np ESS/s':>9} {'np s':>6} {'MH/np':>7} "
+                                f"{'PW/np':>7}")
+    for r in rows:
+        print(f"{r['n']:>3}x{r['n']:<2} {r['jax_ess_s']:>9.1f} {r['jax_s']:>6.1f} "
+              f"{r['pw_ess_s']:>9.1f} {r['pw_s']:>6.1f} {r['np_ess_s']:>9.3f} {r['np_s']:>6.1f} "
+              f"{r['ratio']:>6.0f}x {r['pw_ratio']:>6.0f}x")
+    print(f"MH: fit(method='mh'), dense proposal covariance, {chains} vectorised chains, "
+          f"{2 * draws} warm-up + {draws} draws x thinning {thinning} each; PW: PolicyWalk "
+          f"(L2 sphere, step 0.5), {pw_chains} vmapped chains x {pw_steps} steps (1/3 burn-in); "
+          f"numpy: run_mcmc (step 0.05, dense VI per step), {np_draws} steps, ESS over the "
+          f"second half; persistent compile cache: {cache} (BAYESIRL_NO_COMPILE_CACHE=1: cold)")
 
 
 VALUEWALK_ANCHOR = {9: 0.27, 36: 0.71, 144: 0.77}
@@ -457,8 +503,9 @@ def main(argv=None):
     if not args.device:
         results["map"] = bench_map(1_000 if q else 100_000, 16, 100,
                                    ("auto",) if q else ("auto", "vi"))
-    results["birl"] = bench_birl([5] if q else [5, 8, 12], 100 if q else 2000,
-                                 20 if q else 1000, 2 if q else 10)
+    results["birl"] = bench_birl([5] if q else [5, 8, 12], 50 if q else 500,
+                                 20 if q else 4000, 2 if q else 4, chains=4 if q else 256,
+                                 pw_steps=60 if q else 3000, pw_chains=4 if q else 64)
     if not args.device and (args.rows_5_7 or not q):
         results["valuewalk"] = bench_valuewalk([3] if q else [3, 6, 12], 100 if q else 1000,
                                                100 if q else 1000)
