@@ -292,7 +292,7 @@ def _birl_policy_walk(mdp, pairs, chains, steps, step_size):
 
 
 def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw_chains=64,
-               kernel_kwargs=None):
+               np_chains=4, kernel_kwargs=None):
     """Row 4: BIRL ESS/s of ``fit(method="mh")`` (vectorised chains) and of PolicyWalk against
     the numpy ``run_mcmc``; compile included (the persistent compile cache, if warm, helps)."""
     from bayesirl.inference import fit
@@ -311,9 +311,10 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
         pw_ess, pw_s, pw_acc = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5)
         base = NumpyBIRL(mdp, states, actions, 10.0)
         t0 = time.perf_counter()
-        chain, acc = base.run_mcmc(np_draws, 0.05, 0)
+        runs = [base.run_mcmc(np_draws, 0.05, seed) for seed in range(np_chains)]
         np_s = time.perf_counter() - t0
-        np_ess = _harness.bulk_ess(chain[None, np_draws // 2:, 0])
+        np_ess = _harness.bulk_ess(np.stack([c[np_draws // 2:, 0] for c, _ in runs]))
+        acc = float(np.mean([a for _, a in runs]))
         row = dict(n=n, jax_ess_s=ess / jax_s, np_ess_s=np_ess / np_s, jax_s=jax_s, np_s=np_s,
                    ess=ess, np_ess=np_ess, np_accept=acc, chains=chains,
                    pw_ess_s=pw_ess / pw_s, pw_s=pw_s, pw_ess=pw_ess, pw_accept=pw_acc)
@@ -322,11 +323,11 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
         rows.append(row)
         print(f"  [BIRL {n}x{n}: MH {row['jax_ess_s']:.0f}, PolicyWalk {row['pw_ess_s']:.0f}, "
               f"numpy {row['np_ess_s']:.2f} ESS/s]", flush=True)
-    _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws)
+    _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains)
     return rows
 
 
-def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws):
+def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains):
     import jax
 
     cache = jax.config.jax_compilation_cache_dir or "off"
@@ -342,8 +343,8 @@ def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws):
     print(f"MH: fit(method='mh'), dense proposal covariance, {chains} vectorised chains, "
           f"{2 * draws} warm-up + {draws} draws x thinning {thinning} each; PW: PolicyWalk "
           f"(L2 sphere, step 0.5), {pw_chains} vmapped chains x {pw_steps} steps (1/3 burn-in); "
-          f"numpy: run_mcmc (step 0.05, dense VI per step), {np_draws} steps, ESS over the "
-          f"second half; persistent compile cache: {cache} (BAYESIRL_NO_COMPILE_CACHE=1: cold)")
+          f"numpy: run_mcmc (step 0.05, dense VI per step), {np_chains} chains x {np_draws} "
+          f"steps, ESS pooled over their second halves, time summed; persistent compile cache: {cache} (BAYESIRL_NO_COMPILE_CACHE=1: cold)")
 
 
 VALUEWALK_ANCHOR = {9: 0.27, 36: 0.71, 144: 0.77}
@@ -505,7 +506,8 @@ def main(argv=None):
                                    ("auto",) if q else ("auto", "vi"))
     results["birl"] = bench_birl([5] if q else [5, 8, 12], 50 if q else 500,
                                  20 if q else 4000, 2 if q else 4, chains=4 if q else 256,
-                                 pw_steps=60 if q else 3000, pw_chains=4 if q else 64)
+                                 pw_steps=60 if q else 3000, pw_chains=4 if q else 64,
+                                 np_chains=1 if q else 4)
     if not args.device and (args.rows_5_7 or not q):
         results["valuewalk"] = bench_valuewalk([3] if q else [3, 6, 12], 100 if q else 1000,
                                                100 if q else 1000)
