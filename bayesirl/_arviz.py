@@ -59,16 +59,22 @@ def from_draws(posterior: dict, coords: dict | None = None, dims: dict | None = 
 
 @contextlib.contextmanager
 def _quiet(active: bool = True):
-    """Silence ArviZ's log warning about too few draws (MAP results have one)."""
-    # arviz 0.23 logs through its own Logger instance, not one registered with `logging`
+    """Silence ArviZ's log warnings (e.g. too few draws: MAP results have one) in this block."""
+    # arviz 0.23 logs through its own Logger instance, not one registered with `logging`, so
+    # setLevel would not clear its isEnabledFor cache: drop the records with a filter instead.
     logger = getattr(az, "_log", None) or logging.getLogger("arviz")
-    level = logger.level
-    if active:
-        logger.setLevel(logging.ERROR)
+    if not active:
+        yield
+        return
+    logger.addFilter(_below_error)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(_below_error)
+
+
+def _below_error(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
 
 
 def summary(idata, var_names=None, hdi_prob: float = 0.94):
