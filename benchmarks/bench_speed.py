@@ -305,7 +305,8 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
         idata = fit(irl_model, mdp, Evidence(boltzmann=pairs), method="mh", num_chains=chains,
                     chain_method="vectorized", num_warmup=2 * draws, num_samples=draws,
                     thinning=thinning, progress_bar=False, prior="l2-sphere",
-                    betas={"boltzmann": 10.0}, q="hard", kernel_kwargs=kernel_kwargs)
+                    betas={"boltzmann": 10.0}, q="hard", kernel_kwargs=kernel_kwargs,
+                    solver_kwargs={"method": "vi"})
         jax_s = time.perf_counter() - t0
         ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
         pw_ess, pw_s, pw_acc = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5)
@@ -340,7 +341,8 @@ def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np
         print(f"{r['n']:>3}x{r['n']:<2} {r['jax_ess_s']:>9.1f} {r['jax_s']:>6.1f} "
               f"{r['pw_ess_s']:>9.1f} {r['pw_s']:>6.1f} {r['np_ess_s']:>9.3f} {r['np_s']:>6.1f} "
               f"{r['ratio']:>6.0f}x {r['pw_ratio']:>6.0f}x")
-    print(f"MH: fit(method='mh'), dense proposal covariance, {chains} vectorised chains, "
+    print(f"MH: fit(method='mh', solver_kwargs={{'method': 'vi'}}), dense proposal covariance, "
+          f"{chains} vectorised chains, "
           f"{2 * draws} warm-up + {draws} draws x thinning {thinning} each; PW: PolicyWalk "
           f"(L2 sphere, step 0.5), {pw_chains} vmapped chains x {pw_steps} steps (1/3 burn-in); "
           f"numpy: run_mcmc (step 0.05, dense VI per step), {np_chains} chains x {np_draws} "
