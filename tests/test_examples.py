@@ -12,7 +12,7 @@ SMALL_ARGS = {
                "--num-warmup", "30", "--num-bins", "5"],
     "bounds_gridworld.py": ["--num-worlds", "2", "--num-steps", "700", "--thinning", "2",
                             "--num-demos", "1,9", "--chunk", "4", "--workers", "1"],
-    "active_learning.py": ["--num-worlds", "2", "--budget", "3", "--num-prior-samples", "300",
+    "active_learning.py": ["--num-worlds", "1", "--budget", "2", "--num-prior-samples", "200",
                            "--size", "4", "--num-features", "3"],
     "frozenlake.py": ["--env", "FrozenLake-v1", "--num-demos", "10", "--num-samples", "50",
                       "--num-warmup", "50"],
