@@ -1,4 +1,4 @@
-"""One entry point for inference: NUTS, random-walk Metropolis–Hastings or MAP.
+"""One entry point for inference: NUTS, random-walk Metropolis–Hastings, MAP, Laplace or SVI.
 
 :func:`fit` runs any NumPyro model; :func:`fit_demonstrations` builds the Boltzmann IRL model
 from an MDP and demonstrations and calls it. Both return ArviZ ``InferenceData``; the reward
