@@ -1,7 +1,7 @@
 """Inference: one entry point (:func:`fit`) for NUTS, random-walk Metropolis–Hastings, MAP, a
 Laplace approximation and SVI; PolicyWalk; the particle (SMC) posterior of the active-learning
 loop; posterior-predictive groups; simulation-based calibration runs; and posteriors from
-trajectory features without an MDP (:func:`fit_trajectories`)."""
+trajectory features without an MDP (:mod:`bayesirl.inference.fit_trajectories`)."""
 
 from bayesirl.inference.fit import METHODS, fit, fit_demonstrations, fit_evidence
 from bayesirl.inference.map import fit_map
