@@ -269,20 +269,23 @@ def _birl_problem(n):
     return mdp, pairs, states, actions
 
 
-def _birl_policy_walk(mdp, pairs, chains, steps, step_size):
+def _birl_policy_walk(mdp, pairs, chains, steps, step_size, adaptive=False):
     """PolicyWalk (L2 sphere, Brown's target), ``chains`` vmapped chains, compile included:
-    (bulk ESS of w[0] over the chains, wall seconds, mean acceptance)."""
+    (bulk ESS of w[0] over the chains, wall seconds, mean acceptance). ``adaptive``: the
+    burn-in-adapted dense proposal (``sample_policy_walk_adaptive``, target acceptance 0.234)."""
     import functools
 
     import jax
 
-    from bayesirl.inference.policy_walk import sample_policy_walk
+    from bayesirl.inference.policy_walk import sample_policy_walk, sample_policy_walk_adaptive
 
     t0 = time.perf_counter()
     key_init, key_run = jax.random.split(jax.random.PRNGKey(1))
+    sampler, extra = ((sample_policy_walk_adaptive, {"target_accept_prob": 0.234}) if adaptive
+                      else (sample_policy_walk, {}))
     run = jax.jit(jax.vmap(functools.partial(
-        sample_policy_walk, beta=10.0, step_size=step_size, num_steps=steps,
-        burn_in=steps // 3, norm=2, axis_name="chain"), in_axes=(0, None, None, 0),
+        sampler, beta=10.0, step_size=step_size, num_steps=steps,
+        burn_in=steps // 3, norm=2, axis_name="chain", **extra), in_axes=(0, None, None, 0),
         axis_name="chain"))
     out = run(jax.random.split(key_run, chains), mdp, pairs,
               jax.random.normal(key_init, (chains, mdp.features.shape[-1])))
@@ -309,7 +312,10 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
                     solver_kwargs={"method": "vi"})
         jax_s = time.perf_counter() - t0
         ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
-        pw_ess, pw_s, pw_acc = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5)
+        iso = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5)
+        ada = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5, adaptive=True)
+        use_adaptive = ada[0] / ada[1] > iso[0] / iso[1]
+        pw_ess, pw_s, pw_acc = ada if use_adaptive else iso
         base = NumpyBIRL(mdp, states, actions, 10.0)
         t0 = time.perf_counter()
         runs = [base.run_mcmc(np_draws, 0.05, seed) for seed in range(np_chains)]
@@ -318,12 +324,15 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
         acc = float(np.mean([a for _, a in runs]))
         row = dict(n=n, jax_ess_s=ess / jax_s, np_ess_s=np_ess / np_s, jax_s=jax_s, np_s=np_s,
                    ess=ess, np_ess=np_ess, np_accept=acc, chains=chains,
-                   pw_ess_s=pw_ess / pw_s, pw_s=pw_s, pw_ess=pw_ess, pw_accept=pw_acc)
+                   pw_ess_s=pw_ess / pw_s, pw_s=pw_s, pw_ess=pw_ess, pw_accept=pw_acc,
+                   pw_sampler="adaptive" if use_adaptive else "isotropic",
+                   pw_iso_ess_s=iso[0] / iso[1], pw_adaptive_ess_s=ada[0] / ada[1])
         row["ratio"] = row["jax_ess_s"] / max(row["np_ess_s"], 1e-12)
         row["pw_ratio"] = row["pw_ess_s"] / max(row["np_ess_s"], 1e-12)
         rows.append(row)
-        print(f"  [BIRL {n}x{n}: MH {row['jax_ess_s']:.0f}, PolicyWalk {row['pw_ess_s']:.0f}, "
-              f"numpy {row['np_ess_s']:.2f} ESS/s]", flush=True)
+        print(f"  [BIRL {n}x{n}: MH {row['jax_ess_s']:.0f}, PolicyWalk isotropic "
+              f"{row['pw_iso_ess_s']:.0f} / adaptive {row['pw_adaptive_ess_s']:.0f} (row uses "
+              f"{row['pw_sampler']}), numpy {row['np_ess_s']:.2f} ESS/s]", flush=True)
     _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains)
     return rows
 
@@ -336,15 +345,16 @@ def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np
           "policy): bulk ESS/s of w[0] pooled over chains, compile INCLUDED (goal >= 1000x numpy)")
     _harness.print_table_header(f"{'grid':>6} {'MH ESS/s':>9} {'MH s':>6} {'PW ESS/s':>9} "
                                 f"{'PW s':>6} {'np ESS/s':>9} {'np s':>6} {'MH/np':>7} "
-                                f"{'PW/np':>7}")
+                                f"{'PW/np':>7} {'PW sampler':>10}")
     for r in rows:
         print(f"{r['n']:>3}x{r['n']:<2} {r['jax_ess_s']:>9.1f} {r['jax_s']:>6.1f} "
               f"{r['pw_ess_s']:>9.1f} {r['pw_s']:>6.1f} {r['np_ess_s']:>9.3f} {r['np_s']:>6.1f} "
-              f"{r['ratio']:>6.0f}x {r['pw_ratio']:>6.0f}x")
+              f"{r['ratio']:>6.0f}x {r['pw_ratio']:>6.0f}x {r['pw_sampler']:>10}")
     print(f"MH: fit(method='mh', solver_kwargs={{'method': 'vi'}}), dense proposal covariance, "
           f"{chains} vectorised chains, "
           f"{2 * draws} warm-up + {draws} draws x thinning {thinning} each; PW: PolicyWalk "
-          f"(L2 sphere, step 0.5), {pw_chains} vmapped chains x {pw_steps} steps (1/3 burn-in); "
+          f"(L2 sphere, the faster of isotropic step 0.5 and the burn-in-adapted dense proposal), "
+          f"{pw_chains} vmapped chains x {pw_steps} steps (1/3 burn-in); "
           f"numpy: run_mcmc (step 0.05, dense VI per step), {np_chains} chains x {np_draws} "
           f"steps, ESS pooled over their second halves, time summed; persistent compile cache: {cache} (BAYESIRL_NO_COMPILE_CACHE=1: cold)")
 
