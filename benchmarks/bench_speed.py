@@ -277,7 +277,8 @@ def _birl_policy_walk(mdp, pairs, chains, steps, step_size, adaptive=False):
 
     import jax
 
-    from bayesirl.inference.policy_walk import sample_policy_walk, sample_policy_walk_adaptive
+    from bayesirl.inference.policy_walk import sample_policy_walk
+    from bayesirl.inference.policy_walk_adaptive import sample_policy_walk_adaptive
 
     t0 = time.perf_counter()
     key_init, key_run = jax.random.split(jax.random.PRNGKey(1))

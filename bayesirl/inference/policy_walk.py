@@ -24,10 +24,10 @@ Where we differ from the papers: nothing in the target; the proposal "Gaussian s
 renormalise" is exactly symmetric on the L2 sphere but only approximately on the L1 sphere,
 where we, like Brown & Niekum, still accept with the likelihood ratio alone.
 
-Opt-in: :func:`sample_policy_walk_adaptive` adapts a dense proposal covariance and scale
+Opt-in: :func:`~bayesirl.inference.policy_walk_adaptive.sample_policy_walk_adaptive` adapts a dense proposal covariance and scale
 during burn-in (then frozen) and walks on the unnormalised weights z with a radial prior, an
-exact MH chain whose direction marginal is the same posterior (:func:`build_adaptive_kernel`
-derives it). On Brown's gridworlds it mixes 6–14× better per step than the isotropic walk.
+exact MH chain whose direction marginal is the same posterior
+(:mod:`bayesirl.inference.policy_walk_adaptive`). On Brown's gridworlds it mixes 6–14× better per step than the isotropic walk.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from bayesirl.inference.policy_walk_solver import (
     policy_inverse,
     warm_policy_iteration,
 )
-from bayesirl.inference.random_walk_adaptation import adapt_init, build_adaptation
 from bayesirl.likelihoods import DemonstrationPairs, boltzmann_log_likelihood
 from bayesirl.models import project_to_sphere
 from bayesirl.solvers import value_iteration
@@ -59,8 +58,6 @@ __all__ = [
     "policy_walk_init",
     "build_kernel",
     "sample_policy_walk",
-    "build_adaptive_kernel",
-    "sample_policy_walk_adaptive",
     "project_to_sphere",
 ]
 
@@ -145,12 +142,13 @@ class PolicyWalkSamples(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 
 
-def _reward_of(mdp: MDP, weights: Array) -> Array:
+def reward_of(mdp: MDP, weights: Array) -> Array:
     """(S, A) reward ``φ w`` of the weights (F,)."""
     return state_action_reward(mdp, reward_from_weights(mdp, weights))
 
 
-def _default_tol(dtype) -> float:
+def default_tolerance(dtype) -> float:
+    """Default tolerance of the policy-switch test for a float dtype (1e-5 float32, 1e-10 float64)."""
     return tolerances(dtype, None, None)[0]
 
 
@@ -183,8 +181,8 @@ def policy_walk_init(
     """
     dtype = mdp.next_probs.dtype
     weights = jnp.asarray(weights, dtype)
-    tol = _default_tol(dtype) if tol is None else tol
-    reward_sa = _reward_of(mdp, weights)
+    tol = default_tolerance(dtype) if tol is None else tol
+    reward_sa = reward_of(mdp, weights)
     policy = jnp.argmax(value_iteration(mdp, reward_sa).q_values, axis=-1).astype(jnp.int32)
     inverse = policy_inverse(mdp, policy, dtype)
     policy, inverse, values, q, _, _ = warm_policy_iteration(
@@ -240,11 +238,11 @@ def build_kernel(
     def kernel(rng_key: PRNGKey, state: PolicyWalkState, mdp: MDP, pairs: DemonstrationPairs,
                pair_weights: Array):
         dtype = state.inverse.dtype
-        threshold = _default_tol(dtype) if tol is None else tol
+        threshold = default_tolerance(dtype) if tol is None else tol
         key_step, key_accept = jax.random.split(rng_key)
         eps = jax.random.normal(key_step, state.weights.shape, dtype)
         proposal = project_to_sphere(state.weights + step_size * eps, norm)
-        reward_sa = _reward_of(mdp, proposal)
+        reward_sa = reward_of(mdp, proposal)
         policy, inverse, values, q, rounds, converged = warm_policy_iteration(
             mdp, reward_sa, state.policy, state.inverse, tol=threshold,
             max_switches=min(k, mdp.num_states), max_rounds=rounds_cap, axis_name=axis_name)
@@ -260,10 +258,10 @@ def build_kernel(
     return kernel
 
 
-def _refresh(mdp: MDP, state: PolicyWalkState) -> PolicyWalkState:
+def refresh_inverse(mdp: MDP, state: PolicyWalkState) -> PolicyWalkState:
     """Recompute ``M = (I − γ P_π)^{-1}``, V and Q of the state from scratch (round-off)."""
     inverse = policy_inverse(mdp, state.policy, state.inverse.dtype)
-    values, q = evaluate_with_inverse(mdp, _reward_of(mdp, state.weights), state.policy, inverse)
+    values, q = evaluate_with_inverse(mdp, reward_of(mdp, state.weights), state.policy, inverse)
     return state._replace(inverse=inverse, values=values, q_values=q)
 
 
@@ -278,14 +276,16 @@ class _ChainStats(NamedTuple):
     all_converged: Array
 
 
-def _initial_stats(state: PolicyWalkState, rounds: Array, converged: Array) -> _ChainStats:
+def initial_stats(state: PolicyWalkState, rounds: Array, converged: Array) -> _ChainStats:
     """Statistics that start at ``state`` (no MAP yet), keeping the rounds and convergence."""
     dtype = state.weights.dtype
     return _ChainStats(jnp.asarray(-jnp.inf, dtype), state.weights, state.policy,
                        jnp.zeros((), dtype), rounds, converged)
 
 
-def _update_stats(stats: _ChainStats, state: PolicyWalkState, info: PolicyWalkInfo):
+def update_stats(stats: _ChainStats, state: PolicyWalkState, info: PolicyWalkInfo):
+    """Running chain statistics after one transition: the MAP draw so far (weights (F,),
+    policy (S, A)), summed acceptance, policy-iteration rounds and convergence."""
     better = state.log_likelihood > stats.map_log_likelihood
     return _ChainStats(jnp.where(better, state.log_likelihood, stats.map_log_likelihood),
                        jnp.where(better, state.weights, stats.map_weights),
@@ -295,7 +295,7 @@ def _update_stats(stats: _ChainStats, state: PolicyWalkState, info: PolicyWalkIn
                        stats.all_converged & info.converged)
 
 
-def _check_chain_lengths(num_steps, burn_in, thinning, refresh_every) -> tuple[int, ...]:
+def check_chain_lengths(num_steps, burn_in, thinning, refresh_every) -> tuple[int, ...]:
     """Validated ``(num_steps, burn_in, thinning, refresh_every, num_kept)``."""
     num_steps = check_scalar(num_steps, "num_steps", low=1, integer=True)
     burn_in = check_scalar(burn_in, "burn_in", low=0, integer=True)
@@ -358,7 +358,7 @@ def sample_policy_walk(
         ValueError: non-positive ``num_steps``/``thinning``/``refresh_every``, negative
             ``burn_in``, or no draw kept (``num_steps − burn_in < thinning``).
     """
-    num_steps, burn_in, thinning, refresh_every, num_kept = _check_chain_lengths(
+    num_steps, burn_in, thinning, refresh_every, num_kept = check_chain_lengths(
         num_steps, burn_in, thinning, refresh_every)
     kernel = build_kernel(beta=beta, step_size=step_size, norm=norm, tol=tol,
                           max_switches=max_switches, max_rounds=max_rounds, axis_name=axis_name)
@@ -378,14 +378,14 @@ def sample_policy_walk(
         state, info = kernel(key, state, mdp, pairs, pair_weights)
         # step_index is not batched under vmap, so this stays a real conditional.
         state = lax.cond((step_index + 1) % refresh_every == 0,
-                         lambda s: _refresh(mdp, s), lambda s: s, state)
-        return (state, _update_stats(stats, state, info)), None
+                         lambda s: refresh_inverse(mdp, s), lambda s: s, state)
+        return (state, update_stats(stats, state, info)), None
 
-    stats = _initial_stats(state, jnp.int32(0), jnp.bool_(True))
+    stats = initial_stats(state, jnp.int32(0), jnp.bool_(True))
     if burn_in:
         keys = jax.random.split(key_burn, burn_in)
         (state, stats), _ = lax.scan(one_step, (state, stats), (keys, jnp.arange(burn_in)))
-        stats = _initial_stats(state, stats.max_rounds, stats.all_converged)
+        stats = initial_stats(state, stats.max_rounds, stats.all_converged)
 
     def keep(carry, inputs):
         carry, _ = lax.scan(one_step, carry, inputs)
@@ -397,165 +397,6 @@ def sample_policy_walk(
     keys = keys.reshape((num_kept, thinning) + keys.shape[1:])
     idx = (burn_in + jnp.arange(num_kept * thinning)).reshape(num_kept, thinning)
     (_, stats), (weights, log_lik, opt_return) = lax.scan(keep, (state, stats), (keys, idx))
-    return PolicyWalkSamples(
-        weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
-        map_weights=stats.map_weights, map_policy=stats.map_policy,
-        map_log_likelihood=stats.map_log_likelihood,
-        acceptance_rate=stats.accept_sum / (num_kept * thinning),
-        max_rounds=stats.max_rounds, all_converged=stats.all_converged)
-
-
-# ---------------------------------------------------------------------------------------------
-# Opt-in: PolicyWalk with a burn-in-adapted proposal covariance
-# ---------------------------------------------------------------------------------------------
-
-#: Standard deviation s of log ‖z‖ under the radial prior of the adaptive walk.
-RADIAL_LOG_SD = 0.25
-
-
-def _log_radial_prior(z: Array, norm: int) -> Array:
-    """log p(z) up to a constant for ``log ‖z‖ ~ N(0, s²)`` and ``z / ‖z‖`` uniform (cone
-    measure for L1): ``p(z) = p_r(r) / r^{F−1}`` with ``p_r`` log-normal, so
-    ``log p(z) = −(log r)² / (2 s²) − F log r``."""
-    log_r = jnp.log(jnp.linalg.norm(z, ord=norm))
-    return -0.5 * (log_r / RADIAL_LOG_SD) ** 2 - z.shape[-1] * log_r
-
-
-def build_adaptive_kernel(*, beta, norm: int = 1, tol: float | None = None,
-                          max_switches: int = DEFAULT_MAX_SWITCHES,
-                          max_rounds: int = DEFAULT_MAX_ROUNDS, axis_name=None):
-    """One PolicyWalk MH transition with a correlated Gaussian step in the UNNORMALISED space.
-
-    Why not ``normalise(w + L ε)``: that projection is symmetric only for an isotropic step
-    (L ∝ I on the L2 sphere); for a general L the density of ``w' | w`` after projecting
-    differs from that of ``w | w'`` and would need a Hastings ratio. Instead the chain lives
-    on ``z ∈ R^F`` with target ``π(z) ∝ p(z) · L(z / ‖z‖)`` where ``p(z) = p_r(r) / r^{F−1}``,
-    ``r = ‖z‖`` (L1 or L2) and ``log r ~ N(0, RADIAL_LOG_SD²)``. Writing ``z = r w``,
-    ``dz ∝ r^{F−1} dr dσ(w)`` (σ: surface measure for L2, cone measure for L1), so
-    ``π(r, w) ∝ p_r(r) · L(w)``: the radius is independent of w and w's marginal is exactly
-    the uniform-prior posterior on the sphere. The proposal ``z' = z + scale · L ε``,
-    ε ~ N(0, I), is symmetric in z, so the acceptance probability is
-    ``min(1, L(w') p(z') / (L(w) p(z)))`` with no further Hastings factor.
-
-    Args:
-        beta, norm, tol, max_switches, max_rounds, axis_name: see :func:`build_kernel`.
-
-    Returns:
-        ``kernel(rng_key, state, z, mdp, pairs, pair_weights, chol, scale) ->
-        (state, z, info)`` with z (F,), chol (F, F) lower-triangular and scale () > 0; pure
-        and jit/vmap-compatible.
-
-    Raises:
-        ValueError: as :func:`build_kernel`.
-    """
-    build_kernel(beta=beta, step_size=1.0, norm=norm, tol=tol, max_switches=max_switches,
-                 max_rounds=max_rounds)  # validates the arguments
-
-    def kernel(rng_key, state, z, mdp, pairs, pair_weights, chol, scale):
-        dtype = state.inverse.dtype
-        threshold = _default_tol(dtype) if tol is None else tol
-        key_step, key_accept = jax.random.split(rng_key)
-        z_new = z + scale * (chol @ jax.random.normal(key_step, z.shape, dtype))
-        proposal = project_to_sphere(z_new, norm)
-        policy, inverse, values, q, rounds, converged = warm_policy_iteration(
-            mdp, _reward_of(mdp, proposal), state.policy, state.inverse, tol=threshold,
-            max_switches=min(max_switches, mdp.num_states), max_rounds=max_rounds,
-            axis_name=axis_name)
-        log_lik = boltzmann_log_likelihood(beta * q, pairs, pair_weights)
-        log_ratio = (log_lik - state.log_likelihood + _log_radial_prior(z_new, norm)
-                     - _log_radial_prior(z, norm))
-        log_ratio = jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio)
-        accept_prob = jnp.exp(jnp.minimum(log_ratio, 0.0))
-        accepted = jax.random.uniform(key_accept, (), dtype) < accept_prob
-        new = PolicyWalkState(proposal, log_lik, policy, inverse, values, q)
-        state = jax.tree.map(lambda a, b: jnp.where(accepted, a, b), new, state)
-        return state, jnp.where(accepted, z_new, z), PolicyWalkInfo(accept_prob, accepted,
-                                                                    rounds, converged)
-
-    return kernel
-
-
-def sample_policy_walk_adaptive(
-    rng_key: PRNGKey, mdp: MDP, pairs: DemonstrationPairs, initial_weights: Array, *, beta,
-    num_steps: int, burn_in: int, thinning: int = 1, step_size: float = 0.5, norm: int = 1,
-    target_accept_prob: float = 0.3, pair_weights: Array | None = None,
-    refresh_every: int = DEFAULT_REFRESH_EVERY, tol: float | None = None,
-    max_switches: int = DEFAULT_MAX_SWITCHES, max_rounds: int = DEFAULT_MAX_ROUNDS,
-    axis_name=None,
-) -> PolicyWalkSamples:
-    """Run ONE PolicyWalk chain whose proposal covariance is adapted during burn-in.
-
-    During the ``burn_in`` steps the step scale is tuned by dual averaging towards
-    ``target_accept_prob`` and the covariance of z is estimated with Welford's algorithm,
-    then regularised (Stan) and scaled by 2.38²/F (Haario et al. 2001; Roberts, Gelman &
-    Gilks 1997) — :func:`~bayesirl.inference.random_walk_adaptation.build_adaptation` with a
-    dense covariance. Both are FROZEN after burn-in, so the kept draws come from a
-    time-homogeneous MH chain with the target of :func:`build_adaptive_kernel` (whose w
-    marginal is the uniform-prior posterior on the sphere). Batch with ``jax.vmap``.
-
-    Args:
-        rng_key, mdp, pairs, initial_weights, beta, num_steps, thinning, norm, pair_weights,
-            refresh_every, tol, max_switches, max_rounds, axis_name: see
-            :func:`sample_policy_walk`.
-        burn_in: adaptation steps (discarded), >= 1.
-        step_size: initial step scale (weight units), > 0.
-        target_accept_prob: acceptance rate the scale is tuned to, in (0, 1).
-
-    Returns:
-        :class:`PolicyWalkSamples` (weights on the unit sphere, D kept draws).
-
-    Raises:
-        ValueError: as :func:`sample_policy_walk`; ``burn_in`` < 1; ``step_size`` not > 0;
-            ``target_accept_prob`` not in (0, 1).
-    """
-    num_steps, burn_in, thinning, refresh_every, num_kept = _check_chain_lengths(
-        num_steps, burn_in, thinning, refresh_every)
-    check_scalar(burn_in, "burn_in", low=1, integer=True)
-    check_scalar(step_size, "step_size", low=0.0, low_open=True)
-    update = build_adaptation(burn_in, target_accept_prob, dense_covariance=True)
-    kernel = build_adaptive_kernel(beta=beta, norm=norm, tol=tol, max_switches=max_switches,
-                                   max_rounds=max_rounds, axis_name=axis_name)
-    dtype = mdp.next_probs.dtype
-    pair_weights = jnp.asarray(jnp.ones(pairs.states.shape, dtype) if pair_weights is None
-                               else pair_weights, dtype)
-    _, key_burn, key_keep = jax.random.split(rng_key, 3)
-    z0 = project_to_sphere(jnp.asarray(initial_weights, dtype), norm)
-    state = policy_walk_init(z0, mdp, pairs, beta=beta, pair_weights=pair_weights, tol=tol,
-                             max_switches=max_switches, max_rounds=max_rounds,
-                             axis_name=axis_name)
-    adapt = adapt_init(z0.shape[-1], step_size, dense_covariance=True, dtype=dtype)
-
-    def one_step(carry, inputs):
-        state, z, stats, adapt = carry
-        key, step_index = inputs
-        state, z, info = kernel(key, state, z, mdp, pairs, pair_weights, adapt.scale,
-                                adapt.step_size)
-        state = lax.cond((step_index + 1) % refresh_every == 0,
-                         lambda s: _refresh(mdp, s), lambda s: s, state)
-        return (state, z, _update_stats(stats, state, info), adapt), info.accept_prob
-
-    def burn_step(carry, inputs):
-        carry, accept_prob = one_step(carry, inputs)
-        state, z, stats, adapt = carry
-        return (state, z, stats, update(adapt, inputs[1], z, accept_prob)), None
-
-    stats = _initial_stats(state, jnp.int32(0), jnp.bool_(True))
-    (state, z, stats, adapt), _ = lax.scan(
-        burn_step, (state, z0, stats, adapt),
-        (jax.random.split(key_burn, burn_in), jnp.arange(burn_in)))
-    stats = _initial_stats(state, stats.max_rounds, stats.all_converged)
-
-    def keep(carry, inputs):
-        carry, _ = lax.scan(one_step, carry, inputs)
-        state = carry[0]
-        p0 = mdp.initial_distribution.astype(dtype)
-        return carry, (state.weights, state.log_likelihood, p0 @ state.values)
-
-    keys = jax.random.split(key_keep, num_kept * thinning)
-    keys = keys.reshape((num_kept, thinning) + keys.shape[1:])
-    idx = (burn_in + jnp.arange(num_kept * thinning)).reshape(num_kept, thinning)
-    (_, _, stats, _), (weights, log_lik, opt_return) = lax.scan(
-        keep, (state, z, stats, adapt), (keys, idx))
     return PolicyWalkSamples(
         weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
         map_weights=stats.map_weights, map_policy=stats.map_policy,
