@@ -313,6 +313,34 @@ def check_chain_lengths(num_steps, burn_in, thinning, refresh_every) -> tuple[in
 # ---------------------------------------------------------------------------------------------
 
 
+def scan_kept_draws(step, carry, rng_key: PRNGKey, num_kept: int, thinning: int,
+                    first_index: int, initial_distribution: Array):
+    """Run the kept part of a chain: ``num_kept × thinning`` transitions, recording every
+    ``thinning``-th state.
+
+    Args:
+        step: ``(carry, (rng_key, step_index)) -> (carry, _)``, one transition; ``carry[0]``
+            is the :class:`PolicyWalkState`.
+        carry: the chain's carry after burn-in.
+        rng_key: key split into one key per transition.
+        num_kept, thinning: D kept draws, every ``thinning``-th transition.
+        first_index: index of the first kept transition (``burn_in``), passed to ``step``.
+        initial_distribution: (S,) p0, for the optimal return ``p0 · V*``.
+
+    Returns:
+        ``(carry, (weights (D, F), log_likelihood (D,), optimal_return (D,)))``.
+    """
+    def keep(carry, inputs):
+        carry, _ = lax.scan(step, carry, inputs)
+        state = carry[0]
+        return carry, (state.weights, state.log_likelihood, initial_distribution @ state.values)
+
+    keys = jax.random.split(rng_key, num_kept * thinning)
+    keys = keys.reshape((num_kept, thinning) + keys.shape[1:])
+    idx = (first_index + jnp.arange(num_kept * thinning)).reshape(num_kept, thinning)
+    return lax.scan(keep, carry, (keys, idx))
+
+
 def sample_policy_walk(
     rng_key: PRNGKey,
     mdp: MDP,
@@ -387,16 +415,9 @@ def sample_policy_walk(
         (state, stats), _ = lax.scan(one_step, (state, stats), (keys, jnp.arange(burn_in)))
         stats = initial_stats(state, stats.max_rounds, stats.all_converged)
 
-    def keep(carry, inputs):
-        carry, _ = lax.scan(one_step, carry, inputs)
-        state = carry[0]
-        p0 = mdp.initial_distribution.astype(dtype)
-        return carry, (state.weights, state.log_likelihood, p0 @ state.values)
-
-    keys = jax.random.split(key_keep, num_kept * thinning)
-    keys = keys.reshape((num_kept, thinning) + keys.shape[1:])
-    idx = (burn_in + jnp.arange(num_kept * thinning)).reshape(num_kept, thinning)
-    (_, stats), (weights, log_lik, opt_return) = lax.scan(keep, (state, stats), (keys, idx))
+    (_, stats), (weights, log_lik, opt_return) = scan_kept_draws(
+        one_step, (state, stats), key_keep, num_kept, thinning, burn_in,
+        mdp.initial_distribution.astype(dtype))
     return PolicyWalkSamples(
         weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
         map_weights=stats.map_weights, map_policy=stats.map_policy,

@@ -23,16 +23,17 @@ from bayesirl.inference.policy_walk import (
     DEFAULT_MAX_ROUNDS,
     DEFAULT_MAX_SWITCHES,
     DEFAULT_REFRESH_EVERY,
+    PolicyWalkInfo,
     PolicyWalkSamples,
     PolicyWalkState,
-    PolicyWalkInfo,
     build_kernel,
-    policy_walk_init,
     check_chain_lengths,
     default_tolerance,
     initial_stats,
+    policy_walk_init,
     refresh_inverse,
     reward_of,
+    scan_kept_draws,
     update_stats,
 )
 from bayesirl.inference.policy_walk_solver import warm_policy_iteration
@@ -186,17 +187,9 @@ def sample_policy_walk_adaptive(
         (jax.random.split(key_burn, burn_in), jnp.arange(burn_in)))
     stats = initial_stats(state, stats.max_rounds, stats.all_converged)
 
-    def keep(carry, inputs):
-        carry, _ = lax.scan(one_step, carry, inputs)
-        state = carry[0]
-        p0 = mdp.initial_distribution.astype(dtype)
-        return carry, (state.weights, state.log_likelihood, p0 @ state.values)
-
-    keys = jax.random.split(key_keep, num_kept * thinning)
-    keys = keys.reshape((num_kept, thinning) + keys.shape[1:])
-    idx = (burn_in + jnp.arange(num_kept * thinning)).reshape(num_kept, thinning)
-    (_, _, stats, _), (weights, log_lik, opt_return) = lax.scan(
-        keep, (state, z, stats, adapt), (keys, idx))
+    (_, _, stats, _), (weights, log_lik, opt_return) = scan_kept_draws(
+        one_step, (state, z, stats, adapt), key_keep, num_kept, thinning, burn_in,
+        mdp.initial_distribution.astype(dtype))
     return PolicyWalkSamples(
         weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
         map_weights=stats.map_weights, map_policy=stats.map_policy,
