@@ -41,7 +41,8 @@ from bayesirl.inference.random_walk_adaptation import adapt_init, build_adaptati
 from bayesirl.likelihoods import DemonstrationPairs, boltzmann_log_likelihood
 from bayesirl.models import project_to_sphere
 
-__all__ = ["RADIAL_LOG_SD", "build_adaptive_kernel", "sample_policy_walk_adaptive"]
+__all__ = ["RADIAL_LOG_SD", "log_radial_prior", "build_adaptive_kernel",
+           "sample_policy_walk_adaptive"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -52,11 +53,11 @@ __all__ = ["RADIAL_LOG_SD", "build_adaptive_kernel", "sample_policy_walk_adaptiv
 RADIAL_LOG_SD = 0.25
 
 
-def _log_radial_prior(z: Array, norm: int) -> Array:
-    """log p(z) up to a constant for ``log ‖z‖ ~ N(0, s²)`` and ``z / ‖z‖`` uniform (cone
-    measure for L1): ``p(z) = p_r(r) / r^{F−1}`` with ``p_r`` log-normal, so
+def log_radial_prior(z: Array, norm: int) -> Array:
+    """log p(z) of z (..., F), shape (...), up to a constant, for ``log ‖z‖ ~ N(0, s²)`` and
+    ``z / ‖z‖`` uniform (cone measure for L1): ``p(z) = p_r(r) / r^{F−1}`` with ``p_r`` log-normal, so
     ``log p(z) = −(log r)² / (2 s²) − F log r``."""
-    log_r = jnp.log(jnp.linalg.norm(z, ord=norm))
+    log_r = jnp.log(jnp.linalg.norm(z, ord=norm, axis=-1))
     return -0.5 * (log_r / RADIAL_LOG_SD) ** 2 - z.shape[-1] * log_r
 
 
@@ -101,8 +102,8 @@ def build_adaptive_kernel(*, beta, norm: int = 1, tol: float | None = None,
             max_switches=min(max_switches, mdp.num_states), max_rounds=max_rounds,
             axis_name=axis_name)
         log_lik = boltzmann_log_likelihood(beta * q, pairs, pair_weights)
-        log_ratio = (log_lik - state.log_likelihood + _log_radial_prior(z_new, norm)
-                     - _log_radial_prior(z, norm))
+        log_ratio = (log_lik - state.log_likelihood + log_radial_prior(z_new, norm)
+                     - log_radial_prior(z, norm))
         log_ratio = jnp.where(jnp.isnan(log_ratio), -jnp.inf, log_ratio)
         accept_prob = jnp.exp(jnp.minimum(log_ratio, 0.0))
         accepted = jax.random.uniform(key_accept, (), dtype) < accept_prob
