@@ -22,7 +22,7 @@ from numpyro.infer.util import initialize_model
 from bayesirl import _arviz
 from bayesirl._typing import PRNGKey
 
-__all__ = ["fit_laplace"]
+__all__ = ["fit_laplace", "laplace_covariance"]
 
 
 def _minimise(info, unravel, dtype, num_restarts, options):
@@ -45,8 +45,16 @@ def _minimise(info, unravel, dtype, num_restarts, options):
     return best
 
 
-def _covariance(hessian: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Inverse of the symmetrised Hessian; eigenvalues floored when it is not positive."""
+def laplace_covariance(hessian: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Covariance of the Laplace approximation: the inverse of the symmetrised Hessian of the
+    potential (minus log density), eigenvalues floored at 1e-8·max|λ| when not all positive.
+
+    Args:
+        hessian: (d, d) Hessian of the potential at the mode.
+
+    Returns:
+        ((d, d) covariance, whether every eigenvalue was positive).
+    """
     h = 0.5 * (hessian + hessian.T)
     vals, vecs = np.linalg.eigh(h)
     positive = bool(np.all(vals > 0))
@@ -93,7 +101,7 @@ def fit_laplace(model, model_args: tuple = (), model_kwargs: dict | None = None,
     best = _minimise(info, unravel, flat0.dtype, num_chains, options)
     mode = jnp.asarray(best.x, flat0.dtype)
     hessian = np.asarray(jax.hessian(lambda x: info.potential_fn(unravel(x)))(mode), np.float64)
-    cov, positive = _covariance(hessian)
+    cov, positive = laplace_covariance(hessian)
     if not positive:
         warnings.warn("Laplace: the Hessian at the MAP is not positive definite; its "
                       "non-positive eigenvalues were floored", RuntimeWarning, stacklevel=3)
