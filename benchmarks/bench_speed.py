@@ -269,36 +269,55 @@ def _birl_problem(n):
     return mdp, pairs, states, actions
 
 
-def _birl_policy_walk(mdp, pairs, chains, steps, step_size, adaptive=False):
-    """PolicyWalk (L2 sphere, Brown's target), ``chains`` vmapped chains, compile included:
-    (bulk ESS of w[0] over the chains, wall seconds, mean acceptance). ``adaptive``: the
-    burn-in-adapted dense proposal (``sample_policy_walk_adaptive``, target acceptance 0.234)."""
+def _birl_policy_walk(mdp, pairs, chains, steps, step_size, mode="adaptive"):
+    """PolicyWalk (L2 sphere, Brown's target), ``chains`` chains, compile included:
+    (bulk ESS of w[0] over the chains, wall seconds, mean acceptance, compile seconds, exact
+    solves per proposal or None). ``mode``: "isotropic" (``sample_policy_walk``), "adaptive"
+    (``sample_policy_walk_adaptive``, burn-in-adapted dense proposal, target acceptance 0.234)
+    or "independence" (``sample_policy_walk_independence``: fitted Student-t independence
+    proposal and a cache of 4096 optimal policies)."""
     import functools
 
     import jax
 
     from bayesirl.inference.policy_walk import sample_policy_walk
     from bayesirl.inference.policy_walk_adaptive import sample_policy_walk_adaptive
+    from bayesirl.inference.policy_walk_independence import sample_policy_walk_independence
 
     t0 = time.perf_counter()
     key_init, key_run = jax.random.split(jax.random.PRNGKey(1))
-    sampler, extra = ((sample_policy_walk_adaptive, {"target_accept_prob": 0.234}) if adaptive
-                      else (sample_policy_walk, {}))
-    run = jax.jit(jax.vmap(functools.partial(
-        sampler, beta=10.0, step_size=step_size, num_steps=steps,
-        burn_in=steps // 3, norm=2, axis_name="chain", **extra), in_axes=(0, None, None, 0),
-        axis_name="chain"))
-    out = run(jax.random.split(key_run, chains), mdp, pairs,
-              jax.random.normal(key_init, (chains, mdp.features.shape[-1])))
+    z0 = jax.random.normal(key_init, (chains, mdp.features.shape[-1]))
+    common = dict(beta=10.0, num_steps=steps, burn_in=steps // 3, norm=2)
+    if mode == "independence":
+        run = jax.jit(functools.partial(sample_policy_walk_independence, cache_size=4096,
+                                        **common))
+        args = (key_run, mdp, pairs, z0)
+    else:
+        sampler, extra = ((sample_policy_walk_adaptive, {"target_accept_prob": 0.234})
+                          if mode == "adaptive" else (sample_policy_walk, {}))
+        run = jax.jit(jax.vmap(functools.partial(
+            sampler, step_size=step_size, axis_name="chain", **common, **extra),
+            in_axes=(0, None, None, 0), axis_name="chain"))
+        args = (jax.random.split(key_run, chains), mdp, pairs, z0)
+    compiled = run.lower(*args).compile()
+    compile_s = time.perf_counter() - t0
+    out = compiled(*args)
+    solves = None
+    if mode == "independence":
+        solves = int(out.exact_solves) / int(out.proposals)
+        out = out.samples
     w = np.asarray(out.weights)
     seconds = time.perf_counter() - t0
-    return _harness.bulk_ess(w[..., 0]), seconds, float(np.mean(out.acceptance_rate))
+    return (_harness.bulk_ess(w[..., 0]), seconds, float(np.mean(out.acceptance_rate)),
+            compile_s, solves)
 
 
 def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw_chains=64,
-               np_chains=4, kernel_kwargs=None):
-    """Row 4: BIRL ESS/s of ``fit(method="mh")`` (vectorised chains) and of PolicyWalk against
-    the numpy ``run_mcmc``; compile included (the persistent compile cache, if warm, helps)."""
+               np_chains=4, kernel_kwargs=None, ind_steps=6000):
+    """Row 4: BIRL ESS/s of ``fit(method="mh")`` (vectorised chains) and of PolicyWalk (the
+    burn-in-adapted random walk and the fitted independence proposal with a policy cache)
+    against the numpy ``run_mcmc``; compile included (the persistent compile cache, if warm,
+    helps)."""
     from bayesirl.inference import fit
     from bayesirl.models import Evidence, irl_model
 
@@ -313,10 +332,10 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
                     solver_kwargs={"method": "vi"})
         jax_s = time.perf_counter() - t0
         ess = _harness.bulk_ess(np.asarray(idata.posterior["reward_weights"])[..., 0])
-        iso = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5)
-        ada = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5, adaptive=True)
-        use_adaptive = ada[0] / ada[1] > iso[0] / iso[1]
-        pw_ess, pw_s, pw_acc = ada if use_adaptive else iso
+        ada = _birl_policy_walk(mdp, pairs, pw_chains, pw_steps, 0.5, mode="adaptive")
+        ind = _birl_policy_walk(mdp, pairs, pw_chains, ind_steps, 0.5, mode="independence")
+        use_ind = ind[0] / ind[1] > ada[0] / ada[1]
+        pw_ess, pw_s, pw_acc, pw_compile, _ = ind if use_ind else ada
         base = NumpyBIRL(mdp, states, actions, 10.0)
         t0 = time.perf_counter()
         runs = [base.run_mcmc(np_draws, 0.05, seed) for seed in range(np_chains)]
@@ -326,19 +345,26 @@ def bench_birl(sizes, draws, np_draws, thinning=4, chains=256, pw_steps=3000, pw
         row = dict(n=n, jax_ess_s=ess / jax_s, np_ess_s=np_ess / np_s, jax_s=jax_s, np_s=np_s,
                    ess=ess, np_ess=np_ess, np_accept=acc, chains=chains,
                    pw_ess_s=pw_ess / pw_s, pw_s=pw_s, pw_ess=pw_ess, pw_accept=pw_acc,
-                   pw_sampler="adaptive" if use_adaptive else "isotropic",
-                   pw_iso_ess_s=iso[0] / iso[1], pw_adaptive_ess_s=ada[0] / ada[1])
+                   pw_compile_s=pw_compile,
+                   pw_sampler="independence" if use_ind else "adaptive",
+                   pw_adaptive_ess_s=ada[0] / ada[1], pw_adaptive_s=ada[1],
+                   pw_independence_ess_s=ind[0] / ind[1], pw_independence_s=ind[1],
+                   pw_independence_compile_s=ind[3], pw_independence_solves=ind[4])
         row["ratio"] = row["jax_ess_s"] / max(row["np_ess_s"], 1e-12)
         row["pw_ratio"] = row["pw_ess_s"] / max(row["np_ess_s"], 1e-12)
         rows.append(row)
-        print(f"  [BIRL {n}x{n}: MH {row['jax_ess_s']:.0f}, PolicyWalk isotropic "
-              f"{row['pw_iso_ess_s']:.0f} / adaptive {row['pw_adaptive_ess_s']:.0f} (row uses "
-              f"{row['pw_sampler']}), numpy {row['np_ess_s']:.2f} ESS/s]", flush=True)
-    _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains)
+        print(f"  [BIRL {n}x{n}: MH {row['jax_ess_s']:.0f}, PolicyWalk adaptive "
+              f"{row['pw_adaptive_ess_s']:.0f} / independence "
+              f"{row['pw_independence_ess_s']:.0f} (compile {ind[3]:.1f} of {ind[1]:.1f} s, "
+              f"{ind[4]:.3f} exact solves per proposal), numpy {row['np_ess_s']:.2f} ESS/s]",
+              flush=True)
+    _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains,
+                ind_steps)
     return rows
 
 
-def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains):
+def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np_chains,
+                ind_steps):
     import jax
 
     cache = jax.config.jax_compilation_cache_dir or "off"
@@ -346,18 +372,22 @@ def _print_birl(rows, chains, draws, thinning, pw_chains, pw_steps, np_draws, np
           "policy): bulk ESS/s of w[0] pooled over chains, compile INCLUDED (goal >= 1000x numpy)")
     _harness.print_table_header(f"{'grid':>6} {'MH ESS/s':>9} {'MH s':>6} {'PW ESS/s':>9} "
                                 f"{'PW s':>6} {'np ESS/s':>9} {'np s':>6} {'MH/np':>7} "
-                                f"{'PW/np':>7} {'PW sampler':>10}")
+                                f"{'PW/np':>7} {'PW sampler':>12} {'PW comp':>7}")
     for r in rows:
         print(f"{r['n']:>3}x{r['n']:<2} {r['jax_ess_s']:>9.1f} {r['jax_s']:>6.1f} "
               f"{r['pw_ess_s']:>9.1f} {r['pw_s']:>6.1f} {r['np_ess_s']:>9.3f} {r['np_s']:>6.1f} "
-              f"{r['ratio']:>6.0f}x {r['pw_ratio']:>6.0f}x {r['pw_sampler']:>10}")
+              f"{r['ratio']:>6.0f}x {r['pw_ratio']:>6.0f}x {r['pw_sampler']:>12} "
+              f"{r['pw_compile_s']:>7.1f}")
     print(f"MH: fit(method='mh', solver_kwargs={{'method': 'vi'}}), dense proposal covariance, "
           f"{chains} vectorised chains, "
           f"{2 * draws} warm-up + {draws} draws x thinning {thinning} each; PW: PolicyWalk "
-          f"(L2 sphere, the faster of isotropic step 0.5 and the burn-in-adapted dense proposal), "
-          f"{pw_chains} vmapped chains x {pw_steps} steps (1/3 burn-in); "
+          f"(L2 sphere, the faster of the burn-in-adapted dense random walk, {pw_chains} vmapped "
+          f"chains x {pw_steps} steps, and the fitted independence proposal with a policy cache, "
+          f"{pw_chains} chains x {ind_steps} steps; 1/3 burn-in); "
           f"numpy: run_mcmc (step 0.05, dense VI per step), {np_chains} chains x {np_draws} "
-          f"steps, ESS pooled over their second halves, time summed; persistent compile cache: {cache} (BAYESIRL_NO_COMPILE_CACHE=1: cold)")
+          f"steps, ESS pooled over their second halves, time summed; PW comp: seconds of PW s "
+          f"spent tracing and compiling; persistent compile cache: {cache} "
+          f"(BAYESIRL_NO_COMPILE_CACHE=1: cold)")
 
 
 VALUEWALK_ANCHOR = {9: 0.27, 36: 0.71, 144: 0.77}
@@ -502,29 +532,41 @@ def main(argv=None):
     p.add_argument("--rows-5-7", action="store_true",
                    help="with --quick: also the ValueWalk, Bradley-Terry and large-S rows "
                         "(~25 s more CPU; always on in a full run)")
+    p.add_argument("--rows", metavar="LIST", help="comma-separated rows to run, e.g. 4 or 1,4 "
+                   "(default: every row of the mode)")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
+    only = None if args.rows is None else {int(r) for r in args.rows.split(",")}
+
+    def want(row):
+        return only is None or row in only
+
     _harness.limit_blas_threads()
     t_start = time.perf_counter()
     env = _harness.environment_info()
     _harness.print_header("bayesirl speed benchmark (issue 10)", env)
     q = args.quick
     results = {"environment": env, "settings": vars(args)}
-    results["soft_vi"] = bench_soft_vi([10_000] if q else [10_000, 100_000, 1_000_000],
-                                       2 if q else 3, 0.3 if q else 2.0)
+    if want(1):
+        results["soft_vi"] = bench_soft_vi([10_000] if q else [10_000, 100_000, 1_000_000],
+                                           2 if q else 3, 0.3 if q else 2.0)
     fit_sizes = None if (q or args.skip_fit) else (5000, 2000, 20)
-    results["gamma"] = bench_gamma(2 if q else 5, 0.3 if q else 2.0, fit_sizes)
-    if not args.device:
+    if want(2):
+        results["gamma"] = bench_gamma(2 if q else 5, 0.3 if q else 2.0, fit_sizes)
+    if not args.device and want(3):
         results["map"] = bench_map(1_000 if q else 100_000, 16, 100,
                                    ("auto",) if q else ("auto", "vi"))
-    results["birl"] = bench_birl([5] if q else [5, 8, 12], 50 if q else 500,
-                                 20 if q else 4000, 2 if q else 4, chains=4 if q else 256,
-                                 pw_steps=60 if q else 3000, pw_chains=4 if q else 64,
-                                 np_chains=1 if q else 4)
-    if not args.device and (args.rows_5_7 or not q):
+    if want(4):
+        results["birl"] = bench_birl([5] if q else [5, 8, 12], 50 if q else 500,
+                                     20 if q else 4000, 2 if q else 4, chains=4 if q else 256,
+                                     pw_steps=60 if q else 3000, pw_chains=4 if q else 64,
+                                     np_chains=1 if q else 4, ind_steps=60 if q else 6000)
+    if not args.device and (args.rows_5_7 or not q or only is not None) and want(5):
         results["valuewalk"] = bench_valuewalk([3] if q else [3, 6, 12], 100 if q else 1000,
                                                100 if q else 1000)
+    if not args.device and (args.rows_5_7 or not q or only is not None) and want(6):
         results["bradley_terry"] = bench_bradley_terry(q)
+    if not args.device and (args.rows_5_7 or not q or only is not None) and want(7):
         results["large_posterior"] = bench_large_posterior(
             2_000 if q else 100_000, 500 if q else 2_000, 16,
             (200, 100, 2) if q else (2000, 1000, 5), (50, 50, 1) if q else (300, 300, 1))
