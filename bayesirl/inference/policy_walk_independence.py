@@ -106,7 +106,8 @@ def _greedy_gap(mdp: MDP, q: Array, policy: Array, tol) -> Array:
 
 
 def exact_q_values(mdp: MDP, phi_sa: Array, weights: Array, policy: Array, *, tol,
-                   max_rounds: int = DEFAULT_MAX_ROUNDS):
+                   max_rounds: int = DEFAULT_MAX_ROUNDS, gains: Array | None = None,
+                   key: Array | None = None, known=True):
     """Policy iteration (Howard 1960) from ``policy`` with dense solves, for reward ``φ w``.
 
     Args:
@@ -115,32 +116,43 @@ def exact_q_values(mdp: MDP, phi_sa: Array, weights: Array, policy: Array, *, to
         weights: (F,) reward weights.
         policy: (S,) int32 starting deterministic policy.
         tol: relative improvement threshold (switch when the gain > tol · (1 + max|V|)).
-        max_rounds: cap on rounds.
+        max_rounds: cap on rounds (dense solves).
+        gains, key: optional (S, A, F) G^π and (F,) ``Σ_s Ψ^π(s)`` of the starting policy
+            (e.g. from the cache): its evaluation is then skipped.
+        known: () bool, whether ``gains`` and ``key`` are valid (a traced flag; ignored when
+            they are None).
 
     Returns:
-        ``(policy, gains, psi, q_values, rounds, converged)``: (S,) optimal policy, (S, A, F)
-        its G^π, (S, F) its Ψ^π, (S, A) Q*, () int32 rounds, () bool no state improves.
+        ``(policy, gains, key, q_values, rounds, converged)``: (S,) optimal policy, (S, A, F)
+        its G^π, (F,) its ``Σ_s Ψ^π(s)``, (S, A) Q*, () int32 solves, () bool no state
+        improves (else ``max_rounds`` stopped it and Q is that of the last policy evaluated).
     """
     S, A, F = phi_sa.shape
+    dtype = phi_sa.dtype
 
-    def cond(carry):
-        rounds, improved = carry[-2:]
-        return (rounds < max_rounds) & improved
+    def improve(policy, gains):
+        q = gains @ weights
+        better = _greedy_gap(mdp, q, policy, tol)
+        return jnp.where(better, jnp.argmax(q, axis=-1).astype(policy.dtype), policy), better
 
     def body(carry):  # evaluate the policy, then improve it (one dense solve per round)
         policy, _, _, _, rounds, _ = carry
         psi, gains = _policy_gains(mdp, phi_sa, policy)
-        better = _greedy_gap(mdp, gains @ weights, policy, tol)
-        improved = jnp.where(better, jnp.argmax(gains @ weights, axis=-1).astype(policy.dtype),
-                             policy)
-        return improved, policy, gains, psi, rounds + 1, jnp.any(better)
+        improved, better = improve(policy, gains)
+        return improved, policy, gains, psi.sum(0), rounds + 1, jnp.any(better)
 
-    dtype = phi_sa.dtype
-    _, policy, gains, psi, rounds, improved = lax.while_loop(
-        cond, body, (policy, policy, jnp.zeros((S, A, F), dtype), jnp.zeros((S, F), dtype),
-                     jnp.int32(0), jnp.bool_(True)))
+    if gains is None:
+        start = (policy, policy, jnp.zeros((S, A, F), dtype), jnp.zeros(F, dtype), jnp.int32(0),
+                 jnp.bool_(True))
+    else:
+        improved, better = improve(policy, gains)
+        known = jnp.asarray(known)
+        start = (jnp.where(known, improved, policy), policy, gains, key, jnp.int32(0),
+                 ~known | jnp.any(better))
+    _, policy, gains, key, rounds, improving = lax.while_loop(
+        lambda carry: (carry[4] < max_rounds) & carry[5], body, start)
     # ``policy`` is the last EVALUATED one (optimal unless the cap stopped the loop).
-    return policy, gains, psi, gains @ weights, rounds, ~improved
+    return policy, gains, key, gains @ weights, rounds, ~improving
 
 
 def policy_cache_init(num_states: int, num_actions: int, num_features: int,
@@ -151,10 +163,10 @@ def policy_cache_init(num_states: int, num_actions: int, num_features: int,
                        jnp.zeros((K, F), dtype), jnp.zeros((K,), bool), jnp.int32(0))
 
 
-def _insert(cache: PolicyCache, policy, gains, psi) -> PolicyCache:
+def _insert(cache: PolicyCache, policy, gains, key) -> PolicyCache:
     slot = cache.count % cache.valid.shape[0]
     return PolicyCache(cache.policies.at[slot].set(policy), cache.gains.at[slot].set(gains),
-                       cache.keys.at[slot].set(psi.sum(0)), cache.valid.at[slot].set(True),
+                       cache.keys.at[slot].set(key), cache.valid.at[slot].set(True),
                        cache.count + 1)
 
 
@@ -173,13 +185,14 @@ def cached_q_values(mdp: MDP, cache: PolicyCache, weights: Array, *, tol):
     """Q* of ``weights`` (F,) from the cache when a cached policy is optimal.
 
     Returns:
-        ``(q_values (S, A), policy (S,), found ())``: when ``found`` is False the cache holds
-        no optimal policy and ``q_values`` is only ``Q^π`` of the best cached policy π.
+        ``(q_values (S, A), policy (S,), found (), slot ())``: when ``found`` is False the cache
+        holds no optimal policy and ``q_values`` is only ``Q^π`` of the best cached policy π
+        (in ``slot``; an empty slot when the cache is empty).
     """
     k = _argmax(jnp.where(cache.valid, cache.keys @ weights, -jnp.inf))
     policy = cache.policies[k]
     q = cache.gains[k] @ weights
-    return q, policy, cache.valid[k] & ~jnp.any(_greedy_gap(mdp, q, policy, tol))
+    return q, policy, cache.valid[k] & ~jnp.any(_greedy_gap(mdp, q, policy, tol)), k
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +274,7 @@ def _empty_moments(num_features, dtype):
             jnp.zeros((), dtype))
 
 
-def _exact_fallback(mdp, phi_sa, cache, weights, q, policy, found, *, tol, max_rounds):
+def _exact_fallback(mdp, phi_sa, cache, weights, q, policy, found, slot, *, tol, max_rounds):
     """Exact Q* (policy iteration from the best cached policy) for the proposals (C, F) the
     cache did not cover, one by one; each result enters the cache. Returns ``(cache, q, policy,
     max rounds, all converged, number of solves)``."""
@@ -270,9 +283,11 @@ def _exact_fallback(mdp, phi_sa, cache, weights, q, policy, found, *, tol, max_r
     def body(carry):
         j, cache, q, policy, rounds, conv = carry
         i = todo[j]
-        pol, gains, psi, q_i, r, c = exact_q_values(mdp, phi_sa, weights[i], policy[i], tol=tol,
-                                                    max_rounds=max_rounds)
-        return (j + 1, _insert(cache, pol, gains, psi), q.at[i].set(q_i),
+        k = slot[i]  # the cached start policy's evaluation is reused (one solve less)
+        pol, gains, key, q_i, r, c = exact_q_values(
+            mdp, phi_sa, weights[i], policy[i], tol=tol, max_rounds=max_rounds,
+            gains=cache.gains[k], key=cache.keys[k], known=cache.valid[k])
+        return (j + 1, _insert(cache, pol, gains, key), q.at[i].set(q_i),
                 policy.at[i].set(pol), jnp.maximum(rounds, r), conv & c)
 
     num = jnp.sum(~found).astype(jnp.int32)
@@ -320,8 +335,8 @@ def _build_step(mdp, pairs, pair_weights, phi_sa, *, beta, norm, tol, max_rounds
 
     def evaluate(cache, z):
         w = project_to_sphere(z, norm)
-        q, policy, found = jax.vmap(lambda x: cached_q_values(mdp, cache, x, tol=tol))(w)
-        return _exact_fallback(mdp, phi_sa, cache, w, q, policy, found, tol=tol,
+        q, policy, found, slot = jax.vmap(lambda x: cached_q_values(mdp, cache, x, tol=tol))(w)
+        return _exact_fallback(mdp, phi_sa, cache, w, q, policy, found, slot, tol=tol,
                                max_rounds=max_rounds)
 
     def step(run: _Run, inputs):

@@ -57,23 +57,28 @@ def test_exact_and_cached_q_equal_value_iteration():
     exact = jax.jit(lambda w: exact_q_values(mdp, phi, w, jnp.zeros(16, jnp.int32), tol=TOL))
     cache = policy_cache_init(16, 4, 3, 4, jnp.float64)
     for w in weights[:3]:
-        policy, gains, psi, q, rounds, converged = exact(w)
+        policy, gains, key, q, rounds, converged = exact(w)
         want = value_iteration(mdp, mdp.features @ w).q_values
         assert bool(converged) and int(rounds) >= 1
         np.testing.assert_allclose(q, want, atol=Q_ATOL)
         slot = int(cache.count)
         cache = cache._replace(policies=cache.policies.at[slot].set(policy),
                                gains=cache.gains.at[slot].set(gains),
-                               keys=cache.keys.at[slot].set(psi.sum(0)),
+                               keys=cache.keys.at[slot].set(key),
                                valid=cache.valid.at[slot].set(True), count=cache.count + 1)
-        q_c, _, found = cached_q_values(mdp, cache, w, tol=TOL)
+        q_c, _, found, _ = cached_q_values(mdp, cache, w, tol=TOL)
         assert bool(found)
         np.testing.assert_allclose(q_c, want, atol=Q_ATOL)
     for w in weights[3:]:
-        q_c, _, found = cached_q_values(mdp, cache, w, tol=TOL)
+        want = value_iteration(mdp, mdp.features @ w).q_values
+        q_c, policy, found, slot = cached_q_values(mdp, cache, w, tol=TOL)
         if bool(found):
-            np.testing.assert_allclose(q_c, value_iteration(mdp, mdp.features @ w).q_values,
-                                       atol=Q_ATOL)
+            np.testing.assert_allclose(q_c, want, atol=Q_ATOL)
+        else:  # policy iteration from the cached policy, its evaluation reused
+            *_, q, _, converged = exact_q_values(
+                mdp, phi, w, policy, tol=TOL, gains=cache.gains[slot], key=cache.keys[slot])
+            assert bool(converged)
+            np.testing.assert_allclose(q, want, atol=Q_ATOL)
 
 
 def _circle_problem():
