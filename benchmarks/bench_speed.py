@@ -282,12 +282,14 @@ def _birl_policy_walk(mdp, pairs, chains, steps, step_size, mode="adaptive"):
 
     from bayesirl.inference.policy_walk import sample_policy_walk
     from bayesirl.inference.policy_walk_adaptive import sample_policy_walk_adaptive
-    from bayesirl.inference.policy_walk_independence import sample_policy_walk_independence
+    from bayesirl.inference.policy_walk_independence import (
+        sample_policy_walk_independence,
+    )
 
     t0 = time.perf_counter()
     key_init, key_run = jax.random.split(jax.random.PRNGKey(1))
     z0 = jax.random.normal(key_init, (chains, mdp.features.shape[-1]))
-    common = dict(beta=10.0, num_steps=steps, burn_in=steps // 3, norm=2)
+    common = {"beta": 10.0, "num_steps": steps, "burn_in": steps // 3, "norm": 2}
     if mode == "independence":
         run = jax.jit(functools.partial(sample_policy_walk_independence, cache_size=4096,
                                         **common))

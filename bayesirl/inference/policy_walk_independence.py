@@ -53,8 +53,13 @@ from bayesirl.models import project_to_sphere
 from bayesirl.solvers import expected_next_values
 from bayesirl.solvers._linear import dense_system
 
-__all__ = ["PolicyCache", "policy_cache_init", "cached_q_values", "exact_q_values",
-           "sample_policy_walk_independence"]
+__all__ = [
+    "PolicyCache",
+    "cached_q_values",
+    "exact_q_values",
+    "policy_cache_init",
+    "sample_policy_walk_independence",
+]
 
 #: Default number of optimal policies kept in the cache.
 DEFAULT_CACHE_SIZE = 1024
@@ -99,7 +104,8 @@ def _policy_gains(mdp: MDP, phi_sa: Array, policy: Array) -> tuple[Array, Array]
 
 
 def _greedy_gap(mdp: MDP, q: Array, policy: Array, tol) -> Array:
-    """() bool: some state improves on ``policy`` by more than ``tol · (1 + max|V|)``."""
+    """(S,) bool: the states where some action improves on ``policy`` (under ``q`` = Q^π) by
+    more than ``tol · (1 + max|V^π|)``."""
     current = jnp.take_along_axis(q, policy[:, None], axis=1)[:, 0]
     gap = jnp.where(mdp.terminal, 0.0, jnp.max(q, axis=-1) - current)
     return gap > tol * (1.0 + jnp.max(jnp.abs(current)))
@@ -283,9 +289,12 @@ def _exact_fallback(mdp, phi_sa, cache, weights, q, policy, found, slot, *, tol,
     def body(carry):
         j, cache, q, policy, rounds, conv = carry
         i = todo[j]
-        k = slot[i]  # the cached start policy's evaluation is reused (one solve less)
+        # Start from the cached policy in the slot found, reusing its evaluation (one solve
+        # less); read it from the CURRENT cache, which an earlier insert of this loop may have
+        # overwritten: policy, gains and key of a slot always belong together.
+        k = slot[i]
         pol, gains, key, q_i, r, c = exact_q_values(
-            mdp, phi_sa, weights[i], policy[i], tol=tol, max_rounds=max_rounds,
+            mdp, phi_sa, weights[i], cache.policies[k], tol=tol, max_rounds=max_rounds,
             gains=cache.gains[k], key=cache.keys[k], known=cache.valid[k])
         return (j + 1, _insert(cache, pol, gains, key), q.at[i].set(q_i),
                 policy.at[i].set(pol), jnp.maximum(rounds, r), conv & c)
