@@ -28,6 +28,12 @@ Opt-in: :func:`~bayesirl.inference.policy_walk_adaptive.sample_policy_walk_adapt
 during burn-in (then frozen) and walks on the unnormalised weights z with a radial prior, an
 exact MH chain whose direction marginal is the same posterior
 (:mod:`bayesirl.inference.policy_walk_adaptive`). On Brown's gridworlds it mixes 6–14× better per step than the isotropic walk.
+
+Opt-in, fastest on few features:
+:func:`~bayesirl.inference.policy_walk_independence.sample_policy_walk_independence` runs C
+chains with a burn-in-fitted Student-t independence proposal and a shared cache of optimal
+policies whose successor features make ``Q*`` of a proposal an O(K F + S A F) look-up
+(:mod:`bayesirl.inference.policy_walk_independence`); ESS per step ~0.3 on Brown's gridworlds.
 """
 
 from __future__ import annotations
