@@ -27,8 +27,8 @@ from bayesirl.likelihoods import (
     BoltzmannPolicy,
     DemonstrationPairs,
     boltzmann_q_values,
-    reward_from_values,
 )
+from bayesirl.likelihoods.value_space import ValueSpaceWhitening, value_space_terms
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.data.preferences import Preferences
 from bayesirl.likelihoods.bradley_terry import observe_preferences
@@ -401,13 +401,13 @@ def boltzmann_irl_model(
 
 
 def value_space_irl_model(mdp: MDP, pairs: DemonstrationPairs, *, prior_scale: float = 10.0,
-                          beta: float = 1.0):
+                          beta: float = 1.0, whitening: ValueSpaceWhitening | None = None):
     """Per-state-reward Bayesian IRL sampled in value space (ValueWalk; Bajgar et al. 2024).
 
     The latent is the (S,) soft value V of θ = β·R (site ``"values"``, improper flat);
-    ``R = θ(V)/β`` by one backup (:func:`~bayesirl.likelihoods.reward_from_values`) is the
-    deterministic site ``"reward"``; the prior ``R(s) ~ Normal(0, prior_scale)`` enters with
-    the change-of-variables term ``log|det(I − γ P_π)| − S log β``, so the posterior of R is
+    ``R = θ(V)/β`` by one backup (:func:`~bayesirl.likelihoods.value_space.value_space_terms`)
+    is the deterministic site ``"reward"``; the prior ``R(s) ~ Normal(0, prior_scale)`` enters
+    with the change-of-variables term ``log|det(I − γ P_π)| − S log β``, so the posterior of R is
     exactly that of the reward-space model (``boltzmann_irl_model`` with identity features,
     ``prior="gaussian"``, soft Q) — without an MDP solve per evaluation. Soft Q only.
 
@@ -416,13 +416,22 @@ def value_space_irl_model(mdp: MDP, pairs: DemonstrationPairs, *, prior_scale: f
         pairs: the P demonstration pairs.
         prior_scale: standard deviation of the Gaussian prior on each state reward.
         beta: fixed rationality β > 0.
+        whitening: optional :class:`~bayesirl.likelihoods.value_space.ValueSpaceWhitening`;
+            then the latent is ``"values_whitened"`` z (improper flat) and ``"values" = loc +
+            scale_tril @ z`` is deterministic — the same posterior of V and R (constant
+            Jacobian), but near-isotropic for NUTS when built by
+            :func:`~bayesirl.inference.value_space.value_space_whitening` (Laplace at the mode).
     """
     S = mdp.num_states
-    v = numpyro.sample("values", dist.ImproperUniform(dist.constraints.real_vector, (), (S,)))
-    rec = reward_from_values(mdp, v)
-    reward = numpyro.deterministic("reward", rec.reward / beta)
-    log_prior = jnp.sum(dist.Normal(0.0, prior_scale).log_prob(reward))
-    numpyro.factor("reward_prior", log_prior + rec.log_abs_det_jacobian - S * jnp.log(beta))
+    flat = dist.ImproperUniform(dist.constraints.real_vector, (), (S,))
+    if whitening is None:
+        v = numpyro.sample("values", flat)
+    else:
+        z = numpyro.sample("values_whitened", flat)
+        v = numpyro.deterministic("values", whitening.loc + whitening.scale_tril @ z)
+    terms = value_space_terms(mdp, v, pairs.states, prior_scale, beta)
+    numpyro.deterministic("reward", terms.reward)
+    numpyro.factor("reward_prior", terms.log_prior)
     with numpyro.plate("boltzmann_pairs", pairs.states.shape[0]):
-        numpyro.sample("boltzmann_actions", BoltzmannPolicy(rec.logits[pairs.states], 1.0),
+        numpyro.sample("boltzmann_actions", BoltzmannPolicy(terms.logits, 1.0),
                        obs=pairs.actions)
