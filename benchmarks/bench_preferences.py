@@ -156,7 +156,7 @@ def bench_numpy_chain(phi, winner, loser, beta, target_s, repeats, seed):
 
 
 def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, budget_s,
-                      seed):
+                      seed, kernel_kwargs=None):
     """One configuration of C vectorised chains: warm up, time the kernel loop, time a run.
 
     1. ``mcmc.warmup`` (initialisation + compile + adaptation; reported, not a rate).
@@ -166,6 +166,8 @@ def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, b
     3. ``mcmc.run`` of N draws per chain (~``target_s`` long), timed once; the trace / lower /
        XLA-compile time JAX reports for that call is subtracted (numpyro 0.22 recompiles the
        sampling loop on every ``run``, see :class:`CompileClock`). ESS comes from these draws.
+
+    ``kernel_kwargs`` are passed to ``RandomWalkMH`` (default: none, ``fit``'s kernel).
     """
     import jax
     import jax.numpy as jnp
@@ -174,7 +176,8 @@ def bench_mcmc_config(model, mdp, ev, C, num_warmup, target_s, clock, repeats, b
 
     from bayesirl.inference import RandomWalkMH
 
-    kernel = RandomWalkMH(model, init_strategy=init_to_uniform(radius=1.0))
+    kernel = RandomWalkMH(model, init_strategy=init_to_uniform(radius=1.0),
+                          **(kernel_kwargs or {}))
     # num_samples is set after the warm-up (a small collection buffer during the warm-up)
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=1, num_chains=C,
                 chain_method="vectorized", progress_bar=False)

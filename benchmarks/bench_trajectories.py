@@ -15,6 +15,12 @@ prior="l2-sphere", betas={"bradley-terry": 1})`` is sampled by
 (MH steps summed over chains) per second, compile excluded, and the ESS per second of w[0],
 beside one chain of a plain numpy projected random-walk MH (Bayesian REX's public code)
 timed in the same process. The timing machinery is ``_harness.py`` (shared by the benchmarks).
+
+Kernels (``--kernels``): ``polar`` — ``RandomWalkMH(sphere_sites=("reward_weights_raw",),
+shared_random_numbers=True)``, the sphere-native walk of the direction (what
+``fit_trajectories(method="mh")`` uses for a sphere prior with more than 32 features);
+``gaussian`` — ``RandomWalkMH()``'s Gaussian walk of the unnormalised latent (the kernel of
+this row before issue 10's change, and ``fit``'s default for other models).
 """
 
 from __future__ import annotations
@@ -35,7 +41,11 @@ import time  # noqa: E402
 import bench_preferences as bp  # noqa: E402
 
 
-def run(chains, num_warmup, target_s, repeats, budget_s, seed):
+KERNELS = {"polar": {"sphere_sites": ("reward_weights_raw",), "shared_random_numbers": True},
+           "gaussian": {}}
+
+
+def run(chains, num_warmup, target_s, repeats, budget_s, seed, kernels=("polar",)):
     import jax.numpy as jnp
 
     from bayesirl.data.trajectories import make_trajectories
@@ -53,13 +63,15 @@ def run(chains, num_warmup, target_s, repeats, budget_s, seed):
     numpy_row = bp.bench_numpy_chain(phi, winner, loser, 1.0, target_s, repeats, seed + 1)
     del numpy_row["loglik_fn"]
     rows = []
-    for C in chains:
-        row = bp.bench_mcmc_config(model_ignoring_first, None, ev, C, num_warmup, target_s,
-                                   clock, repeats, budget_s, seed + 10 + C)
-        row["vs_np"] = row["steps_per_s"] / numpy_row["steps_per_s"]
-        row["ess_per_s_vs_np"] = row["ess_per_s"] / numpy_row["ess_per_s"]
-        rows.append(row)
-        print(f"  [C={C}: {row['steps_per_s']:.0f} samples/s]", flush=True)
+    for name in kernels:
+        for C in chains:
+            row = bp.bench_mcmc_config(model_ignoring_first, None, ev, C, num_warmup, target_s,
+                                       clock, repeats, budget_s, seed + 10 + C, KERNELS[name])
+            row["kernel"] = name
+            row["vs_np"] = row["steps_per_s"] / numpy_row["steps_per_s"]
+            row["ess_per_s_vs_np"] = row["ess_per_s"] / numpy_row["ess_per_s"]
+            rows.append(row)
+            print(f"  [{name} C={C}: {row['steps_per_s']:.0f} samples/s]", flush=True)
     clock.close()
     return {"pairs": int(prefs.num_comparisons), "features": phi.shape[1], "numpy": numpy_row,
             "rows": rows}
@@ -67,7 +79,8 @@ def run(chains, num_warmup, target_s, repeats, budget_s, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chains", default="16,256,1024")
+    parser.add_argument("--chains", default="64,256,1024")
+    parser.add_argument("--kernels", default="polar", help="comma-separated: polar, gaussian")
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--target-s", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=3)
@@ -80,17 +93,25 @@ def main(argv=None):
     if args.quick:
         chains, args.warmup, args.target_s, args.repeats, args.budget = [64], 300, 1.0, 2, 0.5
     start = time.perf_counter()
-    res = run(chains, args.warmup, args.target_s, args.repeats, args.budget, args.seed)
+    kernels = [k for k in args.kernels.split(",") if k]
+    unknown = sorted(set(kernels) - set(KERNELS))
+    if unknown:
+        parser.error(f"--kernels: expected names from {sorted(KERNELS)}, got {unknown}")
+    res = run(chains, args.warmup, args.target_s, args.repeats, args.budget, args.seed,
+              kernels)
     np_row = res["numpy"]
     print(f"\ntrajectory_model, Bradley-Terry, {res['pairs']} pairs x {res['features']} features, "
           "w on the unit L2 sphere, beta = 1")
-    print(f"{'sampler':>12s} {'samples/s':>11s} {'vs np':>7s} {'accept':>7s} {'ESS/s w0':>9s} "
-          f"{'ESS/s vs np':>12s}")
-    print(f"{'numpy MH':>12s} {np_row['steps_per_s']:11.0f} {1.0:7.2f} {np_row['accept']:7.2f} "
-          f"{np_row['ess_per_s']:9.1f} {1.0:12.2f}")
+    print(f"{'sampler':>16s} {'samples/s':>11s} {'vs np':>7s} {'accept':>7s} {'ESS/s w0':>9s} "
+          f"{'ESS/s vs np':>12s} {'compile s':>10s}")
+    print(f"{'numpy MH':>16s} {np_row['steps_per_s']:11.0f} {1.0:7.2f} {np_row['accept']:7.2f} "
+          f"{np_row['ess_per_s']:9.1f} {1.0:12.2f} {0.0:10.1f}")
     for r in res["rows"]:
-        print(f"{'MH C=' + str(r['chains']):>12s} {r['steps_per_s']:11.0f} {r['vs_np']:7.2f} "
-              f"{r['accept']:7.2f} {r['ess_per_s']:9.1f} {r['ess_per_s_vs_np']:12.2f}")
+        print(f"{r['kernel'] + ' C=' + str(r['chains']):>16s} {r['steps_per_s']:11.0f} "
+              f"{r['vs_np']:7.2f} {r['accept']:7.2f} {r['ess_per_s']:9.1f} "
+              f"{r['ess_per_s_vs_np']:12.2f} {r['warmup_compile_s'] + r['run_compile_s']:10.1f}")
+    print("compile s: JAX's trace + lower + compile time of the warm-up and the sampling run "
+          "(numpyro 0.22 compiles the run again), excluded from the rates")
     res["total_s"] = time.perf_counter() - start
     if args.json:
         with open(args.json, "w") as f:

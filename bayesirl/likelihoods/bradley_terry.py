@@ -30,7 +30,8 @@ __all__ = ["PreferenceChoice", "bradley_terry_log_likelihood", "log_sigmoid",
 
 
 def log_sigmoid(x: Array) -> Array:
-    """``log σ(x) = min(x, 0) − log1p(exp(−|x|))`` elementwise, stable for any finite x.
+    """``log σ(x) = min(x, 0) − log1p(exp(−|x|))`` elementwise (x of any shape ``(...)``),
+    stable for any finite x; returns the same shape.
 
     One exp and one log1p per element: half the time of ``-jax.nn.softplus(-x)`` on a CPU
     (measured; its ``logaddexp`` form adds selects for infinities); the same value to float
