@@ -9,6 +9,7 @@ from numpyro.infer.util import log_density
 
 from bayesirl.data.mdp import make_mdp
 from bayesirl.likelihoods import DemonstrationPairs, reward_from_values
+from bayesirl.likelihoods.value_space import ValueSpaceWhitening, value_space_log_posterior
 from bayesirl.models import boltzmann_irl_model, value_space_irl_model
 from bayesirl.solvers import soft_value_iteration
 from tests.conftest import random_mdp_arrays
@@ -51,3 +52,31 @@ def test_density_is_reward_space_density_times_jacobian(problem):
                             {"reward_weights": reward})
         jac = jax.jacfwd(lambda x: reward_from_values(mdp, x).reward / BETA)(v)
         np.testing.assert_allclose(lv, lr + np.linalg.slogdet(np.asarray(jac))[1], atol=1e-8)
+
+
+def test_log_posterior_is_the_model_log_density(problem):
+    """value_space_log_posterior (the whitening's objective) is exactly the model's log joint."""
+    mdp, pairs = problem
+    for seed in range(3):
+        v = jnp.asarray(np.random.default_rng(seed).normal(scale=3.0, size=S))
+        lv, _ = log_density(value_space_irl_model, (mdp, pairs), dict(prior_scale=10.0, beta=BETA),
+                            {"values": v})
+        lp = value_space_log_posterior(mdp, v, pairs.states, pairs.actions, 10.0, BETA)
+        np.testing.assert_allclose(lp, lv, atol=1e-10)
+
+
+def test_whitened_model_is_the_same_density(problem):
+    """With V = loc + L z the log density of z equals that of V (constant Jacobian dropped)."""
+    mdp, pairs = problem
+    rng = np.random.default_rng(5)
+    loc = jnp.asarray(rng.normal(size=S))
+    tril = jnp.asarray(np.tril(rng.normal(size=(S, S)), -1) + np.diag(rng.uniform(0.5, 2, S)))
+    kw = dict(prior_scale=10.0, beta=BETA)
+    for seed in range(3):
+        z = jnp.asarray(np.random.default_rng(seed).normal(size=S))
+        lz, tr = log_density(value_space_irl_model, (mdp, pairs),
+                             dict(kw, whitening=ValueSpaceWhitening(loc, tril)),
+                             {"values_whitened": z})
+        lv, _ = log_density(value_space_irl_model, (mdp, pairs), kw, {"values": loc + tril @ z})
+        np.testing.assert_allclose(lz, lv, atol=1e-10)
+        np.testing.assert_allclose(tr["values"]["value"], loc + tril @ z, atol=1e-12)
