@@ -19,6 +19,7 @@ from numpyro.util import identity, is_prng_key
 
 from bayesirl.inference.random_walk import MHState, build_kernel, mh_init, num_normals
 from bayesirl.inference.random_walk_adaptation import (
+    build_adaptation,
     check_step_size,
     check_target_accept_prob,
     default_target_accept_prob,
@@ -58,15 +59,19 @@ def sphere_blocks_of(z, sphere_sites) -> tuple[tuple[int, int], ...]:
     return tuple(blocks)
 
 
-def _batched_sample_fn(kernel, get_potential_fn, num_warmup: int, shared_draws: int = 0):
+def _batched_sample_fn(kernel, update, get_potential_fn, num_warmup: int,
+                       shared_draws: int = 0):
     """``sample(state, args, kwargs)`` for a batch of C chains that move in lockstep.
 
-    Every chain of a batch has made the same number of transitions (``state.i`` is equal
-    across chains), so the warm-up / sampling phase is decided ONCE per batch by a scalar
-    ``lax.cond`` on ``state.i[0]``. Under ``vmap`` the per-chain ``lax.cond`` of
-    :func:`~bayesirl.inference.random_walk.build_kernel` would become a select that runs the
-    adaptation (Welford updates, Cholesky) at every retained step too. The chains are the
-    same as with ``vmap`` of the per-chain kernel.
+    ``kernel`` is :func:`~bayesirl.inference.random_walk.build_kernel`'s transition, called
+    with ``warmup=False`` (no adaptation inside), and ``update`` the matching
+    :func:`~bayesirl.inference.random_walk_adaptation.build_adaptation` (or None). Every chain
+    of a batch has made the same number of transitions (``state.i`` is equal across chains),
+    so whether to adapt is decided ONCE per batch by a scalar ``lax.cond`` on ``state.i[0]``
+    around the vmapped adaptation update. Under ``vmap`` the per-chain ``lax.cond`` would
+    become a select that runs the adaptation (Welford updates, Cholesky) at every retained
+    step too. The potential is traced once, and the chains are the same as with ``vmap`` of
+    the per-chain kernel.
 
     ``shared_draws = m > 0``: the ``(C, m)`` standard normals and ``(C,)`` uniforms of a step
     come from ONE key, ``fold_in(rng_key[0], i)`` (one threefry call over the batch instead
@@ -84,13 +89,13 @@ def _batched_sample_fn(kernel, get_potential_fn, num_warmup: int, shared_draws: 
             dtype = state.potential_energy.dtype
             draws = (random.normal(key_normal, (C, shared_draws), dtype),
                      jnp.log(random.uniform(key_uniform, (C,), dtype)))
-
-        def phase(warmup):
-            return vmap(lambda one, d: kernel(one, potential_fn, warmup, d))
-
-        if num_warmup == 0:
-            return phase(False)(state, draws)
-        return lax.cond(state.i[0] < num_warmup, phase(True), phase(False), state, draws)
+        new = vmap(lambda one, d: kernel(one, potential_fn, False, d))(state, draws)
+        if update is None:
+            return new
+        adapt = lax.cond(state.i[0] < num_warmup,
+                         lambda a: vmap(update)(a, state.i, new.z, new.accept_prob),
+                         identity, new.adapt_state)
+        return new._replace(adapt_state=adapt)
 
     return sample
 
@@ -369,8 +374,11 @@ class RandomWalkMH(MCMCKernel):
         if vectorized:
             state = vmap(init_one)(init_params, rng_key)
             shared = num_normals(self._num_dims, blocks) if self._shared_random_numbers else 0
-            self._sample_fn = _batched_sample_fn(kernel, self._get_potential_fn, num_warmup,
-                                                 shared)
+            update = build_adaptation(num_warmup, target, adapt_step_size=self._adapt_step_size,
+                                      adapt_covariance=self._adapt_covariance,
+                                      dense_covariance=dense, sphere_blocks=blocks)
+            self._sample_fn = _batched_sample_fn(kernel, update, self._get_potential_fn,
+                                                 num_warmup, shared)
         else:
             state = init_one(init_params, rng_key)
             self._sample_fn = sample_one
