@@ -45,7 +45,10 @@ KERNELS = {"polar": {"sphere_sites": ("reward_weights_raw",), "shared_random_num
            "gaussian": {}}
 
 
-def run(chains, num_warmup, target_s, repeats, budget_s, seed, kernels=("polar",)):
+def run(chains, num_warmup, target_s, repeats, budget_s, seed, kernels=("polar",),
+        extra=()):
+    """Rows of every kernel in ``kernels`` at every C in ``chains``, then of the
+    ``(kernel, C)`` pairs in ``extra``, beside one numpy chain timed first."""
     import jax.numpy as jnp
 
     from bayesirl.data.trajectories import make_trajectories
@@ -63,15 +66,14 @@ def run(chains, num_warmup, target_s, repeats, budget_s, seed, kernels=("polar",
     numpy_row = bp.bench_numpy_chain(phi, winner, loser, 1.0, target_s, repeats, seed + 1)
     del numpy_row["loglik_fn"]
     rows = []
-    for name in kernels:
-        for C in chains:
-            row = bp.bench_mcmc_config(model_ignoring_first, None, ev, C, num_warmup, target_s,
-                                       clock, repeats, budget_s, seed + 10 + C, KERNELS[name])
-            row["kernel"] = name
-            row["vs_np"] = row["steps_per_s"] / numpy_row["steps_per_s"]
-            row["ess_per_s_vs_np"] = row["ess_per_s"] / numpy_row["ess_per_s"]
-            rows.append(row)
-            print(f"  [{name} C={C}: {row['steps_per_s']:.0f} samples/s]", flush=True)
+    for name, C in [(k, c) for k in kernels for c in chains] + list(extra):
+        row = bp.bench_mcmc_config(model_ignoring_first, None, ev, C, num_warmup, target_s,
+                                   clock, repeats, budget_s, seed + 10 + C, KERNELS[name])
+        row["kernel"] = name
+        row["vs_np"] = row["steps_per_s"] / numpy_row["steps_per_s"]
+        row["ess_per_s_vs_np"] = row["ess_per_s"] / numpy_row["ess_per_s"]
+        rows.append(row)
+        print(f"  [{name} C={C}: {row['steps_per_s']:.0f} samples/s]", flush=True)
     clock.close()
     return {"pairs": int(prefs.num_comparisons), "features": phi.shape[1], "numpy": numpy_row,
             "rows": rows}
