@@ -11,103 +11,75 @@ sufficiency (:mod:`bayesirl.analysis.bounds`), diagnostics (:mod:`bayesirl.analy
 learning (:mod:`bayesirl.active`, :mod:`bayesirl.active.loop`).
 """
 
-from bayesirl import baselines
+import importlib
+
 from bayesirl._compile_cache import enable_compile_cache
-from bayesirl.active import (
-    PREFERENCE_ACQUISITIONS,
-    STATE_ACQUISITIONS,
-    choose_pairs,
-    choose_states,
-    preference_scores,
-    run_active_learning,
-    state_scores,
-    sufficiency_stop,
-)
-from bayesirl.analysis import (
-    Diagnostics,
-    PosteriorWarning,
-    SufficiencyVerdict,
-    VaRBound,
-    add_posterior_quantities,
-    conditional_value_at_risk,
-    credible_intervals,
-    demonstration_sufficiency,
-    diagnose,
-    evaluation_policy,
-    feature_count_bound,
-    policy_losses,
-    value_at_risk_bound,
-)
-from bayesirl.data import (
-    MDP,
-    Demonstrations,
-    Environment,
-    Preferences,
-    check_demonstrations,
-    from_gymnasium,
-    gridworld,
-    load_demonstrations,
-    load_mdp,
-    load_preferences,
-    make_demonstrations,
-    make_environment,
-    make_mdp,
-    make_preferences,
-    make_sparse_mdp,
-    ranking_to_comparisons,
-    reward_from_weights,
-    rollout,
-    sample_demonstrations,
-    save_demonstrations,
-    save_mdp,
-    save_preferences,
-    state_action_counts,
-    synthetic_preferences,
-    trajectory_returns,
-    transition_matrix,
-)
-from bayesirl.inference import METHODS, RandomWalkMH, fit, fit_demonstrations, fit_evidence
-from bayesirl.likelihoods import (
-    BoltzmannPolicy,
-    DemonstrationPairs,
-    PreferenceChoice,
-    boltzmann_log_likelihood,
-    boltzmann_q_values,
-    bradley_terry_log_likelihood,
-    demonstration_pairs,
-    maxent_log_likelihood,
-    maxent_logits,
-)
-from bayesirl.models import (
-    PRIORS,
-    SOURCES,
-    Evidence,
-    ScaledSphere,
-    boltzmann_irl_model,
-    irl_model,
-    sample_beta,
-    sample_reward_weights,
-)
-from bayesirl.solvers import (
-    FiniteHorizonResult,
-    SolverResult,
-    discounted_occupancy,
-    empirical_feature_counts,
-    expected_feature_counts,
-    expected_return,
-    expected_value_difference,
-    finite_horizon_soft_value_iteration,
-    normalized_evd,
-    uniform_policy,
-    greedy_policy,
-    policy_evaluation,
-    soft_value_iteration,
-    state_action_occupancy,
-    state_visitation,
-    success_probability,
-    trajectory_feature_counts,
-    value_iteration,
-)
+
+# Public names and the module that defines each, imported on first use (PEP 562): a
+# command imports only what it needs (`bayesirl fit` never loads matplotlib or the
+# baselines), which saves about a second of start-up.
+_LAZY_MODULES = {
+    "bayesirl.active": (
+        "PREFERENCE_ACQUISITIONS", "STATE_ACQUISITIONS", "choose_pairs", "choose_states",
+        "preference_scores", "run_active_learning", "state_scores", "sufficiency_stop",
+    ),
+    "bayesirl.analysis": (
+        "Diagnostics", "PosteriorWarning", "SufficiencyVerdict", "VaRBound",
+        "add_posterior_quantities", "conditional_value_at_risk", "credible_intervals",
+        "demonstration_sufficiency", "diagnose", "evaluation_policy", "feature_count_bound",
+        "policy_losses", "value_at_risk_bound",
+    ),
+    "bayesirl.data": (
+        "MDP", "Demonstrations", "Environment", "Preferences", "check_demonstrations",
+        "from_gymnasium", "gridworld", "load_demonstrations", "load_mdp", "load_preferences",
+        "make_demonstrations", "make_environment", "make_mdp", "make_preferences",
+        "make_sparse_mdp", "ranking_to_comparisons", "reward_from_weights", "rollout",
+        "sample_demonstrations", "save_demonstrations", "save_mdp", "save_preferences",
+        "state_action_counts", "synthetic_preferences", "trajectory_returns",
+        "transition_matrix",
+    ),
+    "bayesirl.inference": (
+        "METHODS", "RandomWalkMH", "fit", "fit_demonstrations", "fit_evidence",
+    ),
+    "bayesirl.likelihoods": (
+        "BoltzmannPolicy", "DemonstrationPairs", "PreferenceChoice", "boltzmann_log_likelihood",
+        "boltzmann_q_values", "bradley_terry_log_likelihood", "demonstration_pairs",
+        "maxent_log_likelihood", "maxent_logits",
+    ),
+    "bayesirl.models": (
+        "PRIORS", "SOURCES", "Evidence", "ScaledSphere", "boltzmann_irl_model", "irl_model",
+        "sample_beta", "sample_reward_weights",
+    ),
+    "bayesirl.solvers": (
+        "FiniteHorizonResult", "SolverResult", "discounted_occupancy",
+        "empirical_feature_counts", "expected_feature_counts", "expected_return",
+        "expected_value_difference", "finite_horizon_soft_value_iteration", "normalized_evd",
+        "uniform_policy", "greedy_policy", "policy_evaluation", "soft_value_iteration",
+        "state_action_occupancy", "state_visitation", "success_probability",
+        "trajectory_feature_counts", "value_iteration",
+    ),
+}
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
+#: Subpackages reachable as attributes (``bayesirl.solvers``) without importing them first.
+_SUBMODULES = ("active", "analysis", "app", "baselines", "cli", "data", "inference",
+               "likelihoods", "models", "solvers", "trajectory_model")
+
+
+def __getattr__(name: str):
+    """Import a public name (or a subpackage) of bayesirl on first access."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"bayesirl.{name}")
+    else:
+        raise AttributeError(f"module 'bayesirl' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

@@ -6,14 +6,30 @@ notebook can do the same::
     from bayesirl.app import RunConfig, run_fit, run_report
     run_fit(RunConfig(env="gridworld", num_demos=20, sampler="mh"), "runs/grid")
     run_report("runs/grid")
+
+The names below are imported on first use (PEP 562), so that ``bayesirl fit`` does not load
+the report's plotting code.
 """
 
-from bayesirl.app.config import BetaSpec, ConfigError, RunConfig
-from bayesirl.app.errors import UsageError
-from bayesirl.app.fit import RunResult, run_fit
-from bayesirl.app.query import QueryOptions, run_query
-from bayesirl.app.report import ReportOptions, run_report
-from bayesirl.app.run import Run, load_run
+import importlib
 
 __all__ = ["RunConfig", "BetaSpec", "ConfigError", "UsageError", "RunResult", "run_fit",
            "Run", "load_run", "ReportOptions", "run_report", "QueryOptions", "run_query"]
+
+_LAZY = {"RunConfig": "config", "BetaSpec": "config", "ConfigError": "config",
+         "UsageError": "errors", "RunResult": "fit", "run_fit": "fit", "Run": "run",
+         "load_run": "run", "ReportOptions": "report", "run_report": "report",
+         "QueryOptions": "query", "run_query": "query"}
+
+
+def __getattr__(name: str):
+    """Import a public name of :mod:`bayesirl.app` on first access."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bayesirl.app' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"bayesirl.app.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

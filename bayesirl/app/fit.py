@@ -152,23 +152,28 @@ def _mdp_summary(world: World) -> dict:
             "max_episode_steps": int(world.max_episode_steps)}
 
 
+def _optimal_policy(mdp, weights):
+    """(S, A) optimal (hard-max) policy of the reward ``φ w``: one compiled program."""
+    from bayesirl.data.mdp import reward_from_weights
+    from bayesirl.solvers import value_iteration
+
+    return value_iteration(mdp, reward_from_weights(mdp, weights)).policy
+
+
 def summarise(config: RunConfig, world: World, idata, start: float):
     """The content of ``summary.json``, the weight table and the diagnostics.
 
     Returns:
         ``(summary dict, pandas table, Diagnostics)``.
     """
-    import jax.numpy as jnp
-
-    from bayesirl.data.mdp import reward_from_weights
-    from bayesirl.solvers import value_iteration
+    import jax
 
     mdp, demos, prefs = world.mdp, world.demos, world.preferences
     table = weight_table(idata)
     diag, diag_doc = diagnostics_summary(idata)
-    mean_w = jnp.asarray(idata.posterior["reward_weights"].mean(("chain", "draw")).values,
-                         mdp.features.dtype)
-    learned = value_iteration(mdp, reward_from_weights(mdp, mean_w))
+    mean_w = np.asarray(idata.posterior["reward_weights"].mean(("chain", "draw")).values,
+                        np.asarray(mdp.features).dtype)
+    learned_policy = jax.jit(_optimal_policy)(mdp, mean_w)
     summary = {
         "settings": {k: v for k, v in config.to_json().items() if k != "format"},
         "mdp": _mdp_summary(world),
@@ -181,10 +186,10 @@ def summarise(config: RunConfig, world: World, idata, start: float):
         "diagnostics": diag_doc,
         "warnings": list(diag.problems),
         "weights": [{"name": str(name), **row.to_dict()} for name, row in table.iterrows()],
-        "policy": np.asarray(jnp.argmax(learned.policy, axis=-1)).tolist(),
+        "policy": np.argmax(np.asarray(learned_policy), axis=-1).tolist(),
         "policy_note": POLICY_NOTE,
     }
-    evaluation = evaluation_summary(world, learned.policy)
+    evaluation = evaluation_summary(world, learned_policy)
     if evaluation is not None:
         summary["evaluation"] = evaluation
     summary["timings"] = {"sampling_s": float(idata.posterior.attrs.get("sampling_time_s", 0.0)),

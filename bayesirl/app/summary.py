@@ -134,28 +134,44 @@ def tree_depth_hint(idata) -> str | None:
             "--prior l2-sphere), or --sampler mh.")
 
 
-def evaluation_summary(world, learned_policy) -> dict | None:
-    """EVD, returns and success rates of ``learned_policy`` (S, A) under the true reward of a
-    built-in environment; None for a run on files. Uses
-    :mod:`bayesirl.solvers.evaluation` (the one place EVD is computed)."""
-    if world.env is None:
-        return None
+def _evaluation_numbers(mdp, true_reward, learned_policy, success_states, horizon: int,
+                        with_success: bool):
+    """EVD, expert and learned returns, and (``with_success``) success probabilities within
+    ``horizon`` steps: one compiled program for :func:`evaluation_summary`."""
     from bayesirl.solvers import value_iteration
     from bayesirl.solvers.evaluation import (expected_return, expected_value_difference,
                                              success_probability)
 
-    env, mdp = world.env, world.mdp
-    expert_pi = value_iteration(mdp, env.true_reward).policy
-    ev = {"expected_value_difference": float(
-              expected_value_difference(mdp, env.true_reward, learned_policy)),
-          "expert_return": float(expected_return(mdp, env.true_reward, expert_pi)),
-          "learned_return": float(expected_return(mdp, env.true_reward, learned_policy))}
-    if bool(np.asarray(env.success_states).any()):
-        horizon = env.max_episode_steps
-        se = float(success_probability(mdp, expert_pi, env.success_states, horizon))
-        sl = float(success_probability(mdp, learned_policy, env.success_states, horizon))
-        ev.update(expert_success_rate=se, learned_success_rate=sl,
-                  success_ratio=(sl / se if se > 0 else None), success_horizon=horizon)
+    expert_pi = value_iteration(mdp, true_reward).policy
+    numbers = {"expected_value_difference": expected_value_difference(mdp, true_reward,
+                                                                      learned_policy),
+               "expert_return": expected_return(mdp, true_reward, expert_pi),
+               "learned_return": expected_return(mdp, true_reward, learned_policy)}
+    if with_success:
+        numbers["expert_success_rate"] = success_probability(mdp, expert_pi, success_states,
+                                                             horizon)
+        numbers["learned_success_rate"] = success_probability(mdp, learned_policy,
+                                                              success_states, horizon)
+    return numbers
+
+
+def evaluation_summary(world, learned_policy) -> dict | None:
+    """EVD, returns and success rates of ``learned_policy`` (S, A) under the true reward of a
+    built-in environment; None for a run on files. Uses
+    :mod:`bayesirl.solvers.evaluation` (the one place EVD is computed), jitted as one program."""
+    if world.env is None:
+        return None
+    import jax
+
+    env = world.env
+    with_success = bool(np.asarray(env.success_states).any())
+    horizon = int(env.max_episode_steps)
+    numbers = jax.jit(_evaluation_numbers, static_argnums=(4, 5))(
+        world.mdp, env.true_reward, learned_policy, env.success_states, horizon, with_success)
+    ev = {k: float(v) for k, v in numbers.items()}
+    if with_success:
+        se, sl = ev["expert_success_rate"], ev["learned_success_rate"]
+        ev.update(success_ratio=(sl / se if se > 0 else None), success_horizon=horizon)
     return ev
 
 

@@ -78,23 +78,38 @@ def make_env(config: RunConfig):
         raise UsageError(f"--env: {err}") from None
 
 
+def _expert_and_demos(rng_key, mdp, true_reward, num_demos: int, horizon: int):
+    """The expert's optimal policy (S, A) and N untrimmed rollouts of it (N, T): one compiled
+    program (:func:`~bayesirl.data.demos.sample_demonstrations` run op by op compiled ~25
+    small programs). The same keys and draws as ``sample_demonstrations``."""
+    import jax
+
+    from bayesirl.data.demos import rollout
+    from bayesirl.solvers import value_iteration
+
+    policy = value_iteration(mdp, true_reward).policy
+    if num_demos == 0:
+        return policy, None
+    keys = jax.random.split(rng_key, num_demos)
+    return policy, jax.vmap(lambda k: rollout(k, mdp, policy, horizon))(keys)
+
+
 def _synthetic_world(config: RunConfig) -> World:
     import jax
 
-    from bayesirl.data.demos import sample_demonstrations
+    from bayesirl.data.demos import trim
     from bayesirl.data.preferences import synthetic_preferences
-    from bayesirl.solvers import value_iteration
 
     env = make_env(config)
     mdp = env.mdp
-    expert = value_iteration(mdp, env.true_reward)
-    demos = prefs = None
-    if config.num_demos > 0:
-        demos = sample_demonstrations(jax.random.PRNGKey(config.data_seed + DEMOS_STREAM), mdp,
-                                      expert.policy, config.num_demos, env.max_episode_steps)
+    simulate = jax.jit(_expert_and_demos, static_argnums=(3, 4))
+    policy, demos = simulate(jax.random.PRNGKey(config.data_seed + DEMOS_STREAM), mdp,
+                             env.true_reward, config.num_demos, int(env.max_episode_steps))
+    demos = None if demos is None else trim(demos)
+    prefs = None
     if config.num_preferences > 0:
         prefs = synthetic_preferences(jax.random.PRNGKey(config.data_seed + PREFERENCES_STREAM),
-                                      mdp, env.true_reward, expert.policy,
+                                      mdp, env.true_reward, policy,
                                       config.num_preferences, env.max_episode_steps)
     return World(mdp, env, demos, prefs, int(env.max_episode_steps))
 

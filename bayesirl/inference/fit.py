@@ -83,6 +83,7 @@ def fit(
     coords: dict | None = None,
     dims: dict | None = None,
     kernel_kwargs: dict | None = None,
+    _observed_data: dict | None = None,
     **model_kwargs,
 ) -> _arviz.InferenceData:
     """Fit a NumPyro model by NUTS, random-walk MH or MAP and return ArviZ ``InferenceData``.
@@ -178,10 +179,35 @@ def fit(
     mcmc.run(rng_key, *model_args, extra_fields=extra, **model_kwargs)
     jax.block_until_ready(mcmc.get_samples())
     elapsed = time.perf_counter() - start
-    idata = _arviz.from_numpyro(mcmc, coords=coords, dims=dims)
+    idata = _mcmc_idata(mcmc, coords, dims, _observed_data)
     idata.posterior.attrs.update(attrs, sampling_time_s=elapsed,
                                  chain_method=mcmc.chain_method)
     return idata
+
+
+#: ArviZ's names of NumPyro's per-draw fields (as ``az.from_numpyro`` writes them).
+_STAT_NAMES = {"potential_energy": "lp", "num_steps": "n_steps", "accept_prob": "acceptance_rate"}
+
+
+def _mcmc_idata(mcmc, coords, dims, observed_data):
+    """InferenceData of a finished ``MCMC``: ``posterior``, ``sample_stats`` (ArviZ's names:
+    ``lp`` = −potential energy, ``n_steps``, ``tree_depth``, ``acceptance_rate``) and, when
+    ``observed_data`` is given, that group. With ``observed_data=None`` ArviZ's
+    ``from_numpyro`` finds the observations by running the model once more (eagerly: ~30
+    small compilations), which the IRL models avoid by passing their data."""
+    if observed_data is None:
+        return _arviz.from_numpyro(mcmc, coords=coords, dims=dims)
+    stats = {}
+    for name, value in mcmc.get_extra_fields(group_by_chain=True).items():
+        if isinstance(value, (dict, tuple)):
+            continue
+        value = np.asarray(value)
+        stats[_STAT_NAMES.get(name, name)] = -value if name == "potential_energy" else value
+        if name == "num_steps":
+            stats["tree_depth"] = np.log2(value).astype(int) + 1
+    idata = _arviz.from_draws(mcmc.get_samples(group_by_chain=True), coords=coords, dims=dims,
+                              sample_stats=stats)
+    return _arviz.with_groups(idata, observed_data=observed_data) if observed_data else idata
 
 
 @renamed_arguments(delta="margin")
@@ -283,8 +309,9 @@ def fit_evidence(
         raise ValueError(f"feature_names: expected {mdp.num_features} names, got {len(feature_names)}")
     model_kwargs = dict(prior=prior, prior_scale=prior_scale, betas=betas, q=q,
                         maxent_horizon=maxent_horizon, margin=margin, solver_kwargs=solver_kwargs)
+    observed = predictive.observed_data(evidence)
     idata = fit(irl_model, mdp, evidence, method=method, coords={"feature": feature_names},
-                dims=DIMS, **model_kwargs, **fit_kwargs)
+                dims=DIMS, _observed_data=observed, **model_kwargs, **fit_kwargs)
     if predictive_groups is None:  # on where the size is reasonable (not for MAP's one draw)
         predictive_groups = method != "map" and predictive.predictive_size(
             idata, evidence) <= predictive.DEFAULT_MAX_VALUES

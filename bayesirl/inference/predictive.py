@@ -39,6 +39,7 @@ __all__ = [
     "OBSERVED_SITES",
     "DEFAULT_MAX_VALUES",
     "observed_sites",
+    "observed_data",
     "without_observations",
     "posterior_samples",
     "log_likelihood",
@@ -63,6 +64,12 @@ _DIM = {"boltzmann_actions": "boltzmann_pair", "maxent_actions": "maxent_pair",
 def observed_sites(evidence: Evidence) -> tuple[str, ...]:
     """Names of the observed sites of ``irl_model(mdp, evidence)``, in source order."""
     return tuple(OBSERVED_SITES[s] for s in evidence.sources())
+
+
+def observed_data(evidence: Evidence) -> dict:
+    """The observations of ``irl_model(mdp, evidence)``: ``{site: (P_site,) int array}`` for
+    each observed site (:func:`observed_sites`), as ArviZ's ``observed_data`` group holds them."""
+    return _data_groups(evidence)[0]
 
 
 def without_observations(evidence: Evidence) -> Evidence:
