@@ -94,11 +94,13 @@ def add_parser(sub) -> None:
     _model_group(p)
     inf = p.add_argument_group("inference")
     inf.add_argument("--sampler", choices=METHODS, default="nuts", help="default nuts")
-    inf.add_argument("--num-samples", type=t.positive_int, default=1000, help="draws per chain")
+    inf.add_argument("--num-samples", type=t.positive_int, default=None,
+                     help="draws per chain (default 1000; nuts: 500)")
     inf.add_argument("--num-warmup", type=t.nonnegative_int, default=None,
-                     help="warm-up iterations per chain (default 1000; mh: 20000)")
+                     help="warm-up iterations per chain (default 1000; nuts: 500, mh: 20000)")
     inf.add_argument("--thinning", type=t.positive_int, default=None,
-                     help="keep every k-th draw (default 1; mh: 30, i.e. 30 steps per kept draw)")
+                     help="keep every k-th draw (default 1; mh: 120, i.e. 120 steps per kept "
+                          "draw)")
     inf.add_argument("--num-chains", type=t.positive_int, default=4, help="chains (MAP: restarts)")
     inf.add_argument("--seed", type=t.nonnegative_int, default=0,
                      help="seed of inference: chains' initial points and moves, MAP restarts "
