@@ -41,8 +41,12 @@ from bayesirl.inference.random_walk_adaptation import adapt_init, build_adaptati
 from bayesirl.likelihoods import DemonstrationPairs, boltzmann_log_likelihood
 from bayesirl.models import project_to_sphere
 
-__all__ = ["RADIAL_LOG_SD", "log_radial_prior", "build_adaptive_kernel",
-           "sample_policy_walk_adaptive"]
+__all__ = [
+    "RADIAL_LOG_SD",
+    "build_adaptive_kernel",
+    "log_radial_prior",
+    "sample_policy_walk_adaptive",
+]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -53,13 +53,8 @@ from bayesirl.models import project_to_sphere
 from bayesirl.solvers import expected_next_values
 from bayesirl.solvers._linear import dense_system
 
-__all__ = [
-    "PolicyCache",
-    "cached_q_values",
-    "exact_q_values",
-    "policy_cache_init",
-    "sample_policy_walk_independence",
-]
+__all__ = ["PolicyCache", "cached_q_values", "exact_q_values", "policy_cache_init",
+           "sample_policy_walk_independence"]
 
 #: Default number of optimal policies kept in the cache.
 DEFAULT_CACHE_SIZE = 1024
@@ -201,11 +196,6 @@ def cached_q_values(mdp: MDP, cache: PolicyCache, weights: Array, *, tol):
     return q, policy, cache.valid[k] & ~jnp.any(_greedy_gap(mdp, q, policy, tol)), k
 
 
-# ---------------------------------------------------------------------------------------------
-# The sampler
-# ---------------------------------------------------------------------------------------------
-
-
 class IndependenceSamples(NamedTuple):
     """Output of :func:`sample_policy_walk_independence` (C chains, D kept draws each).
 
@@ -275,9 +265,8 @@ def _fit(moments, dtype, inflation):
     return mean, inflation * jnp.linalg.cholesky(cov + 1e-9 * eye)
 
 
-def _empty_moments(num_features, dtype):
-    return (jnp.zeros(num_features, dtype), jnp.zeros((num_features, num_features), dtype),
-            jnp.zeros((), dtype))
+def _empty_moments(F, dtype):
+    return jnp.zeros(F, dtype), jnp.zeros((F, F), dtype), jnp.zeros((), dtype)
 
 
 def _exact_fallback(mdp, phi_sa, cache, weights, q, policy, found, slot, *, tol, max_rounds):
