@@ -229,7 +229,14 @@ def bench_gamma(repeats, budget, fit_sizes):
 
 
 def bench_map(S, F, num_demos, methods=("auto", "vi")):
+    """MAP wall time, compile included: ``fit(method="map")`` (every L-BFGS evaluation solves
+    from V = 0) with each solver in ``methods``, and ``warm_start_map`` (each evaluation
+    warm-started from the previous one's values; same model, same kind of start)."""
+    import jax.numpy as jnp
+
     from bayesirl.inference import fit_demonstrations
+    from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
+    from bayesirl.likelihoods import demonstration_pairs
 
     mdp, demos, _ = map_problem(S, F, num_demos)
     row = {"S": S, "F": F, "demos": num_demos}
@@ -239,15 +246,29 @@ def bench_map(S, F, num_demos, methods=("auto", "vi")):
                                    solver_kwargs={"method": m})
         row[m] = dict(s=time.perf_counter() - t0,
                       converged=bool(idata.posterior.attrs.get("map_converged", 0)),
-                      iterations=int(idata.posterior.attrs.get("map_iterations", -1)))
+                      iterations=int(idata.posterior.attrs.get("map_iterations", -1)),
+                      log_density=float(idata.posterior.attrs.get("map_log_density", np.nan)))
+    t0 = time.perf_counter()
+    log_density = boltzmann_log_density(mdp, demonstration_pairs(mdp, demos))
+    res = warm_start_map(log_density, np.random.default_rng(0).uniform(-1, 1, F),
+                         jnp.zeros(S, jnp.float32))
+    row["warm"] = dict(s=time.perf_counter() - t0, converged=res.converged,
+                       iterations=res.iterations, evaluations=res.evaluations,
+                       solver_iterations=res.solver_iterations, log_density=res.log_density)
     print(f"\n3. MAP, S = {S}, F = {F}, {num_demos} demonstrations, γ = 0.95 (goal at 10^5: "
           "<= 15 s, converged)")
-    _harness.print_table_header(f"{'auto s':>8} {'vi s':>8} {'vi/auto':>8} {'L-BFGS it':>10} "
-                                f"{'converged':>10}")
+    _harness.print_table_header(f"{'auto s':>8} {'vi s':>8} {'warm s':>8} {'auto/warm':>10} "
+                                f"{'L-BFGS it':>10} {'evals':>6} {'converged':>10}")
     vi_s = row["vi"]["s"] if "vi" in row else float("nan")
-    print(f"{row['auto']['s']:>8.1f} {vi_s:>8.1f} {vi_s / row['auto']['s']:>7.1f}x "
-          f"{row['auto']['iterations']:>10} {str(row['auto']['converged']):>10}")
-    print("wall time of fit(method='map', num_chains=1), compile included")
+    warm = row["warm"]
+    print(f"{row['auto']['s']:>8.1f} {vi_s:>8.1f} {warm['s']:>8.1f} "
+          f"{row['auto']['s'] / warm['s']:>9.1f}x {warm['iterations']:>10} "
+          f"{warm['evaluations']:>6} {str(warm['converged']):>10}")
+    print("wall time, compile included: fit(method='map', num_chains=1) with the auto / VI "
+          "solver (cold solves; auto converged: "
+          f"{row['auto']['converged']}), and warm_start_map (warm-started solves; its "
+          "L-BFGS iterations, evaluations, convergence); log densities at the optimum "
+          f"{row['auto']['log_density']:.3f} (fit) / {warm['log_density']:.3f} (warm)")
     return row
 
 
@@ -513,26 +534,36 @@ def map_problem(S, F, num_demos):
 
 
 def bench_large_posterior(S_big, S_small, F, mh_sizes, nuts_sizes, target_ess=100):
-    """NUTS / MH at large S: the cost of one evaluation at ``S_big`` times the evaluations per
-    effective sample measured by short fits of the same model at ``S_small``."""
+    """Posterior at large S, measured: ``fit_laplace_imh`` (warm-started MAP, Laplace
+    approximation, independence MH with a Student-t Laplace proposal) at ``S_big`` until every
+    weight has bulk ESS >= ``target_ess`` and R-hat <= 1.01 (4 chains), compile included.
+    Baseline, same run: NUTS / MH extrapolated to ``S_big`` from the cost of one evaluation
+    there times the evaluations per effective draw of short fits at ``S_small``."""
     import jax
     from numpyro.infer.util import initialize_model
 
     from bayesirl.inference import fit_demonstrations
+    from bayesirl.inference.independence_mh import fit_laplace_imh
     from bayesirl.likelihoods import demonstration_pairs
     from bayesirl.models import boltzmann_irl_model
 
+    mdp, demos, w = map_problem(S_big, F, 100)
+    pairs = demonstration_pairs(mdp, demos)
+    t0 = time.perf_counter()
+    idata = fit_laplace_imh(mdp, pairs, seed=0, num_chains=4, target_ess=target_ess)
+    attrs = dict(idata.posterior.attrs)
+    imh = dict(s=time.perf_counter() - t0, **{k: attrs[k] for k in (
+        "map_s", "laplace_s", "sampling_s", "evaluations", "min_ess", "max_rhat", "converged")},
+        accept=float(np.mean(idata.sample_stats["accepted"])),
+        draws=int(idata.posterior["reward_weights"].shape[1]))
     per_eval = {}
-    for S in (S_big,):
-        mdp, demos, w = map_problem(S, F, 100)
-        mi = initialize_model(jax.random.PRNGKey(1), boltzmann_irl_model,
-                              model_args=(mdp, demonstration_pairs(mdp, demos)),
-                              model_kwargs=dict(prior="gaussian", q="soft"), validate_grad=False)
-        z = {"reward_weights": w}
-        for name, fn in (("potential", mi.potential_fn),
-                         ("value_and_grad", jax.value_and_grad(mi.potential_fn))):
-            f, _ = _harness.compile_jax(fn, (z,))
-            per_eval[name], _ = _harness.time_jax(f, (z,), repeats=2, budget_s=2.0)
+    mi = initialize_model(jax.random.PRNGKey(1), boltzmann_irl_model, model_args=(mdp, pairs),
+                          model_kwargs=dict(prior="gaussian", q="soft"), validate_grad=False)
+    z = {"reward_weights": w}
+    for name, fn in (("potential", mi.potential_fn),
+                     ("value_and_grad", jax.value_and_grad(mi.potential_fn))):
+        f, _ = _harness.compile_jax(fn, (z,))
+        per_eval[name], _ = _harness.time_jax(f, (z,), repeats=2, budget_s=2.0)
     mdp, demos, _ = map_problem(S_small, F, 100)
     rows = {}
     for method, (warm, draws, thin) in (("mh", mh_sizes), ("nuts", nuts_sizes)):
@@ -551,15 +582,28 @@ def bench_large_posterior(S_big, S_small, F, mh_sizes, nuts_sizes, target_ess=10
         per_ess = evals / max(ess, 1.0)
         rows[method] = dict(ess=ess, evals_per_ess=per_ess, s_per_eval=cost,
                             minutes=(evals_warm + target_ess * per_ess) * cost / 60)
+    _print_large_posterior(S_big, S_small, F, target_ess, imh, rows)
+    return dict(per_eval=per_eval, rows=rows, laplace_imh=imh)
+
+
+def _print_large_posterior(S_big, S_small, F, target_ess, imh, rows):
     print(f"\n7. NUTS / MH posterior at S = {S_big} (F = {F}, 100 demonstrations, γ = 0.95): "
-          f"extrapolated minutes to {target_ess} effective draws (goal <= 10)")
-    _harness.print_table_header(f"{'sampler':>8} {'s/eval':>7} {'evals/ESS':>10} {'minutes':>8}")
+          f"minutes to {target_ess} effective draws (goal <= 10)")
+    _harness.print_table_header(f"{'sampler':>11} {'s/eval':>7} {'evals/ESS':>10} "
+                                f"{'minutes':>8} {'R-hat':>6} {'min ESS':>8}")
+    e = imh["evaluations"] + 0.0
+    print(f"{'laplace-imh':>11} {imh['sampling_s'] / e:>7.3f} {e / imh['min_ess']:>10.1f} "
+          f"{imh['s'] / 60:>8.1f} {imh['max_rhat']:>6.3f} {imh['min_ess']:>8.0f}   measured")
     for m, r in rows.items():
-        print(f"{m:>8} {r['s_per_eval']:>7.3f} {r['evals_per_ess']:>10.1f} {r['minutes']:>8.1f}")
-    print(f"s/eval: potential (MH) or value+gradient (NUTS) at S = {S_big}, one chain; evals/ESS "
-          f"from a 1-chain fit at S = {S_small} (same F, same model); minutes = (warm-up + "
-          f"{target_ess} ESS) x evals x s/eval")
-    return dict(per_eval=per_eval, rows=rows)
+        print(f"{m:>11} {r['s_per_eval']:>7.3f} {r['evals_per_ess']:>10.1f} {r['minutes']:>8.1f} "
+              f"{'':>6} {'':>8}   extrapolated")
+    print(f"laplace-imh: fit_laplace_imh, 4 chains, wall time compile included (MAP "
+          f"{imh['map_s']:.0f} s, Laplace {imh['laplace_s']:.0f} s, sampling "
+          f"{imh['sampling_s']:.0f} s; {imh['draws']} kept draws per chain, acceptance "
+          f"{imh['accept']:.2f}, converged {bool(imh['converged'])}); mh / nuts: one potential "
+          f"(MH) or value+gradient (NUTS) at S = {S_big} times evals/ESS of a 1-chain fit at "
+          f"S = {S_small} (same F, same model); minutes = (warm-up + {target_ess} ESS) x evals "
+          f"x s/eval")
 
 
 def main(argv=None):

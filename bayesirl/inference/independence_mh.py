@@ -196,7 +196,7 @@ def _run_round(key, evaluate, proposal, state, num_chains, draws_per_round):
 
 
 def sample_laplace_imh(rng_key: PRNGKey, log_density: Callable, laplace: LaplaceState, *,
-                       num_chains: int = 4, num_warmup: int = 10, draws_per_round: int = 50,
+                       num_chains: int = 4, num_warmup: int = 10, draws_per_round: int = 25,
                        max_draws: int = 2000, target_ess: float = TARGET_ESS,
                        max_rhat: float = RHAT_GOOD, df: float = IMH_DF,
                        scale: float = 1.0) -> IMHResult:

@@ -123,3 +123,4 @@ def test_sample_laplace_imh_rejects_bad_settings(problem, laplace, kwargs, error
     _, laplace = laplace
     with pytest.raises(error):
         sample_laplace_imh(jax.random.PRNGKey(0), log_density, laplace, **kwargs)
+
