@@ -19,7 +19,8 @@ ESS reaches ``target_ess`` and its rank-normalised split R-hat is at most ``max_
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,8 +34,17 @@ from bayesirl._validate import check_scalar
 from bayesirl.inference.laplace import laplace_covariance
 from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
 
-__all__ = ["LaplaceState", "laplace_at_map", "independence_chains", "sample_laplace_imh",
-           "fit_laplace_imh", "IMH_DF", "RHAT_GOOD", "TARGET_ESS"]
+__all__ = [
+    "IMH_DF",
+    "IMHResult",
+    "RHAT_GOOD",
+    "TARGET_ESS",
+    "LaplaceState",
+    "fit_laplace_imh",
+    "independence_chains",
+    "laplace_at_map",
+    "sample_laplace_imh",
+]
 
 #: Degrees of freedom of the Student-t proposal.
 IMH_DF = 10.0

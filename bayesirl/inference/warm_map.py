@@ -17,7 +17,8 @@ sampler of :mod:`bayesirl.inference.independence_mh`.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +32,7 @@ from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.likelihoods import Q_KINDS, DemonstrationPairs, boltzmann_log_likelihood
 from bayesirl.solvers import soft_value_iteration, value_iteration
 
-__all__ = ["WarmMAPResult", "boltzmann_log_density", "warm_start_map", "MAP_GAIN_TOL"]
+__all__ = ["MAP_GAIN_TOL", "WarmMAPResult", "boltzmann_log_density", "warm_start_map"]
 
 #: The MAP counts as converged when L-BFGS-B reports success, or when the log-density gain
 #: still available by a quasi-Newton step, ``½ gᵀ H̃⁻¹ g`` (H̃⁻¹ L-BFGS's inverse-Hessian

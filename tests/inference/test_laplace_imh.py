@@ -78,7 +78,7 @@ def test_laplace_state_matches_finite_differences(problem, laplace):
     _, _, log_density, _, _ = problem
     res, laplace = laplace
     grad = jax.grad(lambda w: log_density(w, jnp.zeros(5))[0])
-    values = lambda w: log_density(w, jnp.zeros(5))[1][0]  # noqa: E731
+    values = lambda w: log_density(w, jnp.zeros(5))[1][0]
     h, m = 1e-5, jnp.asarray(res.weights)
     cols = [(grad(m + h * e) - grad(m - h * e)) / (2 * h) for e in jnp.eye(2)]
     np.testing.assert_allclose(np.linalg.inv(laplace.covariance), -np.stack(cols, 1),
@@ -102,7 +102,7 @@ def test_imh_chains_match_grid_posterior(problem, laplace):
 
 
 def test_fit_laplace_imh_returns_inference_data(problem):
-    mdp, pairs, _, mean, sd = problem
+    mdp, pairs, _, _, _ = problem
     idata = fit_laplace_imh(mdp, pairs, seed=1, num_chains=2, draws_per_round=100,
                             target_ess=50, max_draws=400)
     draws = idata.posterior["reward_weights"]
