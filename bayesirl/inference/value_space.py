@@ -22,7 +22,10 @@ import scipy.optimize
 from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import MDP
 from bayesirl.likelihoods import DemonstrationPairs
-from bayesirl.likelihoods.value_space import ValueSpaceWhitening, value_space_log_posterior
+from bayesirl.likelihoods.value_space import (
+    ValueSpaceWhitening,
+    value_space_log_posterior,
+)
 
 __all__ = ["FD_STEP", "value_space_whitening", "whitening_from_hessian"]
 

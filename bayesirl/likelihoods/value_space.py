@@ -28,8 +28,14 @@ from bayesirl._typing import Array
 from bayesirl.data.mdp import MDP
 from bayesirl.solvers._linear import dense_system, expected_next_values
 
-__all__ = ["ValueSpaceReward", "ValueSpaceTerms", "ValueSpaceWhitening", "reward_from_values", "value_space_terms",
-           "value_space_log_posterior"]
+__all__ = [
+    "ValueSpaceReward",
+    "ValueSpaceTerms",
+    "ValueSpaceWhitening",
+    "reward_from_values",
+    "value_space_log_posterior",
+    "value_space_terms",
+]
 
 
 class ValueSpaceReward(NamedTuple):

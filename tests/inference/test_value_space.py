@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from bayesirl import _arviz
 from bayesirl.data.mdp import make_mdp
 from bayesirl.inference import fit
 from bayesirl.inference.value_space import value_space_whitening, whitening_from_hessian
-from bayesirl import _arviz
 from bayesirl.likelihoods import DemonstrationPairs, reward_from_values
 from bayesirl.likelihoods.value_space import value_space_log_posterior
 from bayesirl.models import value_space_irl_model

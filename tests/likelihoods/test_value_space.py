@@ -9,7 +9,10 @@ from numpyro.infer.util import log_density
 
 from bayesirl.data.mdp import make_mdp
 from bayesirl.likelihoods import DemonstrationPairs, reward_from_values
-from bayesirl.likelihoods.value_space import ValueSpaceWhitening, value_space_log_posterior
+from bayesirl.likelihoods.value_space import (
+    ValueSpaceWhitening,
+    value_space_log_posterior,
+)
 from bayesirl.models import boltzmann_irl_model, value_space_irl_model
 from bayesirl.solvers import soft_value_iteration
 from tests.conftest import random_mdp_arrays
@@ -71,7 +74,7 @@ def test_whitened_model_is_the_same_density(problem):
     rng = np.random.default_rng(5)
     loc = jnp.asarray(rng.normal(size=S))
     tril = jnp.asarray(np.tril(rng.normal(size=(S, S)), -1) + np.diag(rng.uniform(0.5, 2, S)))
-    kw = dict(prior_scale=10.0, beta=BETA)
+    kw = {"prior_scale": 10.0, "beta": BETA}
     for seed in range(3):
         z = jnp.asarray(np.random.default_rng(seed).normal(size=S))
         lz, tr = log_density(value_space_irl_model, (mdp, pairs),
