@@ -26,7 +26,8 @@ Every row carries its baseline measured in the same process, and a ratio column
 
 5. ``ValueWalk``: seconds per effective sample on ValueWalk's 9 / 36 / 144-state gridworlds
    (N(0, 10²) per state, β = 1, 50 pairs, γ = 0.9), ``value_space_irl_model`` by NUTS on its
-   Laplace-whitened latent (500 warm-up, 3000 draws), whitening and compile included; the paper's 0.27 / 0.71 / 0.77 s are printed as the reference column.
+   Laplace-whitened latent (500 warm-up, 3000 draws), whitening and compile included; the
+   paper's 0.27 / 0.71 / 0.77 s are printed as the reference column.
 6. ``Bradley–Terry``: 66 pairs × 64 features, samples/s and ESS/s against numpy's projected
    random walk (``bench_trajectories.run``, same process): the polar walk with shared random
    numbers at C = 64 / 256 / 1024 chains, the Gaussian walk of the latent at C = 1024.
