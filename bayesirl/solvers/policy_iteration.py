@@ -9,7 +9,7 @@ evaluates the softmax policy with its entropy bonus: soft policy iteration, Haar
 :func:`~bayesirl.solvers.value_iteration.value_iteration` and
 :func:`~bayesirl.solvers.value_iteration.soft_value_iteration`, with the same implicit
 gradients (``jax.custom_jvp`` + ``lax.custom_linear_solve``), warm starts and ``converged``
-flag; the default ``method="auto"`` already uses them when γ >= ``AUTO_NEWTON_DISCOUNT``.
+flag; the default ``method="auto"`` already uses them when γ > ``AUTO_NEWTON_DISCOUNT``.
 """
 
 from __future__ import annotations

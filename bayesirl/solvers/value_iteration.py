@@ -61,7 +61,8 @@ __all__ = [
 TIE_RTOL = 1e-6
 #: Algorithms of the discounted solvers (argument ``method``); see :func:`value_iteration`.
 SOLVER_METHODS = ("auto", "vi", "newton")
-#: ``method="auto"`` takes Newton steps (policy iteration) when γ is at least this.
+#: ``method="auto"`` takes Newton steps (policy iteration) when γ is above this, compared in
+#: γ's own dtype (so float32 and float64 γ = 0.95 both run value iteration, concrete or traced).
 AUTO_NEWTON_DISCOUNT = 0.95
 #: Cap on Newton (policy-iteration) steps before the value-iteration polish.
 NEWTON_MAX_STEPS = 50
@@ -220,8 +221,8 @@ def _newton(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
 
 
 def resolve_method(mdp: MDP, method: str) -> str:
-    """The algorithm ``method="auto"`` runs: ``"newton"`` when γ >= ``AUTO_NEWTON_DISCOUNT``,
-    else ``"vi"``, decided in Python when γ is concrete (one compiled program); ``"auto"``
+    """The algorithm ``method="auto"`` runs: ``"newton"`` when γ > ``AUTO_NEWTON_DISCOUNT``
+    (compared in γ's dtype), else ``"vi"``, decided in Python when γ is concrete (one compiled program); ``"auto"``
     (a run-time ``lax.cond``, both branches compiled) when γ is traced.
 
     Raises:
@@ -232,10 +233,10 @@ def resolve_method(mdp: MDP, method: str) -> str:
     if method != "auto":
         return method
     try:
-        gamma = float(mdp.discount)
+        gamma = np.asarray(mdp.discount)
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError, TypeError):
         return "auto"
-    return "newton" if gamma >= AUTO_NEWTON_DISCOUNT else "vi"
+    return "newton" if bool(gamma > np.asarray(AUTO_NEWTON_DISCOUNT, gamma.dtype)) else "vi"
 
 
 def _solve_fixed_point(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Array):
@@ -244,7 +245,7 @@ def _solve_fixed_point(cfg: _Config, mdp: MDP, reward_sa: Array, init_values: Ar
     if cfg.method == "newton":
         return _newton(cfg, mdp, reward_sa, init_values)
     # "auto": γ is data (traced), so choose at run time; both branches are compiled.
-    use_newton = mdp.discount >= AUTO_NEWTON_DISCOUNT
+    use_newton = mdp.discount > jnp.asarray(AUTO_NEWTON_DISCOUNT, mdp.discount.dtype)
     return lax.cond(use_newton, partial(_newton, cfg), partial(_iterate, cfg), mdp, reward_sa,
                     init_values)
 
@@ -321,7 +322,7 @@ def value_iteration(
       ``(I − γ P_π) Δ = T(V) − V`` (dense LU when S <= ``DENSE_SOLVE_MAX_STATES``, else GMRES
       to a relative tolerance ``NEWTON_FORCING``), then value-iteration sweeps until the
       tolerance holds (usually one). A handful of steps whatever γ is.
-    * ``"auto"`` (default): ``"newton"`` when γ >= ``AUTO_NEWTON_DISCOUNT`` (0.95), else
+    * ``"auto"`` (default): ``"newton"`` when γ > ``AUTO_NEWTON_DISCOUNT`` (0.95), else
       ``"vi"`` (:func:`resolve_method`: in Python when γ is concrete, else at run time with
       both compiled). Newton is also cheaper at small γ when S is small (dense LU), but VI
       sweeps are cheaper than GMRES solves on large MDPs at moderate γ.
@@ -386,7 +387,7 @@ def soft_value_iteration(
         method: ``"vi"`` (soft value iteration), ``"newton"`` (soft policy iteration =
             Newton's method on the soft Bellman equation: evaluate the softmax policy with its
             entropy bonus, improve, repeat; Rust 1987, Haarnoja et al. 2018) or ``"auto"``
-            (default; Newton when γ >= ``AUTO_NEWTON_DISCOUNT``), as in
+            (default; Newton when γ > ``AUTO_NEWTON_DISCOUNT``), as in
             :func:`value_iteration`.
 
     Returns:

@@ -16,6 +16,7 @@ from bayesirl.solvers import (
     soft_value_iteration,
     value_iteration,
 )
+from bayesirl.solvers.value_iteration import resolve_method
 from tests.conftest import random_mdp_arrays
 
 #: float64 solver tolerance is 1e-10 relative to max|V| (≤ ~1e3 here): Newton's final sweep
@@ -73,6 +74,21 @@ def test_auto_agrees_with_value_iteration(transitions, soft):
     assert int(auto.iterations) < int(vi.iterations) // 10  # auto took Newton steps at γ = 0.99
     np.testing.assert_allclose(auto.values, vi.values, atol=1e-7)
     np.testing.assert_allclose(auto.policy, vi.policy, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gamma, expected", [(0.9, "vi"), (0.95, "vi"), (0.99, "newton")])
+def test_auto_choice_is_the_same_concrete_and_traced(transitions, dtype, gamma, expected):
+    """float32 0.95 is 0.9499999…: the concrete (Python) and traced (lax.cond) choices must
+    agree in every dtype, so a jitted solve with γ as data runs the solver the docs name."""
+    P = np.asarray(transitions, dtype)
+    mdp = make_mdp(P, discount=dtype(gamma), terminal_states=TERMINAL)
+    mdp = mdp._replace(discount=jnp.asarray(gamma, dtype))
+    assert resolve_method(mdp, "auto") == expected
+    R = jnp.asarray(np.random.default_rng(5).normal(size=S), dtype)
+    concrete = value_iteration(mdp, R)
+    traced = jax.jit(lambda m: value_iteration(m, R))(mdp)
+    assert int(traced.iterations) == int(concrete.iterations)
 
 
 @pytest.mark.parametrize("gamma", [0.99, 0.999])
