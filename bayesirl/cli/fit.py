@@ -99,7 +99,7 @@ def add_parser(sub) -> None:
     inf.add_argument("--num-warmup", type=t.nonnegative_int, default=None,
                      help="warm-up iterations per chain (default 1000; nuts: 500, mh: 20000)")
     inf.add_argument("--thinning", type=t.positive_int, default=None,
-                     help="keep every k-th draw (default 1; mh: 120, i.e. 120 steps per kept "
+                     help="keep every k-th draw (default 1; mh: 150, i.e. 150 steps per kept "
                           "draw)")
     inf.add_argument("--num-chains", type=t.positive_int, default=4, help="chains (MAP: restarts)")
     inf.add_argument("--seed", type=t.nonnegative_int, default=0,
