@@ -18,6 +18,7 @@ from bayesirl import _arviz
 from bayesirl._deprecation import renamed_arguments
 from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, check_demonstrations
+from bayesirl.inference.fit_policy_walk import fit_policy_walk
 from bayesirl.inference.laplace import fit_laplace
 from bayesirl.inference.map import fit_map
 from bayesirl.inference.svi import fit_svi
@@ -337,12 +338,17 @@ def fit_demonstrations(
 ) -> _arviz.InferenceData:
     """Posterior over reward weights from demonstrations of a Boltzmann-rational expert.
 
-    :func:`fit_evidence` with the Boltzmann likelihood only (Ramachandran & Amir 2007).
+    :func:`fit_evidence` with the Boltzmann likelihood only (Ramachandran & Amir 2007), or,
+    with ``method="policy_walk"``, the fast exact PolicyWalk sampler of that posterior
+    (:func:`~bayesirl.inference.fit_policy_walk.fit_policy_walk`: hard Q, a sphere prior and
+    a fixed β only; ``fit_kwargs`` may then also hold its sampler settings and
+    ``predictive_groups``, not ``progress_bar``/``chain_method``/``kernel_kwargs``).
 
     Args:
         mdp: the MDP.
         demos: the demonstrations (pairs in terminal states are skipped).
-        method: ``"nuts"``, ``"mh"`` or ``"map"``.
+        method: ``"nuts"``, ``"mh"``, ``"map"``, ``"laplace"``, ``"svi"`` or
+            ``"policy_walk"``.
         prior, prior_scale, beta, q, solver_kwargs: see
             :func:`~bayesirl.models.boltzmann_irl_model`.
         feature_names: F labels for the ``feature`` coordinate; default 0 … F−1.
@@ -357,6 +363,14 @@ def fit_demonstrations(
         ValueError / TypeError: bad prior/β/q combination, demonstrations that do not fit the
         MDP, no usable pairs.
     """
+    if method == "policy_walk":
+        fit_kwargs.pop("progress_bar", None)  # no progress bar: one compiled scan
+        if solver_kwargs:
+            raise ValueError("solver_kwargs: method 'policy_walk' solves by cached policy "
+                             "iteration; pass its tol/max_rounds instead, got "
+                             f"{solver_kwargs!r}")
+        return fit_policy_walk(mdp, demos, beta=beta, prior=prior, q=q,
+                               feature_names=feature_names, **fit_kwargs)
     check_prior(prior, beta)
     return fit_evidence(mdp, likelihoods=("boltzmann",), demos=demos, method=method, prior=prior,
                         prior_scale=prior_scale, betas={"boltzmann": beta}, q=q,
