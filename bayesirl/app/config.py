@@ -36,6 +36,8 @@ __all__ = [
     "NUTS_DEFAULT_SAMPLES",
     "DEFAULT_SAMPLES",
     "DEFAULT_DATA_SEED",
+    "SAMPLERS",
+    "POLICY_WALK_DEFAULT_CHAINS",
     "ConfigError",
     "BetaSpec",
     "RunConfig",
@@ -65,6 +67,14 @@ NUTS_DEFAULT_SAMPLES = 500
 DEFAULT_SAMPLES = 1000
 #: Seed of the synthetic world and evidence unless ``data_seed`` is given.
 DEFAULT_DATA_SEED = 0
+#: Samplers of ``--sampler``: :data:`bayesirl.inference.METHODS` plus ``"policy-walk"``, the
+#: fast exact BIRL sampler (:func:`bayesirl.inference.fit_policy_walk.fit_policy_walk`: hard
+#: Q, a sphere prior, a fixed β, Boltzmann demonstrations only; it implies ``--q hard`` and
+#: ``--prior l2-sphere``).
+SAMPLERS = METHODS + ("policy-walk",)
+#: Default chains of ``policy-walk`` (4 for the others): its chains share one cache of optimal
+#: policies and run as one batch, so 64 cost little more than 4 once the cache is warm.
+POLICY_WALK_DEFAULT_CHAINS = 64
 
 
 class ConfigError(UsageError):
@@ -225,14 +235,15 @@ class RunConfig:
         betas: ``{source: BetaSpec}``.
         horizon: finite horizon T of the maxent likelihood (None: discounted).
         margin: indifference margin δ >= 0 of weak preferences (``--delta``).
-        q: soft or hard Q-values of the Boltzmann demonstrator.
-        prior: prior over reward weights.
+        q: soft or hard Q-values of the Boltzmann demonstrator (None: soft; policy-walk: hard).
+        prior: prior over reward weights (None: gaussian; policy-walk: l2-sphere).
         prior_scale: scale of the prior over reward weights.
-        sampler: inference method, from :data:`bayesirl.inference.METHODS`.
+        sampler: inference method, from :data:`SAMPLERS`.
         num_samples: kept draws per chain (None: 500 for NUTS, 1000 otherwise).
         num_warmup: warm-up iterations per chain (None: 500 NUTS, 20000 MH, 1000 otherwise).
         thinning: keep every ``thinning``-th draw.
-        num_chains: C chains (MAP: random restarts).
+        num_chains: C chains (MAP: random restarts; None: 4, policy-walk
+            :data:`POLICY_WALK_DEFAULT_CHAINS`).
         seed: seed of inference (chains, initial points, MAP restarts).
         data_seed: seed of the synthetic world and of the simulated evidence.
 
@@ -257,18 +268,24 @@ class RunConfig:
     betas: dict = field(default_factory=dict)
     horizon: int | None = None
     margin: float | None = None
-    q: str = "soft"
-    prior: str = "gaussian"
+    q: str | None = None
+    prior: str | None = None
     prior_scale: float = 1.0
     sampler: str = "nuts"
     num_samples: int | None = None
     num_warmup: int | None = None
     thinning: int | None = None
-    num_chains: int = 4
+    num_chains: int | None = None
     seed: int = 0
     data_seed: int = DEFAULT_DATA_SEED
 
     def __post_init__(self):
+        pw = self.sampler == "policy-walk"
+        for name, default in (("q", "hard" if pw else "soft"),
+                              ("prior", "l2-sphere" if pw else "gaussian"),
+                              ("num_chains", POLICY_WALK_DEFAULT_CHAINS if pw else 4)):
+            if getattr(self, name) is None:
+                self._set(name, default)
         if self.num_samples is None:
             self._set("num_samples", NUTS_DEFAULT_SAMPLES if self.sampler == "nuts"
                       else DEFAULT_SAMPLES)
@@ -287,6 +304,28 @@ class RunConfig:
             self._set("thinning", MH_DEFAULT_THINNING if mh else 1)
         _number(self.num_warmup, "--num-warmup", low=0, integer=True)
         _number(self.thinning, "--thinning", low=1, integer=True)
+        if pw:
+            self._check_policy_walk()
+
+    def _check_policy_walk(self):
+        """The settings ``--sampler policy-walk`` supports (else ConfigError)."""
+        why = "samples the hard-Q BIRL posterior with a fixed β on a sphere"
+        if self.trajectories is not None or self.likelihood != ("boltzmann",):
+            raise ConfigError(f"--sampler policy-walk: {why}: needs Boltzmann demonstrations "
+                              f"only (--likelihood boltzmann, an --env or --mdp), got "
+                              f"--likelihood {','.join(self.likelihood)}")
+        if self.q != "hard":
+            raise ConfigError(f"--q: --sampler policy-walk {why}: expected hard (the default "
+                              f"with it), got {self.q!r}")
+        if self.prior not in SPHERE_PRIORS:
+            raise ConfigError(f"--prior: --sampler policy-walk {why}: expected one of "
+                              f"{', '.join(SPHERE_PRIORS)} (default l2-sphere), got {self.prior!r}")
+        if self.betas["boltzmann"].learned:
+            raise ConfigError(f"--beta: --sampler policy-walk {why}: expected a number, got a "
+                              "prior (learn β with --sampler nuts or mh)")
+        if self.num_warmup < 4:
+            raise ConfigError(f"--num-warmup: --sampler policy-walk adapts its proposal during "
+                              f"warm-up: expected >= 4, got {self.num_warmup}")
 
     def _set(self, name, value):
         object.__setattr__(self, name, value)
@@ -360,7 +399,7 @@ class RunConfig:
         self._set("prior_scale", _number(self.prior_scale, "--prior-scale", low=0.0,
                                          low_open=True))
         for name, flag, choices in (("q", "--q", Q_KINDS), ("prior", "--prior", PRIORS),
-                                    ("sampler", "--sampler", METHODS)):
+                                    ("sampler", "--sampler", SAMPLERS)):
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{flag}: expected one of {', '.join(choices)}, got "
                                   f"{getattr(self, name)!r}")

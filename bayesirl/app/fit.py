@@ -127,13 +127,20 @@ def _solver_hint(config: RunConfig, world: World) -> str | None:
 
 
 def fit_posterior(config: RunConfig, world: World, *, progress_bar: bool = False):
-    """Sample (or maximise) the posterior of ``config`` on ``world``.
+    """Sample (or maximise) the posterior of ``config`` on ``world`` (``sampler``
+    ``"policy-walk"``: :func:`bayesirl.inference.fit_policy_walk.fit_policy_walk`).
 
     Returns:
         ArviZ InferenceData with ``reward_weights`` (chain, draw, feature) and learned β's.
     """
-    from bayesirl.inference import fit_evidence
+    from bayesirl.inference import fit_demonstrations, fit_evidence
 
+    if config.sampler == "policy-walk":  # RunConfig checked: Boltzmann demos, hard Q, sphere
+        return fit_demonstrations(
+            world.mdp, world.demos, method="policy_walk", prior=config.prior,
+            beta=config.betas["boltzmann"].value, q=config.q, num_samples=config.num_samples,
+            num_warmup=config.num_warmup, num_chains=config.num_chains,
+            thinning=config.thinning, seed=config.seed)
     return fit_evidence(
         world.mdp, likelihoods=config.likelihood, demos=world.demos,
         preferences=world.preferences, method=config.sampler, prior=config.prior,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
-from bayesirl.app.config import BETA_PRIORS, DEFAULT_DATA_SEED, Q_KINDS, RunConfig
+from bayesirl.app.config import (BETA_PRIORS, DEFAULT_DATA_SEED, POLICY_WALK_DEFAULT_CHAINS,
+                                 Q_KINDS, SAMPLERS, RunConfig)
 from bayesirl.cli import types as t
-from bayesirl.inference import METHODS
 from bayesirl.models import PRIORS
 
 __all__ = ["NAME", "add_parser", "run", "config_from_args", "set_chain_devices"]
@@ -71,16 +71,17 @@ def _model_group(p) -> None:
     model.add_argument("--delta", type=t.nonnegative_float, default=None,
                        help="indifference margin δ of weak preferences (default 0, or 1 when "
                             "the preferences include 'equal' answers)")
-    model.add_argument("--q", choices=Q_KINDS, default="soft",
+    model.add_argument("--q", choices=Q_KINDS, default=None,
                        help="Q-values of the Boltzmann demonstrator (default soft; hard suits "
-                            "--sampler mh)")
+                            "--sampler mh; policy-walk: hard, the only choice)")
     model.add_argument("--beta", type=t.beta_arg, action="append", default=None,
                        help="rationality β: a number (fixed, default 1) or a prior "
                             f"({', '.join(f'{k}:ARGS' for k in BETA_PRIORS)}, e.g. "
                             "lognormal:0,1; needs a sphere prior); SOURCE=SPEC sets one "
                             "source's β (e.g. --beta bradley-terry=lognormal:0,1); repeatable")
-    model.add_argument("--prior", choices=PRIORS, default="gaussian",
-                       help="prior over reward weights (default gaussian)")
+    model.add_argument("--prior", choices=PRIORS, default=None,
+                       help="prior over reward weights (default gaussian; policy-walk: "
+                            "l2-sphere, or l1-sphere)")
     model.add_argument("--prior-scale", type=t.positive_float, default=1.0,
                        help="scale of the gaussian/laplace prior (default 1)")
 
@@ -93,7 +94,9 @@ def add_parser(sub) -> None:
     _evidence_group(p)
     _model_group(p)
     inf = p.add_argument_group("inference")
-    inf.add_argument("--sampler", choices=METHODS, default="nuts", help="default nuts")
+    inf.add_argument("--sampler", choices=SAMPLERS, default="nuts",
+                     help="default nuts; policy-walk: the fast exact BIRL sampler (hard Q, "
+                          "sphere prior, fixed β, Boltzmann demonstrations only)")
     inf.add_argument("--num-samples", type=t.positive_int, default=None,
                      help="draws per chain (default 1000; nuts: 500)")
     inf.add_argument("--num-warmup", type=t.nonnegative_int, default=None,
@@ -101,7 +104,10 @@ def add_parser(sub) -> None:
     inf.add_argument("--thinning", type=t.positive_int, default=None,
                      help="keep every k-th draw (default 1; mh: 150, i.e. 150 steps per kept "
                           "draw)")
-    inf.add_argument("--num-chains", type=t.positive_int, default=4, help="chains (MAP: restarts)")
+    inf.add_argument("--num-chains", type=t.positive_int, default=None,
+                     help="chains (MAP: restarts; default 4; policy-walk: "
+                          f"{POLICY_WALK_DEFAULT_CHAINS}, cheap as its chains share a cache of "
+                          "optimal policies)")
     inf.add_argument("--seed", type=t.nonnegative_int, default=0,
                      help="seed of inference: chains' initial points and moves, MAP restarts "
                           "(default 0; the data have their own --data-seed)")
@@ -165,7 +171,8 @@ def run(args) -> int:
     if config.sampler == "nuts" and config.q == "hard" and "boltzmann" in config.likelihood:
         print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
               "divergences (prefer --q soft or --sampler mh)", file=sys.stderr)
-    set_chain_devices(config.num_chains)
+    if config.sampler != "policy-walk":  # policy-walk runs its chains as one batch
+        set_chain_devices(config.num_chains)
     from bayesirl.app.trajectory_fit import run_trajectory_fit
 
     job = run_fit if config.trajectories is None else run_trajectory_fit
