@@ -71,7 +71,7 @@ def _idata(result, feature_names, observed, attrs):
     weights = np.asarray(s.weights)
     C, D = weights.shape[:2]
     log_lik = np.asarray(s.log_likelihood)
-    stats = {"lp": log_lik, "log_likelihood": log_lik,
+    stats = {"lp": log_lik,
              "acceptance_rate": np.broadcast_to(np.asarray(s.acceptance_rate)[:, None], (C, D)),
              "optimal_return": np.asarray(s.optimal_return)}
     dims = {"reward_weights": ["feature"], "reward_weights_raw": ["feature"]}
@@ -128,8 +128,8 @@ def fit_policy_walk(
 
     Returns:
         ``InferenceData``: posterior ``reward_weights`` (and ``reward_weights_raw``, the same
-        unit vectors) (C, D, F); ``sample_stats`` ``lp`` and ``log_likelihood`` (C, D) (nats;
-        the uniform prior adds a constant), ``acceptance_rate`` (C, D) (each chain's mean
+        unit vectors) (C, D, F); ``sample_stats`` ``lp`` (C, D) (the log-likelihood in nats:
+        the log posterior up to the uniform prior's constant), ``acceptance_rate`` (C, D) (each chain's mean
         after burn-in), ``optimal_return`` (C, D); ``observed_data``; ``posterior.attrs``:
         ``method="policy_walk"``, ``num_chains``, ``num_warmup``, ``num_samples``,
         ``thinning``, ``seed``, ``beta``, ``prior``, ``sampling_time_s`` (compilation
