@@ -33,7 +33,7 @@ def problem():
 def pw_idata(problem):
     mdp, demos = problem
     return fit_demonstrations(mdp, demos, method="policy_walk", prior="l2-sphere", beta=BETA,
-                              q="hard", num_samples=1000, num_warmup=300, num_chains=8, seed=0,
+                              q="hard", num_samples=500, num_warmup=200, num_chains=8, seed=0,
                               feature_names=FEATURES)
 
 
@@ -41,8 +41,8 @@ def test_policy_walk_agrees_with_mh(problem, pw_idata):
     """Same posterior, two exact samplers: the posterior means of the weights agree."""
     mdp, demos = problem
     mh = fit_demonstrations(mdp, demos, method="mh", prior="l2-sphere", beta=BETA, q="hard",
-                            num_samples=500, num_warmup=1000, num_chains=4, thinning=4, seed=1,
-                            progress_bar=False, feature_names=FEATURES)
+                            num_samples=400, num_warmup=800, num_chains=4, thinning=4, seed=1,
+                            progress_bar=False, feature_names=FEATURES, predictive_groups=False)
     a = _arviz.summary(pw_idata, ["reward_weights"])
     b = _arviz.summary(mh, ["reward_weights"])
     assert a["r_hat"].max() < 1.05 and b["r_hat"].max() < 1.05
@@ -55,13 +55,13 @@ def test_inference_data_layout(problem, pw_idata):
     mdp, demos = problem
     post = pw_idata.posterior
     assert post["reward_weights"].dims == ("chain", "draw", "feature")
-    assert post["reward_weights"].shape == (8, 1000, 3)
+    assert post["reward_weights"].shape == (8, 500, 3)
     assert list(post["feature"].values) == FEATURES
     w = np.asarray(post["reward_weights"].values)
     np.testing.assert_allclose(np.linalg.norm(w, axis=-1), 1.0, atol=1e-6)
     np.testing.assert_array_equal(np.asarray(post["reward_weights_raw"].values), w)
     for name in ("lp", "acceptance_rate", "optimal_return"):
-        assert pw_idata.sample_stats[name].shape == (8, 1000), name
+        assert pw_idata.sample_stats[name].shape == (8, 500), name
     accept = np.asarray(pw_idata.sample_stats["acceptance_rate"].values)
     assert np.all((accept > 0) & (accept <= 1))
     assert {"observed_data", "log_likelihood", "posterior_predictive"} <= set(pw_idata.groups())
@@ -70,7 +70,7 @@ def test_inference_data_layout(problem, pw_idata):
     np.testing.assert_allclose(pointwise, pw_idata.sample_stats["lp"].values, atol=1e-6)
     attrs = post.attrs
     assert attrs["method"] == "policy_walk" and attrs["seed"] == 0
-    assert (attrs["num_chains"], attrs["num_samples"], attrs["num_warmup"]) == (8, 1000, 300)
+    assert (attrs["num_chains"], attrs["num_samples"], attrs["num_warmup"]) == (8, 500, 200)
     assert attrs["beta"] == BETA and attrs["prior"] == "l2-sphere" and attrs["all_converged"] == 1
     assert attrs["sampling_time_s"] > 0
 
