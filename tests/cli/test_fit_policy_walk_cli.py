@@ -16,6 +16,7 @@ def test_defaults_implied_by_policy_walk():
     assert (config.q, config.prior, config.num_chains) == ("hard", "l2-sphere",
                                                            POLICY_WALK_DEFAULT_CHAINS)
     assert (config.num_samples, config.num_warmup, config.thinning) == (1000, 1000, 1)
+    assert RunConfig.from_json(config.to_json()) == config
     other = RunConfig(env="gridworld", sampler="mh")
     assert (other.q, other.prior, other.num_chains) == ("soft", "gaussian", 4)
 
