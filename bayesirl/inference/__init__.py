@@ -4,12 +4,14 @@ loop; posterior-predictive groups; simulation-based calibration runs; and poster
 trajectory features without an MDP (:mod:`bayesirl.inference.fit_trajectories`).
 
 Specialised fast paths beside :func:`fit` (issue 10): :func:`sample_policy_walk_independence`
-(BIRL on linear reward weights: a fitted independence proposal and a cache of optimal policies),
+(BIRL on linear reward weights: a fitted independence proposal and a cache of optimal policies;
+:func:`fit_policy_walk` returns it as InferenceData, ``fit_demonstrations(method="policy_walk")``),
 :func:`warm_start_map` and :func:`fit_laplace_imh` (the Boltzmann model at 10^5+ states: MAP with
 warm-started solves, then an exact Laplace-proposal independence MH), and
 :func:`value_space_whitening` (a Laplace whitening of the ValueWalk model for NUTS)."""
 
 from bayesirl.inference.fit import METHODS, fit, fit_demonstrations, fit_evidence
+from bayesirl.inference.fit_policy_walk import fit_policy_walk
 from bayesirl.inference.independence_mh import fit_laplace_imh
 from bayesirl.inference.map import fit_map
 from bayesirl.inference.policy_walk_independence import sample_policy_walk_independence
@@ -30,5 +32,5 @@ __all__ = [
     "METHODS", "fit", "fit_evidence", "fit_demonstrations", "fit_map", "RandomWalkMH",
     "ImportancePosterior", "importance_posterior", "observe_action", "observe_preference",
     "importance_ess", "resample", "rejuvenate", "sample_policy_walk_independence",
-    "warm_start_map", "fit_laplace_imh", "value_space_whitening",
+    "fit_policy_walk", "warm_start_map", "fit_laplace_imh", "value_space_whitening",
 ]
