@@ -84,9 +84,21 @@ def test_warm_map_matches_generic_map(world, num_chains, q):
     dict(kernel_kwargs={"warm_start": False}),               # opt-out
 ])
 def test_other_cases_keep_the_generic_map(world, kwargs):
+    sentinel = object()
     with mock.patch.object(fit_module, "fit_boltzmann_map") as warm, \
-            mock.patch.object(fit_module, "fit_map", wraps=fit_module.fit_map) as generic:
+            mock.patch.object(fit_module, "fit_map", return_value=sentinel) as generic:
         idata = _fit(world, True, **{"kernel_kwargs": {}, **kwargs})
     warm.assert_not_called()
-    assert generic.call_count == 1
-    assert idata.posterior.reward_weights.shape == (1, 1, 3)
+    assert generic.call_count == 1 and idata is sentinel
+    assert "warm_start" not in (generic.call_args.kwargs["options"] or {})
+
+
+def test_warm_map_uses_the_same_random_starts(world):
+    """One L-BFGS-B iteration from each of 3 starts: the same points only from the same starts."""
+    warm, generic = (_fit(world, w, num_chains=3, kernel_kwargs={"maxiter": 1,
+                                                                  "warm_start": w})
+                     for w in (True, False))
+    starts_warm = warm.posterior.attrs["map_restart_log_densities"]
+    starts_generic = generic.posterior.attrs["map_restart_log_densities"]
+    assert len(set(np.round(starts_generic, 3))) == 3  # three distinct points
+    np.testing.assert_allclose(starts_warm, starts_generic, rtol=1e-8)
