@@ -26,7 +26,7 @@ from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
 from bayesirl.likelihoods import DemonstrationPairs
 from bayesirl.models import sample_reward_weights
 
-__all__ = ["fit_map", "fit_boltzmann_map"]
+__all__ = ["fit_boltzmann_map", "fit_map"]
 
 
 def _best_of_restarts(objective, starts, options):
