@@ -11,7 +11,9 @@ solved values, and the L-BFGS loop hands each evaluation the values of the previ
 The warm start changes the number of sweeps, not the answer: every evaluation still solves to
 the solver's tolerance, and its gradient is the exact implicit gradient at the solved fixed
 point (``jax.custom_jvp`` of the solvers; the derivative with respect to ``init_values`` is
-zero). The same target, batched with ``jax.vmap``, feeds the independence Metropolis–Hastings
+zero). ``fit_demonstrations(method="map")`` runs it (through
+:func:`~bayesirl.inference.map.fit_boltzmann_map`) whenever the model fits: Gaussian prior,
+fixed β, soft or hard Q. The same target, batched with ``jax.vmap``, feeds the independence Metropolis–Hastings
 sampler of :mod:`bayesirl.inference.independence_mh`.
 """
 
