@@ -31,7 +31,9 @@ TREE_DEPTH_SHARE = 0.1
 MAX_TREE_DEPTH = 10
 #: What to try, by the word that starts a diagnostics problem.
 REMEDIES = {
-    "R-hat": "run longer (--num-warmup, --num-samples) or use more informative evidence",
+    "R-hat": ("run longer (--num-warmup, --num-samples) or use more informative evidence; "
+              "with a very sharp likelihood (large β, γ near 1) NUTS chains can stick apart: "
+              "use --sampler mh"),
     "bulk": "draw more samples (--num-samples; for mh also --thinning)",
     "tail": "draw more samples (--num-samples)",
     "divergent": "use --q soft, a smaller β, or --sampler mh",
