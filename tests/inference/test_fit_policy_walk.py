@@ -124,7 +124,15 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("kwargs, error, message", BAD, ids=[str(k) for k, _, _ in BAD])
+def _case_id(kwargs):
+    """A test id that is the same in every pytest-xdist worker (no object reprs)."""
+    (name, value), = kwargs.items()
+    if isinstance(value, (int, float, str)):
+        return f"{name}={value}"
+    return f"{name}-{type(value).__name__}"
+
+
+@pytest.mark.parametrize("kwargs, error, message", BAD, ids=[_case_id(k) for k, _, _ in BAD])
 def test_unsupported_settings_are_named(problem, kwargs, error, message):
     mdp, demos = problem
     settings = dict(prior="l2-sphere", beta=BETA, q="hard", num_samples=10, num_warmup=10,
