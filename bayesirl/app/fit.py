@@ -28,7 +28,7 @@ from bayesirl._io import staged_folder, write_json
 from bayesirl.app.checks import check_memory, check_out
 from bayesirl.app.config import RunConfig
 from bayesirl.app.summary import (diagnostics_summary, evaluation_summary, format_warning_block,
-                                  solver_hint, tree_depth_hint, weight_table)
+                                  policy_walk_hint, solver_hint, tree_depth_hint, weight_table)
 from bayesirl.app.world import World, build_world, resolve_margin
 
 __all__ = ["RunResult", "run_fit", "fit_posterior", "summarise", "write_run_folder",
@@ -100,7 +100,8 @@ def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
         echo(m)
     idata = fit_posterior(config, world, progress_bar=progress_bar)
     summary, table, diag = summarise(config, world, idata, start)
-    late = [tree_depth_hint(idata)] + ([format_warning_block(diag)] if diag.problems else [])
+    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + (
+        [format_warning_block(diag)] if diag.problems else [])
     summary["hints"] = [m for m in messages + late[:1] if m]
     write_run_folder(out, force, config, world, idata, summary)
     for m in filter(None, late):

@@ -18,6 +18,7 @@ __all__ = [
     "diagnostics_summary",
     "solver_hint",
     "tree_depth_hint",
+    "policy_walk_hint",
     "evaluation_summary",
     "format_fit_text",
     "format_warning_block",
@@ -27,6 +28,9 @@ __all__ = [
 SWEEPS_HINT = 2_000
 #: Share of NUTS transitions at the maximum tree depth above which we say so.
 TREE_DEPTH_SHARE = 0.1
+#: PolicyWalk independence acceptance below which its burn-in-fitted proposal is said to miss
+#: the posterior (well-matched runs accept 0.46–0.52; benchmarks/README.md row 4).
+POLICY_WALK_ACCEPT_HINT = 0.1
 #: NumPyro's default maximum tree depth: 2**10 − 1 leapfrog steps per transition.
 MAX_TREE_DEPTH = 10
 #: What to try, by the word that starts a diagnostics problem.
@@ -134,6 +138,23 @@ def tree_depth_hint(idata) -> str | None:
             f"{share:.0%} of the transitions; likely cause: a large β (a very sharp "
             "likelihood) or γ near 1. Try a smaller β, a prior on β (--beta lognormal:0,1 with "
             "--prior l2-sphere), or --sampler mh.")
+
+
+def policy_walk_hint(idata) -> str | None:
+    """A hint when a PolicyWalk run's independence proposals were rarely accepted (below
+    :data:`POLICY_WALK_ACCEPT_HINT`): the Student-t fitted in burn-in does not match the
+    posterior, typically with many features (the proposal is F-dimensional), and the chains
+    then barely move."""
+    attrs = idata.posterior.attrs
+    if attrs.get("method") != "policy_walk" or "independence_accept" not in attrs:
+        return None
+    accept = float(attrs["independence_accept"])
+    if accept >= POLICY_WALK_ACCEPT_HINT:
+        return None
+    features = idata.posterior["reward_weights"].shape[-1]
+    return (f"bayesirl: hint: PolicyWalk accepted {accept:.1%} of its independence proposals; "
+            f"its burn-in-fitted proposal misses the posterior (F = {features} features: it "
+            "suits a few). Try a longer --num-warmup, or --sampler mh / nuts.")
 
 
 def _evaluation_numbers(mdp, true_reward, learned_policy, success_states, horizon: int,
