@@ -319,6 +319,19 @@ def check_chain_lengths(num_steps, burn_in, thinning, refresh_every) -> tuple[in
 # ---------------------------------------------------------------------------------------------
 
 
+def samples_from_stats(draws, stats: _ChainStats, num_counted: int) -> PolicyWalkSamples:
+    """:class:`PolicyWalkSamples` from the kept ``(weights, log_likelihood, optimal_return)``
+    of :func:`scan_kept_draws` and the chain's running statistics; the acceptance rate is the
+    accepted share of the ``num_counted`` steps after burn-in."""
+    weights, log_lik, opt_return = draws
+    return PolicyWalkSamples(
+        weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
+        map_weights=stats.map_weights, map_policy=stats.map_policy,
+        map_log_likelihood=stats.map_log_likelihood,
+        acceptance_rate=stats.accept_sum / num_counted,
+        max_rounds=stats.max_rounds, all_converged=stats.all_converged)
+
+
 def scan_kept_draws(step, carry, rng_key: PRNGKey, num_kept: int, thinning: int,
                     first_index: int, initial_distribution: Array):
     """Run the kept part of a chain: ``num_kept × thinning`` transitions, recording every
@@ -424,9 +437,4 @@ def sample_policy_walk(
     (_, stats), (weights, log_lik, opt_return) = scan_kept_draws(
         one_step, (state, stats), key_keep, num_kept, thinning, burn_in,
         mdp.initial_distribution.astype(dtype))
-    return PolicyWalkSamples(
-        weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
-        map_weights=stats.map_weights, map_policy=stats.map_policy,
-        map_log_likelihood=stats.map_log_likelihood,
-        acceptance_rate=stats.accept_sum / (num_kept * thinning),
-        max_rounds=stats.max_rounds, all_converged=stats.all_converged)
+    return samples_from_stats((weights, log_lik, opt_return), stats, num_kept * thinning)

@@ -33,6 +33,7 @@ from bayesirl.inference.policy_walk import (
     policy_walk_init,
     refresh_inverse,
     reward_of,
+    samples_from_stats,
     scan_kept_draws,
     update_stats,
 )
@@ -192,12 +193,7 @@ def sample_policy_walk_adaptive(
         (jax.random.split(key_burn, burn_in), jnp.arange(burn_in)))
     stats = initial_stats(state, stats.max_rounds, stats.all_converged)
 
-    (_, _, stats, _), (weights, log_lik, opt_return) = scan_kept_draws(
+    (_, _, stats, _), draws = scan_kept_draws(
         one_step, (state, z, stats, adapt), key_keep, num_kept, thinning, burn_in,
         mdp.initial_distribution.astype(dtype))
-    return PolicyWalkSamples(
-        weights=weights, log_likelihood=log_lik, optimal_return=opt_return,
-        map_weights=stats.map_weights, map_policy=stats.map_policy,
-        map_log_likelihood=stats.map_log_likelihood,
-        acceptance_rate=stats.accept_sum / (num_kept * thinning),
-        max_rounds=stats.max_rounds, all_converged=stats.all_converged)
+    return samples_from_stats(draws, stats, num_kept * thinning)

@@ -46,7 +46,8 @@ from jax import lax
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import MDP
-from bayesirl.inference.policy_walk import PolicyWalkSamples, default_tolerance, reward_of
+from bayesirl.inference.policy_walk import (PolicyWalkSamples, check_chain_lengths,
+                                           default_tolerance, reward_of)
 from bayesirl.inference.policy_walk_adaptive import log_radial_prior
 from bayesirl.likelihoods import DemonstrationPairs, boltzmann_log_likelihood
 from bayesirl.models import project_to_sphere
@@ -451,13 +452,9 @@ def sample_policy_walk_independence(
             ``df`` not an integer >= 1; ``inflation`` < 1;
             ``independence_prob`` not in [0, 1]; ``cache_size`` or ``max_rounds`` < 1.
     """
-    num_steps = check_scalar(num_steps, "num_steps", low=1, integer=True)
-    burn_in = check_scalar(burn_in, "burn_in", low=4, integer=True)
-    thinning = check_scalar(thinning, "thinning", low=1, integer=True)
-    num_kept = (num_steps - burn_in) // thinning
-    if num_kept < 1:
-        raise ValueError(f"num_steps: expected num_steps − burn_in >= thinning = {thinning}, got "
-                         f"num_steps = {num_steps}, burn_in = {burn_in}")
+    check_scalar(burn_in, "burn_in", low=4, integer=True)
+    num_steps, burn_in, thinning, _, num_kept = check_chain_lengths(num_steps, burn_in, thinning,
+                                                                    refresh_every=1)
     if norm not in (1, 2):
         raise ValueError(f"norm: expected 1 or 2, got {norm!r}")
     for name, value in (("beta", beta), ("step_size", step_size)):
