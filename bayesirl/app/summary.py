@@ -144,7 +144,15 @@ def policy_walk_hint(idata) -> str | None:
     """A hint when a PolicyWalk run's independence proposals were rarely accepted (below
     :data:`POLICY_WALK_ACCEPT_HINT`): the Student-t fitted in burn-in does not match the
     posterior, typically with many features (the proposal is F-dimensional), and the chains
-    then barely move."""
+    then barely move.
+
+    Args:
+        idata: InferenceData of a run; only ``posterior.attrs`` (``method``,
+            ``independence_accept``) and the (C, D, F) ``reward_weights`` are read.
+
+    Returns:
+        The one-line hint, or None (another sampler, or acceptance at least the threshold).
+    """
     attrs = idata.posterior.attrs
     if attrs.get("method") != "policy_walk" or "independence_accept" not in attrs:
         return None

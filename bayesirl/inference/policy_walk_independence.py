@@ -159,7 +159,17 @@ def exact_q_values(mdp: MDP, phi_sa: Array, weights: Array, policy: Array, *, to
 
 def policy_cache_init(num_states: int, num_actions: int, num_features: int,
                       cache_size: int, dtype) -> PolicyCache:
-    """An empty cache of ``cache_size`` slots for S states, A actions and F features."""
+    """An empty cache of ``cache_size`` slots for S states, A actions and F features.
+
+    Args:
+        num_states, num_actions, num_features: S, A, F.
+        cache_size: K slots (memory K·S·A·F floats of ``dtype``).
+        dtype: floating dtype of the gains and keys.
+
+    Returns:
+        :class:`PolicyCache` with every slot empty (``valid`` all False, ``count`` 0). Does
+        not validate: :func:`sample_policy_walk_independence` checks ``cache_size``.
+    """
     S, A, F, K = num_states, num_actions, num_features, cache_size
     return PolicyCache(jnp.zeros((K, S), jnp.int32), jnp.zeros((K, S, A, F), dtype),
                        jnp.zeros((K, F), dtype), jnp.zeros((K,), bool), jnp.int32(0))
@@ -185,6 +195,17 @@ def _argmax(scores: Array, block: int = 64) -> Array:
 
 def cached_q_values(mdp: MDP, cache: PolicyCache, weights: Array, *, tol):
     """Q* of ``weights`` (F,) from the cache when a cached policy is optimal.
+
+    Among the cached policies the one with the largest ``Σ_s V^π(s)`` is optimal if any is (the
+    optimal policy's values dominate every other policy's state by state); it is accepted
+    only when it is greedy in its own ``Q^π`` up to the relative tolerance ``tol`` (Howard
+    1960: then ``Q^π = Q*``).
+
+    Args:
+        mdp: the MDP (S states, A actions).
+        cache: :class:`PolicyCache` (F features).
+        weights: (F,) reward weights.
+        tol: relative improvement threshold of the optimality test.
 
     Returns:
         ``(q_values (S, A), policy (S,), found (), slot ())``: when ``found`` is False the cache
