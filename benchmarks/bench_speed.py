@@ -303,9 +303,9 @@ def _birl_policy_walk(mdp, pairs, chains, steps, step_size, mode="adaptive"):
 
     import jax
 
-    from bayesirl.inference.policy_walk import sample_policy_walk
-    from bayesirl.inference.policy_walk_adaptive import sample_policy_walk_adaptive
-    from bayesirl.inference.policy_walk_independence import (
+    from bayesirl.inference.policy_walk import (
+        sample_policy_walk,
+        sample_policy_walk_adaptive,
         sample_policy_walk_independence,
     )
 

@@ -14,7 +14,7 @@ from bayesirl.inference.fit import METHODS, fit, fit_demonstrations, fit_evidenc
 from bayesirl.inference.fit_policy_walk import fit_policy_walk
 from bayesirl.inference.independence_mh import fit_laplace_imh
 from bayesirl.inference.map import fit_map
-from bayesirl.inference.policy_walk_independence import sample_policy_walk_independence
+from bayesirl.inference.policy_walk import sample_policy_walk_independence
 from bayesirl.inference.random_walk_kernel import RandomWalkMH
 from bayesirl.inference.smc import (
     ImportancePosterior,

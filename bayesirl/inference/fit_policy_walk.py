@@ -1,7 +1,7 @@
 """BIRL posterior by the fast PolicyWalk sampler, as ArviZ ``InferenceData`` (opt-in).
 
 :func:`fit_policy_walk` runs
-:func:`~bayesirl.inference.policy_walk_independence.sample_policy_walk_independence` — an exact
+:func:`~bayesirl.inference.policy_walk.sample_policy_walk_independence` — an exact
 Metropolis–Hastings sampler of the posterior of Ramachandran & Amir (2007): reward weights w
 uniform on the unit L1 or L2 sphere, a Boltzmann demonstrator with a FIXED rationality β over
 hard-max Q* — and returns the layout of :func:`~bayesirl.inference.fit.fit_demonstrations`:
@@ -25,7 +25,7 @@ from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, check_demonstrations
 from bayesirl.data.mdp import MDP
 from bayesirl.inference import predictive
-from bayesirl.inference.policy_walk_independence import sample_policy_walk_independence
+from bayesirl.inference.policy_walk import sample_policy_walk_independence
 from bayesirl.likelihoods import demonstration_pairs
 from bayesirl.models import SPHERE_PRIORS, Evidence, project_to_sphere
 
@@ -102,7 +102,7 @@ def fit_policy_walk(
     Target: ``p(w | D) ∝ U_sphere(w) · Π_{(s,a) ∈ D} exp(β Q*_w(s, a)) / Σ_b exp(β Q*_w(s, b))``
     with w on the unit L1 or L2 sphere and Q* the hard-max optimal Q-values of the reward
     ``φ w`` (Eq. 2–3 of the paper); the sampler is exact MH (see
-    :mod:`~bayesirl.inference.policy_walk_independence`).
+    :mod:`~bayesirl.inference.policy_walk`).
 
     Args:
         mdp: the MDP (S states, A actions, F features).
@@ -124,7 +124,7 @@ def fit_policy_walk(
             ``observed_data`` is always added.
         **sampler_kwargs: ``independence_prob``, ``df``, ``inflation``, ``step_size``,
             ``cache_size``, ``tol``, ``max_rounds`` of
-            :func:`~bayesirl.inference.policy_walk_independence.sample_policy_walk_independence`.
+            :func:`~bayesirl.inference.policy_walk.sample_policy_walk_independence`.
 
     Returns:
         ``InferenceData``: posterior ``reward_weights`` (and ``reward_weights_raw``, the same

@@ -7,7 +7,7 @@ The sampler is written in three layers, in the style of blackjax:
 2. :func:`mh_init` and :func:`build_kernel` — a pure functional adaptive kernel on an
    :class:`MHState`; during warm-up it tunes the step size toward a target acceptance
    rate and estimates a proposal covariance (the update lives in
-   :mod:`bayesirl.inference.random_walk_adaptation`), after warm-up it is a fixed MH kernel.
+   :mod:`bayesirl.inference.adaptation`), after warm-up it is a fixed MH kernel.
 3. :class:`~bayesirl.inference.random_walk_kernel.RandomWalkMH` — the :class:`numpyro.infer.mcmc.MCMCKernel` wrapper usable with
    :class:`numpyro.infer.MCMC` for any NumPyro model (or a bare potential function), for
    ``chain_method`` ``"sequential"``, ``"parallel"`` and ``"vectorized"``.
@@ -74,7 +74,8 @@ from jax import lax, random
 from jax.flatten_util import ravel_pytree
 from numpyro.util import identity
 
-from bayesirl.inference.random_walk_adaptation import (
+from bayesirl.inference.accept import log_uniform, metropolis_accept, select
+from bayesirl.inference.adaptation import (
     DEFAULT_COVARIANCE_WINDOW,
     MIN_WARMUP_FOR_COVARIANCE,
     MHAdaptState,
@@ -86,6 +87,12 @@ from bayesirl.inference.random_walk_adaptation import (
     default_target_accept_prob,
     float_dtype,
 )
+from bayesirl.inference.proposals import (
+    check_sphere_blocks,
+    gaussian_step,
+    num_polar_normals,
+    polar_proposal,
+)
 
 __all__ = [
     "DEFAULT_COVARIANCE_WINDOW",
@@ -95,11 +102,8 @@ __all__ = [
     "build_kernel",
     "covariance_window_bounds",
     "default_target_accept_prob",
-    "check_sphere_blocks",
     "mh_init",
     "mh_transition",
-    "num_normals",
-    "polar_proposal",
 ]
 
 
@@ -138,63 +142,6 @@ class MHState(NamedTuple):
 # --------------------------------------------------------------------------------------
 # Layer 1: one plain MH transition
 # --------------------------------------------------------------------------------------
-def polar_proposal(
-    rng_key: jax.Array,
-    z_flat: jax.Array,
-    z_prop_flat: jax.Array,
-    blocks: tuple[tuple[int, int], ...],
-    step_size: jax.Array,
-    sphere_scale: jax.Array,
-    noise: jax.Array | None = None,
-) -> tuple[jax.Array, jax.Array]:
-    """Sphere-native proposal for blocks of the flat position (PolicyWalk-style).
-
-    Each block ``x = z_flat[start:start + F]`` is written ``x = ρ u`` (``ρ = ‖x‖₂``). The
-    direction moves as in PolicyWalk (Ramachandran & Amir 2007; Brown & Niekum 2018):
-    ``u' = normalise(u + step_size · a · ε)``, ``ε ~ N(0, I_F)`` — symmetric with respect to the
-    surface measure, since its density depends on ``u · u'`` only. The radius moves on the log
-    scale, ``log ρ' = log ρ + step_size · b · η``, ``η ~ N(0, 1)``. In Lebesgue measure on
-    ``x`` the proposal density is ``K(u, u') φ(·) / ρ'^F``, so the Hastings log-correction is
-    ``F (log ρ' − log ρ)`` per block. The angular step no longer shrinks as ``ρ`` grows: a
-    target that depends on the direction only (the sphere priors) is explored at a rate that
-    does not depend on the length the chain wanders to.
-
-    Args:
-        rng_key: a PRNG key.
-        z_flat: ``(d,)`` current flat position (the blocks are read from it).
-        z_prop_flat: ``(d,)`` proposal for the other coordinates (the blocks are written
-            into it).
-        blocks: static ``((start, F), ...)`` slices of ``z_flat``.
-        step_size: scalar > 0, the kernel's step size.
-        sphere_scale: ``(len(blocks), 2)`` angular ``a`` and log-radius ``b`` multipliers.
-        noise: optional ``(Σ (F_b + 1),)`` standard normals (each block's ε then η); drawn
-            from ``rng_key`` when None.
-
-    Returns:
-        ``(z_prop (d,), log_hastings ())``: the position with the blocks replaced, and the log
-        Hastings correction ``log q(z | z') − log q(z' | z)``.
-    """
-    dtype = z_flat.dtype
-    # one draw of Σ (F_b + 1) standard normals: the angular ε and the radial η of every block
-    if noise is None:
-        noise = random.normal(rng_key, (sum(size + 1 for _, size in blocks),), dtype=dtype)
-    log_hastings = jnp.zeros((), dtype=dtype)
-    offset = 0
-    for k, (start, size) in enumerate(blocks):
-        x = lax.dynamic_slice_in_dim(z_flat, start, size)
-        rho = jnp.linalg.norm(x)
-        u = x / rho
-        eps = noise[offset:offset + size]
-        u_new = u + step_size * sphere_scale[k, 0] * eps
-        u_new = u_new / jnp.linalg.norm(u_new)
-        d_log_rho = step_size * sphere_scale[k, 1] * noise[offset + size]
-        offset += size + 1
-        x_new = (rho * jnp.exp(d_log_rho) * u_new).astype(z_prop_flat.dtype)
-        z_prop_flat = lax.dynamic_update_slice_in_dim(z_prop_flat, x_new, start, 0)
-        log_hastings = log_hastings + size * d_log_rho
-    return z_prop_flat, log_hastings
-
-
 def mh_transition(
     rng_key: jax.Array,
     z: Any,
@@ -212,7 +159,7 @@ def mh_transition(
     when ``scale`` is a vector) and accepts with probability
     ``min(1, exp(U(z) - U(z')))``. The proposal is symmetric so no Hastings correction is
     needed. Non-finite ``U(z')`` is rejected. Pure and jit/vmap-able. Coordinates in
-    ``sphere_blocks`` are instead moved by :func:`polar_proposal` (independent randomness),
+    ``sphere_blocks`` are instead moved by :func:`~bayesirl.inference.proposals.polar_proposal` (independent randomness),
     whose Hastings correction is added to the log acceptance ratio.
 
     Args:
@@ -225,9 +172,9 @@ def mh_transition(
         scale: ``(d,)`` per-coordinate scales or ``(d, d)`` lower-triangular factor ``L``.
         sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
             polar proposals (default none).
-        sphere_scale: ``(len(sphere_blocks), 2)`` multipliers of :func:`polar_proposal`.
+        sphere_scale: ``(len(sphere_blocks), 2)`` multipliers of :func:`~bayesirl.inference.proposals.polar_proposal`.
         draws: optional pre-drawn randomness ``(normals (m,), log_u ())`` with ``m =``
-            :func:`num_normals` (the Gaussian ε when some coordinates are not in sphere blocks,
+            :func:`~bayesirl.inference.proposals.num_polar_normals` (the Gaussian ε when some coordinates are not in sphere blocks,
             then the polar noise) and ``log_u`` the log of a Uniform(0, 1); ``rng_key`` is then
             unused. Lets a batch of chains draw its random numbers in one call.
 
@@ -248,8 +195,7 @@ def mh_transition(
     if gaussian:
         eps = (random.normal(key_proposal, z_flat.shape, dtype=dtype) if draws is None
                else draws[0][:d].astype(dtype))
-        noise = scale @ eps if scale.ndim == 2 else scale * eps
-        z_prop_flat = z_flat + (step_size * noise).astype(z_flat.dtype)
+        z_prop_flat = gaussian_step(z_flat, eps, scale, step_size)
     log_hastings = jnp.zeros((), dtype=dtype)
     if sphere_blocks:
         key_polar = random.fold_in(key_proposal, 1) if draws is None else None
@@ -259,37 +205,13 @@ def mh_transition(
     z_prop = unravel(z_prop_flat)
     potential_energy = jnp.asarray(potential_energy, dtype=dtype)
     pe_prop = jnp.asarray(potential_fn(z_prop), dtype=dtype)
-    log_ratio = potential_energy - pe_prop + log_hastings.astype(dtype)
-    valid = jnp.isfinite(pe_prop) & ~jnp.isnan(log_ratio)
-    log_accept = jnp.where(valid, jnp.minimum(log_ratio, 0.0), -jnp.inf)
-    accept_prob = jnp.exp(log_accept)
-    log_u = (jnp.log(random.uniform(key_accept, dtype=dtype)) if draws is None
+    log_u = (log_uniform(key_accept, (), dtype) if draws is None
              else jnp.asarray(draws[1], dtype))
-    accepted = log_u < log_accept
-    z_new = jax.tree.map(lambda new, old: jnp.where(accepted, new, old), z_prop, z)
+    accept_prob, accepted = metropolis_accept(
+        potential_energy - pe_prop + log_hastings.astype(dtype), log_u, jnp.isfinite(pe_prop))
+    z_new = select(accepted, z_prop, z)
     pe_new = jnp.where(accepted, pe_prop, potential_energy)
     return z_new, pe_new, accept_prob, accepted
-
-
-def num_normals(num_dims: int, sphere_blocks: tuple[tuple[int, int], ...] = ()) -> int:
-    """Standard normals one :func:`mh_transition` draws: ``d`` for the Gaussian step unless
-    the sphere blocks cover all ``d`` coordinates, plus ``Σ (F_b + 1)`` for the blocks."""
-    covered = sum(size for _, size in sphere_blocks)
-    return (num_dims if covered < num_dims else 0) + covered + len(sphere_blocks)
-
-
-def check_sphere_blocks(sphere_blocks, num_dims: int) -> tuple[tuple[int, int], ...]:
-    """Return ``sphere_blocks`` as a tuple of int pairs; ``ValueError`` unless each
-    ``(start, F)`` is a slice of ``range(num_dims)`` with ``F >= 1``, without overlaps."""
-    blocks = tuple((int(a), int(b)) for a, b in sphere_blocks)
-    covered = set()
-    for start, size in blocks:
-        span = set(range(start, start + size))
-        if start < 0 or size < 1 or start + size > num_dims or span & covered:
-            raise ValueError(f"sphere_blocks: expected disjoint (start, size) slices of "
-                             f"{num_dims} parameters, got {blocks}")
-        covered |= span
-    return blocks
 
 
 # --------------------------------------------------------------------------------------
@@ -314,7 +236,7 @@ def mh_init(
         dense_covariance: if true the proposal scale is a ``(d, d)`` Cholesky factor,
             otherwise a ``(d,)`` vector.
         sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
-            :func:`polar_proposal`; must match :func:`build_kernel`'s.
+            :func:`~bayesirl.inference.proposals.polar_proposal`; must match :func:`build_kernel`'s.
 
     Returns:
         An :class:`MHState` with ``i = 0``, ``accept_prob = mean_accept_prob = 0``.
@@ -374,7 +296,7 @@ def build_kernel(
             ``dense_covariance`` given to :func:`mh_init`.
         covariance_window: fractions of the warm-up, see :func:`covariance_window_bounds`.
         sphere_blocks: static ``((start, F), ...)`` slices of the flat position moved by
-            :func:`polar_proposal` instead of the Gaussian step (for latents whose target
+            :func:`~bayesirl.inference.proposals.polar_proposal` instead of the Gaussian step (for latents whose target
             depends mainly on their direction, e.g. the sphere priors' ``reward_weights_raw``);
             must match :func:`mh_init`'s.
 

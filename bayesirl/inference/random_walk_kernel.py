@@ -17,8 +17,9 @@ from numpyro.infer.mcmc import MCMCKernel
 from numpyro.infer.util import ParamInfo, init_to_uniform, initialize_model
 from numpyro.util import identity, is_prng_key
 
-from bayesirl.inference.random_walk import MHState, build_kernel, mh_init, num_normals
-from bayesirl.inference.random_walk_adaptation import (
+from bayesirl.inference.proposals import num_polar_normals
+from bayesirl.inference.random_walk import MHState, build_kernel, mh_init
+from bayesirl.inference.adaptation import (
     build_adaptation,
     check_step_size,
     check_target_accept_prob,
@@ -65,7 +66,7 @@ def _batched_sample_fn(kernel, update, get_potential_fn, num_warmup: int,
 
     ``kernel`` is :func:`~bayesirl.inference.random_walk.build_kernel`'s transition, called
     with ``warmup=False`` (no adaptation inside), and ``update`` the matching
-    :func:`~bayesirl.inference.random_walk_adaptation.build_adaptation` (or None). Every chain
+    :func:`~bayesirl.inference.adaptation.build_adaptation` (or None). Every chain
     of a batch has made the same number of transitions (``state.i`` is equal across chains),
     so whether to adapt is decided ONCE per batch by a scalar ``lax.cond`` on ``state.i[0]``
     around the vmapped adaptation update. Under ``vmap`` the per-chain ``lax.cond`` would
@@ -133,7 +134,7 @@ class RandomWalkMH(MCMCKernel):
             :data:`DENSE_AUTO_MAX_DIM` parameters move by the Gaussian step (the default of
             :func:`~bayesirl.inference.fit.fit`).
         sphere_sites: names of latent sites moved by sphere-native polar proposals
-            (:func:`~bayesirl.inference.random_walk.polar_proposal`: a PolicyWalk step of the
+            (:func:`~bayesirl.inference.proposals.polar_proposal`: a PolicyWalk step of the
             direction, a log-scale step of the length, with its Hastings correction) instead
             of the Gaussian step — for latents whose target depends (almost) only on their
             direction, such as ``reward_weights_raw`` of the sphere priors, where a Gaussian
@@ -373,7 +374,7 @@ class RandomWalkMH(MCMCKernel):
 
         if vectorized:
             state = vmap(init_one)(init_params, rng_key)
-            shared = num_normals(self._num_dims, blocks) if self._shared_random_numbers else 0
+            shared = num_polar_normals(self._num_dims, blocks) if self._shared_random_numbers else 0
             update = build_adaptation(num_warmup, target, adapt_step_size=self._adapt_step_size,
                                       adapt_covariance=self._adapt_covariance,
                                       dense_covariance=dense, sphere_blocks=blocks)

@@ -11,13 +11,9 @@ import pytest
 
 from bayesirl import _arviz
 from bayesirl.data.envs import gridworld
-from bayesirl.inference.policy_walk import (
-    _dense_inverse,
-    build_kernel,
-    policy_walk_init,
-    project_to_sphere,
-    sample_policy_walk,
-)
+from bayesirl.inference.policy_walk import policy_walk, sample_policy_walk
+from bayesirl.models import project_to_sphere
+from bayesirl.solvers.warm_policy_iteration import policy_inverse
 from bayesirl.solvers import value_iteration
 
 
@@ -36,22 +32,24 @@ def problem():
 
 def test_q_values_stay_exact(problem):
     mdp, pairs = problem
-    kernel = jax.jit(build_kernel(beta=20.0, step_size=0.05))
+    kernel = policy_walk(mdp, beta=20.0, step_size=0.05)
     weights = jnp.ones(len(pairs.states))
-    state = policy_walk_init(project_to_sphere(jnp.array([0.3, -1.0, 0.5])), mdp, pairs, beta=20.0)
+    carry = kernel.init(project_to_sphere(jnp.array([[0.3, -1.0, 0.5]])), mdp, pairs, weights)
+    step = jax.jit(lambda c, x: kernel.step(c, x, mdp, pairs, weights))
     key = jax.random.PRNGKey(0)
-    accepted = 0
-    for _ in range(150):
+    for t in range(150):
         key, sub = jax.random.split(key)
-        state, info = kernel(sub, state, mdp, pairs, weights)
-        accepted += int(info.is_accepted)
-        assert bool(info.converged)
-    ref = value_iteration(mdp, mdp.features @ state.weights)
-    np.testing.assert_allclose(state.q_values, ref.q_values, atol=1e-8)
-    np.testing.assert_allclose(state.inverse, _dense_inverse(mdp, state.policy, jnp.float64),
+        carry = step(carry, (sub, jnp.int32(t)))
+    state = carry.state
+    accepted = float(carry.stats.accept_sum[0])
+    assert bool(carry.stats.solver[1])  # every proposal's policy iteration converged
+    inverse, q = state.oracle
+    ref = value_iteration(mdp, mdp.features @ state.z[0])
+    np.testing.assert_allclose(q[0], ref.q_values, atol=1e-8)
+    np.testing.assert_allclose(inverse[0], policy_inverse(mdp, state.policy[0], jnp.float64),
                                atol=1e-10)
-    assert 10 < accepted < 150
-    assert float(jnp.abs(state.weights).sum()) == pytest.approx(1.0)
+    assert 10 / 150 < accepted / 150 < 1.0
+    assert float(jnp.abs(state.z[0]).sum()) == pytest.approx(1.0)
 
 
 def test_shared_loop_condition_changes_nothing(problem):
@@ -118,9 +116,9 @@ INVALID = [
 
 
 @pytest.mark.parametrize("kwargs, name", INVALID)
-def test_invalid_kernel_arguments(kwargs, name):
+def test_invalid_kernel_arguments(problem, kwargs, name):
     with pytest.raises((ValueError, TypeError), match=name):
-        build_kernel(**kwargs)
+        policy_walk(problem[0], **kwargs)
 
 
 @pytest.mark.parametrize("kwargs, name", [

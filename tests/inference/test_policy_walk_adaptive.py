@@ -13,7 +13,7 @@ import pytest
 
 from bayesirl import _arviz
 from bayesirl.data.envs import gridworld
-from bayesirl.inference.policy_walk_adaptive import sample_policy_walk_adaptive
+from bayesirl.inference.policy_walk import sample_policy_walk_adaptive
 from bayesirl.solvers import value_iteration
 
 #: Monte Carlo standard errors allowed between a chain mean and its exact value (a correct

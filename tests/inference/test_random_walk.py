@@ -382,7 +382,8 @@ def test_polar_proposal_samples_direction_and_length():
 def test_polar_hastings_term_is_the_length_jacobian():
     # With U = 0 the acceptance is exactly min(1, (ρ'/ρ)^F): the Hastings correction of a
     # log-scale step of the length in F = 4 dimensions (the direction step is symmetric).
-    from bayesirl.inference.random_walk import mh_transition, polar_proposal
+    from bayesirl.inference.proposals import polar_proposal
+    from bayesirl.inference.random_walk import mh_transition
 
     z = {"w": jnp.array([0.3, -1.2, 2.0, 0.5])}
     flat = z["w"]
@@ -399,7 +400,7 @@ def test_polar_hastings_term_is_the_length_jacobian():
 
 
 def test_sphere_and_dense_arguments():
-    from bayesirl.inference.random_walk import check_sphere_blocks
+    from bayesirl.inference.proposals import check_sphere_blocks
     from bayesirl.inference.random_walk_kernel import DENSE_AUTO_MAX_DIM, sphere_blocks_of
 
     z = {"a": jnp.zeros(2), "raw": jnp.zeros((3,)), "c": jnp.zeros(())}

@@ -1,4 +1,12 @@
-"""Warm-up adaptation of the random-walk Metropolis–Hastings kernel.
+"""Warm-up adaptation of the Metropolis–Hastings samplers: the one place where proposals learn.
+
+* the random-walk kernels (NumPyro models, PolicyWalk's adaptive proposal): dual averaging of
+  the step size and a Welford covariance (below);
+* the independence proposals (PolicyWalk's, fitted to a batch of chains): pooled moments,
+  :func:`fit_gaussian` and a Robbins–Monro scale (:func:`robbins_monro_log_scale`).
+
+Adaptation happens during warm-up only, so the kept draws come from a fixed, time-homogeneous
+Metropolis–Hastings chain.
 
 The step size is tuned on the log scale by the dual-averaging stochastic-approximation
 scheme of Nesterov (2009) in the form of Hoffman & Gelman (2014, Algorithm 5), driven by
@@ -31,6 +39,10 @@ from numpyro.infer.hmc_util import welford_covariance
 from numpyro.util import identity
 
 __all__ = [
+    "fit_gaussian",
+    "moments_init",
+    "moments_update",
+    "robbins_monro_log_scale",
     "DEFAULT_COVARIANCE_WINDOW",
     "MIN_WARMUP_FOR_COVARIANCE",
     "MHAdaptState",
@@ -83,7 +95,7 @@ class MHAdaptState(NamedTuple):
             polar coordinates ``(u, log ρ)`` of the sphere blocks (``p = Σ (F_b + 1)``; empty
             without sphere blocks).
         sphere_scale: ``(B, 2)`` angular and log-radius multipliers of the B sphere blocks'
-            polar proposals (:func:`~bayesirl.inference.random_walk.polar_proposal`); ones
+            polar proposals (:func:`~bayesirl.inference.proposals.polar_proposal`); ones
             until the covariance switch.
     """
 
@@ -412,3 +424,51 @@ def build_adaptation(
         return adapt
 
     return update
+
+
+# --------------------------------------------------------------------------------------
+# Pooled moments of a batch of chains (independence proposals)
+# --------------------------------------------------------------------------------------
+def moments_init(num_dims: int, dtype) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Empty pooled moments ``(Σ x (d,), Σ x xᵀ (d, d), n ())`` of chain states."""
+    return (jnp.zeros(num_dims, dtype), jnp.zeros((num_dims, num_dims), dtype),
+            jnp.zeros((), dtype))
+
+
+def moments_update(moments, x: jax.Array, include) -> tuple:
+    """Add the states ``x`` (C, d) of a batch of chains to the pooled moments when
+    ``include`` (a traced bool) is true."""
+    total, outer, n = moments
+    add = jnp.where(include, 1.0, 0.0).astype(total.dtype)
+    return total + add * x.sum(0), outer + add * (x.T @ x), n + add * x.shape[0]
+
+
+def fit_gaussian(moments, inflation=1.0) -> tuple[jax.Array, jax.Array]:
+    """Mean and scaled Cholesky factor of the (Stan-regularised) covariance of pooled moments.
+
+    The covariance is shrunk towards ``1e-3 I`` with weight ``5 / (n + 5)`` (as Stan and the
+    random-walk adaptation above do) and its Cholesky factor multiplied by ``inflation``.
+
+    Args:
+        moments: ``(Σ x, Σ x xᵀ, n)`` from :func:`moments_update`, n > 0.
+        inflation: factor c >= 1 on the standard deviations.
+
+    Returns:
+        ``(mean (d,), chol (d, d))`` with ``chol cholᵀ = c² Σ̂``.
+    """
+    total, outer, n = moments
+    dtype = total.dtype
+    mean = total / n
+    cov = outer / n - jnp.outer(mean, mean)
+    eye = jnp.eye(mean.shape[0], dtype=dtype)
+    cov = cov * (n / (n + 5.0)) + 1e-3 * (5.0 / (n + 5.0)) * eye
+    return mean, inflation * jnp.linalg.cholesky(cov + 1e-9 * eye)
+
+
+def robbins_monro_log_scale(log_scale, accept_rate, target_accept_prob, t, num_warmup):
+    """One Robbins–Monro step of a proposal's log scale towards a target acceptance rate:
+    ``log h + (accept − target) / √(1 + t)`` for ``0 < t < num_warmup``, unchanged otherwise
+    (Andrieu & Thoms 2008, §5; the gain sequence 1/√(1+t) satisfies their conditions)."""
+    dtype = jnp.asarray(log_scale).dtype
+    gain = jnp.where((t > 0) & (t < num_warmup), 1.0 / jnp.sqrt(1.0 + t.astype(dtype)), 0.0)
+    return log_scale + gain * (accept_rate - target_accept_prob)

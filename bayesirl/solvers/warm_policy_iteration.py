@@ -1,8 +1,9 @@
 """Exact optimal Q* of a reward near the previous one: policy iteration warm-started from the
 previous optimal deterministic policy π, with Woodbury updates of ``M_π = (I − γ P_π)^{-1}``.
 
-The solver inside :mod:`bayesirl.inference.policy_walk` (Ramachandran & Amir 2007, Alg.
-"PolicyWalk": re-solve from the current policy, because a small step rarely changes much).
+The Q* oracle of PolicyWalk's sphere and adaptive proposals (:mod:`bayesirl.inference.policy_walk`;
+Ramachandran & Amir 2007, Alg. "PolicyWalk": re-solve from the current policy, because a small
+step rarely changes much).
 
 How Q* stays exact and cheap. Value iteration warm-started from the previous values needs
 ``log(tol (1 − γ) / ‖ΔR‖) / log γ`` sweeps (measured: ~90 at γ = 0.9 and step 0.01), and in
@@ -38,8 +39,7 @@ from jax import lax
 
 from bayesirl._typing import Array
 from bayesirl.data.mdp import MDP
-from bayesirl.solvers import expected_next_values
-from bayesirl.solvers._linear import dense_system
+from bayesirl.solvers._linear import dense_system, expected_next_values
 
 __all__ = ["policy_inverse", "evaluate_with_inverse", "warm_policy_iteration"]
 
