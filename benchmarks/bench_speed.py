@@ -236,7 +236,7 @@ def bench_map(S, F, num_demos, methods=("auto", "vi")):
     import jax.numpy as jnp
 
     from bayesirl.inference import fit_demonstrations
-    from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
+    from bayesirl.inference.map import boltzmann_log_density, warm_start_map
     from bayesirl.likelihoods import demonstration_pairs
 
     mdp, demos, _ = map_problem(S, F, num_demos)

@@ -26,7 +26,7 @@ from bayesirl.inference.smc import (
     resample,
 )
 from bayesirl.inference.value_space import value_space_whitening
-from bayesirl.inference.warm_map import warm_start_map
+from bayesirl.inference.map import warm_start_map
 
 __all__ = [
     "METHODS", "fit", "fit_evidence", "fit_demonstrations", "fit_map", "RandomWalkMH",

@@ -25,14 +25,16 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import numpyro.distributions as dist
 from jax import lax
 
 from bayesirl import _arviz
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
+from bayesirl.inference.accept import metropolis_accept
+from bayesirl.inference.chain import run_chain
 from bayesirl.inference.laplace import laplace_covariance
-from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
+from bayesirl.inference.proposals import student_t_draw, student_t_log_density
+from bayesirl.inference.map import boltzmann_log_density, warm_start_map
 
 __all__ = [
     "IMH_DF",
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 #: Degrees of freedom of the Student-t proposal.
-IMH_DF = 10.0
+IMH_DF = 10
 #: Stop when every weight's rank-normalised split R-hat is at most this (Vehtari et al. 2021).
 RHAT_GOOD = 1.01
 #: ... and every weight's bulk ESS is at least this.
@@ -77,7 +79,7 @@ def laplace_at_map(log_density: Callable, mode, values) -> LaplaceState:
     pass (``jax.jacfwd`` of the gradient and of the values: F tangent solves, implicit).
 
     Args:
-        log_density: as returned by :func:`~bayesirl.inference.warm_map.boltzmann_log_density`.
+        log_density: as returned by :func:`~bayesirl.inference.map.boltzmann_log_density`.
         mode: (F,) MAP weights.
         values: (S,) solved values at ``mode`` (warm start).
 
@@ -98,6 +100,10 @@ def laplace_at_map(log_density: Callable, mode, values) -> LaplaceState:
 def independence_chains(rng_key: PRNGKey, log_weights: Array, initial_log_weight: Array):
     """The accept/reject pass of C independence-MH chains over precomputed proposals.
 
+    An independence proposal x' ~ q is accepted with probability ``min(1, w(x') / w(x))``,
+    ``w = p / q`` (Tierney 1994), by the package's one accept step
+    (:func:`~bayesirl.inference.accept.metropolis_accept`) in the package's chain driver.
+
     Args:
         rng_key: PRNG key.
         log_weights: (C, K) ``log p(x) − log q(x)`` of each chain's K proposals, in order.
@@ -108,28 +114,48 @@ def independence_chains(rng_key: PRNGKey, log_weights: Array, initial_log_weight
         each step (−1: still the state it started from) and (C, K) bool acceptances.
     """
     def chain(key, lw, lw0):
+        K = lw.shape[0]
         log_u = jnp.log(jax.random.uniform(key, lw.shape, lw.dtype))
 
         def step(carry, inputs):
-            index, current = carry
+            index, current, _ = carry
             k, lw_k, lu = inputs
-            accept = lu < lw_k - current  # min(1, w'/w); a NaN or -inf proposal is rejected
-            return ((jnp.where(accept, k, index), jnp.where(accept, lw_k, current)),
-                    (jnp.where(accept, k, index), accept))
+            _, accept = metropolis_accept(lw_k - current, lu)  # NaN or −∞ proposals: rejected
+            return jnp.where(accept, k, index), jnp.where(accept, lw_k, current), accept
 
-        ks = jnp.arange(lw.shape[0], dtype=jnp.int32)
-        _, (indices, accepted) = lax.scan(step, (jnp.int32(-1), lw0), (ks, lw, log_u))
+        inputs = (jnp.arange(K, dtype=jnp.int32), lw, log_u)
+        _, (indices, accepted) = run_chain(
+            step, (jnp.int32(-1), lw0, jnp.bool_(False)), inputs, num_warmup=0, num_kept=K,
+            thinning=1, record=lambda c: (c[0], c[2]))
         return indices, accepted
 
     keys = jax.random.split(rng_key, log_weights.shape[0])
     return jax.vmap(chain)(keys, log_weights, initial_log_weight)
 
 
-def _proposal(laplace: LaplaceState, df: float, scale: float):
-    chol = np.linalg.cholesky(scale**2 * laplace.covariance + 1e-12 * np.eye(len(laplace.mode)))
+class _StudentT(NamedTuple):
+    """The independence proposal t_ν(ŵ, scale²·H⁻¹): location, Cholesky factor and inverse."""
+
+    mean: Array
+    chol: Array
+    inv_chol: Array
+    df: int
+
+    def sample(self, key, num):
+        F = self.mean.shape[0]
+        normals = jax.random.normal(key, (num, F + self.df), self.mean.dtype)
+        return student_t_draw(self.mean, self.chol, normals[:, :F], normals[:, F:])
+
+    def log_prob(self, x):
+        return student_t_log_density(x, self.mean, self.inv_chol, self.df, normalised=True)
+
+
+def _proposal(laplace: LaplaceState, df: int, scale: float) -> _StudentT:
+    F = len(laplace.mode)
+    chol = np.linalg.cholesky(scale**2 * laplace.covariance + 1e-12 * np.eye(F))
     dtype = laplace.mode.dtype
-    return dist.MultivariateStudentT(jnp.asarray(df, dtype), laplace.mode,
-                                     jnp.asarray(chol, dtype))
+    return _StudentT(laplace.mode, jnp.asarray(chol, dtype),
+                     jnp.asarray(np.linalg.inv(chol), dtype), int(df))
 
 
 def _predicted_log_density(log_density: Callable, laplace: LaplaceState) -> Callable:
@@ -185,7 +211,7 @@ class IMHResult(NamedTuple):
 def _run_round(key, evaluate, proposal, state, num_chains, draws_per_round):
     """Propose, evaluate and accept/reject ``draws_per_round`` steps of every chain."""
     k_prop, k_acc = jax.random.split(key)
-    x = proposal.sample(k_prop, (num_chains * draws_per_round,))
+    x = proposal.sample(k_prop, num_chains * draws_per_round)
     lp = np.asarray(evaluate(x), np.float64)
     lw = lp - np.asarray(proposal.log_prob(x), np.float64)
     x, lp, lw = (np.asarray(a).reshape((num_chains, draws_per_round) + a.shape[1:])
@@ -220,7 +246,7 @@ def sample_laplace_imh(rng_key: PRNGKey, log_density: Callable, laplace: Laplace
 
     Args:
         rng_key: PRNG key.
-        log_density: as returned by :func:`~bayesirl.inference.warm_map.boltzmann_log_density`.
+        log_density: as returned by :func:`~bayesirl.inference.map.boltzmann_log_density`.
         laplace: the Laplace approximation (:func:`laplace_at_map`).
         num_chains: C >= 2 chains (R-hat needs several).
         num_warmup: steps discarded at the start of each chain (>= 1: the start is a draw from
@@ -229,7 +255,7 @@ def sample_laplace_imh(rng_key: PRNGKey, log_density: Callable, laplace: Laplace
         max_draws: stop after this many steps per chain whatever the diagnostics say.
         target_ess: stop once every weight's bulk ESS is at least this ...
         max_rhat: ... and every weight's R-hat at most this.
-        df: degrees of freedom of the Student-t proposal (> 0).
+        df: degrees of freedom ν >= 1 (an integer) of the Student-t proposal.
         scale: factor on the Laplace standard deviations (> 0).
 
     Returns:
@@ -243,7 +269,7 @@ def sample_laplace_imh(rng_key: PRNGKey, log_density: Callable, laplace: Laplace
     num_warmup = check_scalar(num_warmup, "num_warmup", low=1, integer=True)
     draws_per_round = check_scalar(draws_per_round, "draws_per_round", low=1, integer=True)
     max_draws = check_scalar(max_draws, "max_draws", low=num_warmup + 4, integer=True)
-    df = check_scalar(df, "df", low=0, low_open=True)
+    df = check_scalar(df, "df", low=1, integer=True)
     scale = check_scalar(scale, "scale", low=0, low_open=True)
     proposal = _proposal(laplace, df, scale)
     evaluate = _predicted_log_density(log_density, laplace)
@@ -274,7 +300,7 @@ def fit_laplace_imh(mdp, pairs, *, prior_scale: float = 1.0, beta: float = 1.0,
                     q: str = "soft", solver_kwargs: dict | None = None, seed: int = 0,
                     init_weights=None, **sampler_kwargs) -> _arviz.InferenceData:
     """Posterior of :func:`~bayesirl.models.boltzmann_irl_model` (Gaussian prior, fixed β) at
-    large S: warm-started MAP (:func:`~bayesirl.inference.warm_map.warm_start_map`), Laplace
+    large S: warm-started MAP (:func:`~bayesirl.inference.map.warm_start_map`), Laplace
     approximation and value Jacobian there (:func:`laplace_at_map`), then independence MH
     (:func:`sample_laplace_imh`) until the diagnostics pass.
 

@@ -14,35 +14,16 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
 from jax.flatten_util import ravel_pytree
 from numpyro.infer import init_to_uniform
 from numpyro.infer.util import initialize_model
 
 from bayesirl import _arviz
 from bayesirl._typing import PRNGKey
+from bayesirl.inference.map import potential_objective
+from bayesirl.inference.optimize import lbfgs_restarts
 
 __all__ = ["fit_laplace", "laplace_covariance"]
-
-
-def _minimise(info, unravel, dtype, num_restarts, options):
-    value_and_grad = jax.jit(jax.value_and_grad(lambda x: info.potential_fn(unravel(x))))
-
-    def objective(x):
-        value, grad = value_and_grad(jnp.asarray(x, dtype))
-        return float(value), np.asarray(grad, dtype=np.float64)
-
-    best = None
-    for i in range(num_restarts):
-        x0 = np.asarray(ravel_pytree(jax.tree.map(lambda z: z[i], info.param_info.z))[0],
-                        np.float64)
-        res = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B",
-                                      options={"maxiter": 2000, **(options or {})})
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
-    if best is None:
-        raise RuntimeError("Laplace: every restart ended at a non-finite log posterior")
-    return best
 
 
 def laplace_covariance(hessian: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -68,7 +49,8 @@ def fit_laplace(model, model_args: tuple = (), model_kwargs: dict | None = None,
                 coords: dict | None = None, dims: dict | None = None,
                 attrs: dict | None = None, options: dict | None = None) -> _arviz.InferenceData:
     """Laplace approximation: ``N(ẑ, H⁻¹)`` in NumPyro's unconstrained space, with ẑ the MAP
-    (L-BFGS-B from ``num_chains`` random starts) and H the Hessian of the potential at ẑ
+    (L-BFGS-B from ``num_chains`` random starts, the package's restart loop
+    :func:`~bayesirl.inference.optimize.lbfgs_restarts`) and H the Hessian of the potential at ẑ
     (``jax.hessian``: forward-over-reverse through the implicitly differentiated solvers).
 
     Draws are mapped to the constrained space and deterministic sites by the model's
@@ -98,7 +80,10 @@ def fit_laplace(model, model_args: tuple = (), model_kwargs: dict | None = None,
                             model_kwargs=model_kwargs or {},
                             init_strategy=init_to_uniform(radius=1.0))
     flat0, unravel = ravel_pytree(jax.tree.map(lambda x: x[0], info.param_info.z))
-    best = _minimise(info, unravel, flat0.dtype, num_chains, options)
+    starts = [np.asarray(ravel_pytree(jax.tree.map(lambda z: z[i], info.param_info.z))[0],
+                         np.float64) for i in range(num_chains)]
+    best, _ = lbfgs_restarts(potential_objective(info.potential_fn, unravel, flat0.dtype), starts,
+                             options=options)
     mode = jnp.asarray(best.x, flat0.dtype)
     hessian = np.asarray(jax.hessian(lambda x: info.potential_fn(unravel(x)))(mode), np.float64)
     cov, positive = laplace_covariance(hessian)
@@ -112,6 +97,6 @@ def fit_laplace(model, model_args: tuple = (), model_kwargs: dict | None = None,
     posterior = {k: np.asarray(v).reshape((num_chains, num_samples) + v.shape[1:])
                  for k, v in sites.items()}
     attrs = dict(attrs or {}, sampling_time_s=time.perf_counter() - start,
-                 map_log_density=float(-best.fun), map_converged=int(bool(best.success)),
+                 map_log_density=float(best.log_density), map_converged=int(bool(best.converged)),
                  laplace_hessian_positive=int(positive))
     return _arviz.from_draws(posterior, coords=coords, dims=dims, attrs=attrs)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 from numpyro.infer import Predictive
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
@@ -33,6 +32,7 @@ from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import MDP
+from bayesirl.inference.chain import run_chain
 from bayesirl.inference.policy_walk import sample_policy_walk
 from bayesirl.inference.predictive import observed_sites, without_observations
 from bayesirl.inference.random_walk import build_kernel as build_mh_kernel
@@ -99,18 +99,9 @@ def _potential(mdp, model_kwargs):
 
 def _scan_chain(transition, state, num_warmup, num_kept, thinning):
     """``num_warmup`` transitions, then ``num_kept`` draws of ``state.z``, one every
-    ``thinning`` transitions (one ``lax.scan`` each)."""
-
-    def step(s, _):
-        return transition(s), None
-
-    state, _ = lax.scan(step, state, None, length=num_warmup)
-
-    def keep(s, _):
-        s, _ = lax.scan(step, s, None, length=thinning)
-        return s, s.z
-
-    return lax.scan(keep, state, None, length=num_kept)[1]
+    ``thinning`` transitions (:func:`~bayesirl.inference.chain.run_chain`)."""
+    return run_chain(lambda s, _: transition(s), state, None, num_warmup=num_warmup,
+                     num_kept=num_kept, thinning=thinning, record=lambda s: s.z)[1]
 
 
 def _nuts_chain(potential, z0, key, num_warmup, num_kept, thinning, kernel_kwargs):

@@ -23,6 +23,9 @@ from bayesirl._deprecation import renamed_arguments
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import MDP
+from bayesirl.inference.accept import log_uniform, metropolis_accept, select
+from bayesirl.inference.chain import run_chain
+from bayesirl.inference.proposals import gaussian_step
 from bayesirl.likelihoods import PreferenceChoice, action_log_probabilities
 from bayesirl.models import project_to_sphere
 
@@ -269,22 +272,24 @@ def _move(rng_key, latent, weights, log_lik, alp, answers, mdp, beta, *, prior, 
         return jax.vmap(lambda v, p: answers_log_likelihood(v, p, answers, beta, margin))(w, a)
 
     def step(carry, k):
-        z, w, ll, a = carry
+        (z, w, ll, a), accepted_sum = carry
         k_prop, k_acc = jax.random.split(k)
-        z_new = z + jax.random.normal(k_prop, (M, F), z.dtype) @ chol.T
+        eps = jax.random.normal(k_prop, (M, F), z.dtype)
+        z_new = jax.vmap(lambda x, e: gaussian_step(x, e, chol, 1.0))(z, eps)
         w_new = _latent_to_weights(prior, z_new)
         a_new = None if a is None else action_log_probabilities(mdp, w_new, beta, q)
         ll_new = log_lik_all(w_new, a_new)
         log_ratio = (ll_new + _latent_log_prior(prior, z_new)
                      - ll - _latent_log_prior(prior, z))
-        accept = jnp.log(jax.random.uniform(k_acc, (M,), z.dtype)) < log_ratio
-        pick = lambda new, old: jnp.where(accept.reshape((M,) + (1,) * (old.ndim - 1)), new, old)
-        a_out = None if a is None else pick(a_new, a)
-        return (pick(z_new, z), pick(w_new, w), pick(ll_new, ll), a_out), accept.mean()
+        _, accept = metropolis_accept(log_ratio, log_uniform(k_acc, (M,), z.dtype))
+        moved = select(accept, (z_new, w_new, ll_new, a_new), (z, w, ll, a))
+        return moved, accepted_sum + accept.mean()
 
-    (z, w, ll, a), rates = jax.lax.scan(step, (latent, weights, log_lik, alp),
-                                        jax.random.split(rng_key, num_steps))
-    return z, w, ll, a, rates.mean()
+    ((z, w, ll, a), accepted), _ = run_chain(
+        step, ((latent, weights, log_lik, alp), jnp.zeros((), latent.dtype)),
+        jax.random.split(rng_key, num_steps), num_warmup=0, num_kept=1, thinning=num_steps,
+        record=lambda c: None)
+    return z, w, ll, a, accepted / num_steps
 
 
 @renamed_arguments(key="rng_key", delta="margin")

@@ -14,7 +14,7 @@ from bayesirl.inference.independence_mh import (
     laplace_at_map,
     sample_laplace_imh,
 )
-from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
+from bayesirl.inference.map import boltzmann_log_density, warm_start_map
 from bayesirl.likelihoods import DemonstrationPairs
 from bayesirl.solvers import soft_value_iteration
 from tests.conftest import random_mdp_arrays

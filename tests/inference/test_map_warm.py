@@ -1,4 +1,4 @@
-"""Warm-started MAP (bayesirl.inference.warm_map): the explicit log posterior against NumPyro's
+"""Warm-started MAP (bayesirl.inference.map): the explicit log posterior against NumPyro's
 potential of the same model, and the warm-started optimum against the cold one (float64)."""
 
 import jax
@@ -8,7 +8,7 @@ import pytest
 from numpyro.infer.util import initialize_model
 
 from bayesirl.data.mdp import make_sparse_mdp
-from bayesirl.inference.warm_map import boltzmann_log_density, warm_start_map
+from bayesirl.inference.map import boltzmann_log_density, warm_start_map
 from bayesirl.likelihoods import DemonstrationPairs
 from bayesirl.models import boltzmann_irl_model
 from bayesirl.solvers import soft_value_iteration
