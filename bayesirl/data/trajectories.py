@@ -236,7 +236,7 @@ def load_trajectories(path: str | os.PathLike) -> Trajectories:
     except Exception as err:  # numpy raises several kinds (pickle, zip, header)
         kind = file_kind(path)
         detail = f" that cannot be read ({err})" if kind == "an .npz archive" else ""
-        raise ValueError(f"trajectories: {path} is not an .npz file of trajectories: it "
+        raise ValueError(f"trajectories: {path} is not a readable .npz file of trajectories: it "
                          f"holds {kind}{detail}") from None
     if str(doc.get("format", "")) != _FORMAT:
         raise ValueError(f"trajectories: {path} must have format {_FORMAT!r}, got "
