@@ -16,7 +16,9 @@ QUICK_ROWS = ("soft_vi", "gamma", "map", "birl")
 
 @pytest.mark.slow
 def test_bench_speed_quick_runs(tmp_path):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", BAYESIRL_NO_COMPILE_CACHE="1")
+    # The benchmark imports the bayesirl of this checkout, not another installed copy.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, JAX_PLATFORMS="cpu", BAYESIRL_NO_COMPILE_CACHE="1", PYTHONPATH=path)
     out_json = tmp_path / "bench.json"
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_speed.py"), "--quick",
                           "--json", str(out_json)],
