@@ -6,6 +6,8 @@ kill never leaves a half-written file under the name the user asked for:
 * :func:`atomic_path` / :func:`write_text` / :func:`write_json` — a file is written under a
   hidden temporary name in the same folder and renamed over the target (``os.replace`` is
   atomic on POSIX and Windows within one file system);
+* :func:`input_file` / :func:`read_json` — reading, with errors that name the file, what it
+  should hold and what it seems to hold instead (a folder, an .npz archive, JSON);
 * :func:`staged_folder` — a whole output folder (a run, a report) is built in a hidden staging
   folder *next to* the target and, on success, replaces the target as a whole: the previous
   contents are moved aside and removed only once the new folder is in place. A staging folder
@@ -16,6 +18,7 @@ kill never leaves a half-written file under the name the user asked for:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -32,11 +35,15 @@ __all__ = [
     "STAGING_PREFIX",
     "STAGING_MARKER",
     "atomic_path",
+    "check_output_file",
     "write_text",
     "write_json",
+    "input_file",
+    "file_kind",
     "read_json",
     "to_jsonable",
     "staged_folder",
+    "check_output_folder",
     "replace_folder",
     "clean_stale_staging",
     "deferred_signals",
@@ -49,31 +56,113 @@ STAGING_MARKER = ".bayesirl-staging.json"
 _TEMP_FILE_MARK = ".tmp-"
 
 
+#: Extensions numpy appends to a file name that lacks them (``np.save``, ``np.savez``).
+_NUMPY_EXTENSIONS = (".npz", ".npy")
+
+
+def _error(cls, message: str, code: int | None = None) -> OSError:
+    """An ``OSError`` subclass whose text is ``message`` alone (no temporary file names)."""
+    try:
+        err = cls(message)
+    except TypeError:  # an unusual subclass
+        err = OSError(message)
+    if code is not None:
+        err.errno = code  # str(err) stays the message: filename and strerror are unset
+    return err
+
+
+def _folder_of(path: str) -> str:
+    return os.path.dirname(path) or "the current folder"
+
+
+def check_output_file(path: str | os.PathLike) -> str:
+    """Check that a file can be created at ``path``: it is not a folder and its folder exists.
+
+    Returns:
+        ``os.fspath(path)``.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        FileNotFoundError: its folder does not exist.
+        NotADirectoryError: its "folder" is a file.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise _error(IsADirectoryError, f"cannot write {path}: it is a folder; expected the "
+                     "name of a file (in that folder or elsewhere)", errno.EISDIR)
+    if not os.path.exists(folder):
+        raise _error(FileNotFoundError, f"cannot write {path}: the folder {_folder_of(path)} "
+                     "does not exist", errno.ENOENT)
+    if not os.path.isdir(folder):
+        raise _error(NotADirectoryError, f"cannot write {path}: {_folder_of(path)} is not a "
+                     "folder", errno.ENOTDIR)
+    return path
+
+
+def _write_error(err: OSError, path: str) -> OSError:
+    """``err`` (raised while writing a temporary file for ``path``) restated for ``path``."""
+    if isinstance(err, PermissionError):
+        reason = f"no permission to write in {_folder_of(path)}"
+    elif err.errno == errno.ENOSPC:
+        reason = "no space left on the device"
+    else:
+        reason = err.strerror or str(err)
+    return _error(type(err), f"cannot write {path}: {reason}", err.errno)
+
+
+def _remove_quietly(*paths: str) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.remove(p)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path next to ``path``; on a clean exit it is renamed to ``path``.
 
     The temporary name keeps the extension (``.npz``, ``.nc``), so writers that append one
-    (``np.savez``) do not. On an exception the temporary file is removed and ``path`` is
-    untouched.
+    (``np.savez``) do not; if a writer still appended ``.npz`` / ``.npy`` (``path`` lacks that
+    extension), the file it wrote is the one renamed to ``path``. On an exception the
+    temporary file(s) are removed and ``path`` is untouched.
 
     Raises:
-        OSError: the folder of ``path`` does not exist or is not writable.
+        IsADirectoryError, FileNotFoundError, NotADirectoryError: as
+            :func:`check_output_file` (before anything is written).
+        OSError: creating, writing or renaming the file failed (e.g. ``PermissionError``);
+            the message names ``path``, never the temporary file.
     """
-    path = os.fspath(path)
+    path = check_output_file(path)
     folder, name = os.path.split(os.path.abspath(path))
     _, ext = os.path.splitext(name)
-    fd, tmp = tempfile.mkstemp(prefix=f"{STAGING_PREFIX}{name}{_TEMP_FILE_MARK}", suffix=ext,
-                               dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{STAGING_PREFIX}{name}{_TEMP_FILE_MARK}",
+                                   suffix=ext, dir=folder)
+    except OSError as err:
+        raise _write_error(err, path) from None
     os.close(fd)
+    appended = [tmp + e for e in _NUMPY_EXTENSIONS if e != ext.lower()]
     try:
         yield tmp
+        written = [a for a in appended if os.path.exists(a)]
+        if written and os.path.getsize(tmp) == 0:
+            os.replace(written[0], tmp)
         os.chmod(tmp, 0o666 & ~_umask())
+        if os.path.isdir(path):  # made while the file was being written
+            raise _error(IsADirectoryError, f"cannot write {path}: it is a folder",
+                         errno.EISDIR)
         os.replace(tmp, path)
+    except OSError as err:
+        _remove_quietly(tmp, *appended)
+        ours = err.filename in (None, tmp, path, *appended)
+        if not ours or str(err).startswith(f"cannot write {path}:"):
+            raise  # about another file (e.g. an input the writer reads), or already restated
+        raise _write_error(err, path) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
+        _remove_quietly(tmp, *appended)
         raise
+    finally:
+        _remove_quietly(*appended)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -87,6 +176,52 @@ def write_json(path: str | os.PathLike, obj, *, indent: int | None = 2) -> None:
     write_text(path, json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False) + "\n")
 
 
+def file_kind(path: str | os.PathLike) -> str:
+    """What a file seems to hold, from its first bytes: ``"an .npz archive"``,
+    ``"a .npy array"``, ``"a NetCDF/HDF5 file"``, ``"JSON"``, ``"text"`` or ``"binary data"``
+    (for error messages; ``"an unreadable file"`` when it cannot be read)."""
+    try:
+        with open(os.fspath(path), "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return "an unreadable file"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "an .npz archive"
+    if head.startswith(b"\x93NUMPY"):
+        return "a .npy array"
+    if head.startswith(b"\x89HDF") or head.startswith(b"CDF"):
+        return "a NetCDF/HDF5 file"
+    try:
+        text = head.decode("utf-8").lstrip("\ufeff \t\r\n")
+    except UnicodeDecodeError:
+        return "binary data"
+    return "JSON" if text[:1] in ("{", "[") else "text"
+
+
+def input_file(path: str | os.PathLike, what: str, expected: str) -> str:
+    """Check that ``path`` is an existing file (not a folder) before reading it.
+
+    Args:
+        path: the file.
+        what: the argument or kind of file named first in the error (e.g. ``"demos"``).
+        expected: what the file should be, for the message (e.g. ``"a JSON file"``).
+
+    Returns:
+        ``os.fspath(path)``.
+
+    Raises:
+        FileNotFoundError: no such file (``"<what>: no such file: <path>"``).
+        IsADirectoryError: ``path`` is a folder.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise _error(IsADirectoryError, f"{what}: {path} is a folder, expected {expected}",
+                     errno.EISDIR)
+    if not os.path.exists(path):
+        raise _error(FileNotFoundError, f"{what}: no such file: {path}", errno.ENOENT)
+    return path
+
+
 def read_json(path: str | os.PathLike, what: str):
     """The JSON document in ``path``.
 
@@ -96,12 +231,18 @@ def read_json(path: str | os.PathLike, what: str):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not valid JSON (``"<what>: <path> is not valid JSON (...)"``).
+        IsADirectoryError: ``path`` is a folder.
+        ValueError: the file is not valid JSON (``"<what>: <path> is not valid JSON (...)"``),
+            e.g. an .npz archive (the message says what it seems to be).
     """
+    path = input_file(path, what, "a JSON file")
     try:
-        with open(os.fspath(path)) as f:
+        with open(path, encoding="utf-8") as f:
             return json.load(f)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        kind = file_kind(path)
+        if kind not in ("JSON", "text"):
+            raise ValueError(f"{what}: {path} is not a JSON file: it holds {kind}") from None
         raise ValueError(f"{what}: {path} is not valid JSON ({err})") from err
 
 
@@ -138,9 +279,40 @@ def _write_marker(folder: str, name: str, kind: str) -> None:
 
 def _make_staging(parent: str, name: str) -> str:
     staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}stage-{name}-", dir=parent)
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename
-    _write_marker(staging, name, "stage")
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename
+        _write_marker(staging, name, "stage")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return staging
+
+
+def check_output_folder(target: str | os.PathLike, *, force: bool) -> str:
+    """Check that a folder can be written as a whole at ``target`` (see :func:`staged_folder`).
+
+    Returns:
+        ``os.fspath(target)``.
+
+    Raises:
+        FileNotFoundError: the parent folder does not exist.
+        NotADirectoryError: the parent is a file.
+        FileExistsError: ``target`` is a file, or a non-empty folder and ``force`` is False.
+    """
+    target = os.fspath(target)
+    parent = os.path.dirname(os.path.abspath(target))
+    if not os.path.exists(parent):
+        raise _error(FileNotFoundError, f"cannot write {target}: the folder "
+                     f"{_folder_of(target)} does not exist", errno.ENOENT)
+    if not os.path.isdir(parent):
+        raise _error(NotADirectoryError, f"cannot write {target}: {_folder_of(target)} is not "
+                     "a folder", errno.ENOTDIR)
+    if os.path.lexists(target):
+        if not os.path.isdir(target) or os.path.islink(target):
+            raise _error(FileExistsError, f"{target} exists and is not a folder", errno.EEXIST)
+        if not force and os.listdir(target):
+            raise _error(FileExistsError, f"{target} is not empty", errno.EEXIST)
+    return target
 
 
 @contextlib.contextmanager
@@ -175,28 +347,29 @@ def replace_folder(staging: str, target: str, *, force: bool) -> None:
 
     Raises:
         FileExistsError: ``target`` is a non-empty folder and ``force`` is False, or a file.
-        OSError: a rename failed (``target`` is then as it was).
+        OSError: a rename failed (``target`` is then as it was); the message names ``target``.
     """
     os.remove(os.path.join(staging, STAGING_MARKER))
+    target = os.fspath(target)
     parent, name = os.path.split(os.path.abspath(target))
     with deferred_signals():
         old = None
         if os.path.lexists(target):
-            if not os.path.isdir(target) or os.path.islink(target):
-                raise FileExistsError(f"{target} exists and is not a folder")
-            if os.listdir(target) and not force:
-                raise FileExistsError(f"{target} is not empty")
-            old = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}old-{name}-", dir=parent)
-            os.rmdir(old)
-            os.replace(target, old)
+            check_output_folder(target, force=force)
+            try:
+                old = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}old-{name}-", dir=parent)
+                os.rmdir(old)
+                os.replace(target, old)
+            except OSError as err:
+                raise _write_error(err, target) from None
             _write_marker(old, name, "old")  # a kill now: the next run puts it back
         try:
             os.replace(staging, target)
-        except OSError:
+        except OSError as err:
             if old is not None:
                 os.remove(os.path.join(old, STAGING_MARKER))
                 os.replace(old, target)
-            raise
+            raise _write_error(err, target) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -209,11 +382,20 @@ def staged_folder(target: str | os.PathLike, *, force: bool = False):
 
     The parent of ``target`` must exist. Stale staging folders of killed runs in the same
     parent are removed first (:func:`clean_stale_staging`).
+
+    Raises:
+        FileNotFoundError, NotADirectoryError, FileExistsError: as
+            :func:`check_output_folder`, before the block runs (and again before the swap).
+        OSError: the staging folder cannot be made (e.g. ``PermissionError``) or a rename
+            failed; the message names ``target``, never the staging folder.
     """
-    target = os.fspath(target)
+    target = check_output_folder(target, force=force)
     parent, name = os.path.split(os.path.abspath(target))
     clean_stale_staging(parent)
-    staging = _make_staging(parent, name)
+    try:
+        staging = _make_staging(parent, name)
+    except OSError as err:
+        raise _write_error(err, target) from None
     try:
         yield staging
         replace_folder(staging, target, force=force)

@@ -32,7 +32,7 @@ import scipy.special
 
 from bayesirl import _arviz
 from bayesirl._typing import Array, ArrayLike
-from bayesirl._validate import as_float_array, check_scalar
+from bayesirl._validate import as_float_array, check_policy_concrete, check_scalar
 from bayesirl.data.demos import Demonstrations
 from bayesirl.data.mdp import MDP
 from bayesirl.solvers.occupancy import empirical_feature_counts, expected_feature_counts
@@ -297,12 +297,17 @@ def feature_count_bound(mdp: MDP, demos: Demonstrations, policy: Array) -> Array
         () the bound (reward units for unit-L1 weights).
 
     Raises:
-        ValueError: ``policy`` of the wrong shape.
+        TypeError: ``demos`` is not :class:`~bayesirl.data.demos.Demonstrations`.
+        ValueError: ``policy`` of the wrong shape or (when concrete) not action probabilities.
     """
+    if not isinstance(demos, Demonstrations):
+        raise TypeError(f"demos: expected Demonstrations (from make_demonstrations or "
+                        f"load_demonstrations), got {type(demos).__name__}")
     policy = jnp.asarray(policy)
     if policy.shape != (mdp.num_states, mdp.num_actions):
         raise ValueError(f"policy: expected shape (S, A) = ({mdp.num_states}, "
                          f"{mdp.num_actions}), got {policy.shape}")
+    check_policy_concrete(policy, "policy")
     mu_expert = jnp.mean(empirical_feature_counts(mdp, demos), axis=0)
     mu_policy = expected_feature_counts(mdp, policy.astype(mdp.features.dtype))
     return jnp.max(jnp.abs(mu_expert - mu_policy))

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayesirl import _arviz
+from bayesirl._validate import check_inference_data
 
 __all__ = [
     "RHAT_MAX",
@@ -105,7 +106,12 @@ def summary(idata, var_names=None, hdi_prob: float = 0.94):
     Returns:
         A pandas DataFrame, one row per scalar of each variable (e.g. F rows for
         ``reward_weights``). Source: ``arviz.summary`` (Vehtari et al. 2021 for R-hat/ESS).
+
+    Raises:
+        TypeError: ``idata`` is not an InferenceData.
+        ValueError: it has no posterior group.
     """
+    check_inference_data(idata)
     return _arviz.summary(idata, var_names=var_names, hdi_prob=hdi_prob)
 
 
@@ -182,10 +188,14 @@ def diagnose(idata, var_names=("reward_weights",), *, warn: bool = False) -> Dia
         undefined), or a MAP fit.
 
     Raises:
+        TypeError: ``idata`` is not an ArviZ InferenceData (e.g. a dict or a NumPyro MCMC), or
+            ``var_names`` is a single string.
         ValueError: no posterior group or a missing variable.
     """
-    if "posterior" not in idata.groups():
-        raise ValueError("idata: expected an InferenceData with a posterior group")
+    check_inference_data(idata)
+    if isinstance(var_names, str):
+        raise TypeError(f"var_names: expected a list of variable names, got the string "
+                        f"{var_names!r} (write [{var_names!r}])")
     var_names = list(var_names) if var_names is not None else list(idata.posterior.data_vars)
     missing = [v for v in var_names if v not in idata.posterior]
     if missing:

@@ -28,6 +28,12 @@ import numpy as np
 
 from bayesirl import _arviz
 from bayesirl._typing import Array, ArrayLike
+from bayesirl._validate import (
+    check_concrete,
+    check_inference_data,
+    check_policy_concrete,
+    check_scalar,
+)
 from bayesirl.data.mdp import MDP, reward_from_weights, uniform_policy
 from bayesirl.solvers.evaluation import value_differences
 from bayesirl.solvers.occupancy import expected_feature_counts
@@ -95,11 +101,11 @@ def weight_draws(idata, var_name: str = "reward_weights") -> np.ndarray:
     """(C, D, F) array of the weight draws in ``idata.posterior[var_name]``.
 
     Raises:
+        TypeError: ``idata`` is not an ArviZ InferenceData.
         ValueError: no posterior group, no such variable, or dims other than
             (chain, draw, one more).
     """
-    if "posterior" not in idata.groups():
-        raise ValueError("idata: expected an InferenceData with a posterior group")
+    check_inference_data(idata)
     if var_name not in idata.posterior:
         raise ValueError(f"idata: the posterior has no variable {var_name!r} "
                          f"(has {sorted(idata.posterior.data_vars)})")
@@ -111,6 +117,7 @@ def weight_draws(idata, var_name: str = "reward_weights") -> np.ndarray:
 
 
 def _check_weights(mdp: MDP, weights) -> jax.Array:
+    check_concrete(weights, "weights")
     w = jnp.asarray(weights, mdp.features.dtype)
     if w.ndim != 2 or w.shape[1] != mdp.num_features:
         raise ValueError(f"weights: expected shape (M, F) with F = {mdp.num_features}, "
@@ -123,9 +130,7 @@ def _check_policy(mdp: MDP, policy, name: str) -> jax.Array:
     if pi.shape != (mdp.num_states, mdp.num_actions):
         raise ValueError(f"{name}: expected shape (S, A) = ({mdp.num_states}, {mdp.num_actions}), "
                          f"got {pi.shape}")
-    rows = np.asarray(pi).sum(axis=-1)
-    if np.any(np.asarray(pi) < 0) or not np.allclose(rows, 1.0, atol=1e-6):
-        raise ValueError(f"{name}: expected action probabilities (>= 0, rows summing to 1)")
+    check_policy_concrete(pi, name, atol=1e-6)
     return pi
 
 
@@ -319,8 +324,17 @@ def credible_intervals(idata, var_names=None, hdi_prob: float = 0.94):
         xarray Dataset: each variable with its own dims plus ``hdi`` (``lower``, ``higher``).
 
     Raises:
-        ValueError: ``hdi_prob`` outside (0, 1).
+        TypeError: ``idata`` is not an ArviZ InferenceData.
+        ValueError: ``hdi_prob`` outside (0, 1), no posterior group, or a variable that is not
+            in the posterior.
     """
-    if not 0.0 < float(hdi_prob) < 1.0:
-        raise ValueError(f"hdi_prob: expected a number in (0, 1), got {hdi_prob!r}")
+    check_inference_data(idata)
+    hdi_prob = check_scalar(hdi_prob, "hdi_prob", low=0.0, high=1.0, low_open=True,
+                            high_open=True)
+    if isinstance(var_names, str):
+        var_names = [var_names]
+    missing = [v for v in (var_names or []) if v.lstrip("~") not in idata.posterior]
+    if missing:
+        raise ValueError(f"var_names: not in the posterior: {missing} (it has "
+                         f"{sorted(idata.posterior.data_vars)})")
     return _arviz.hdi(idata, var_names=var_names, hdi_prob=hdi_prob)

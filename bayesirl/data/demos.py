@@ -17,7 +17,7 @@ from jax import lax
 from bayesirl._deprecation import renamed_arguments
 from bayesirl._io import read_json, write_json
 from bayesirl._typing import Array, PRNGKey
-from bayesirl._validate import as_index_array, check_scalar
+from bayesirl._validate import as_index_array, check_policy_concrete, check_scalar, is_concrete
 from bayesirl.data.mdp import MDP, uniform_policy
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 _FORMAT = "bayesirl.demonstrations/1"
+#: Tolerance on the rows of a sampled policy summing to 1 (categorical sampling renormalises).
+_ROLLOUT_POLICY_ATOL = 1e-4
 
 
 class Demonstrations(NamedTuple):
@@ -121,21 +123,24 @@ def check_demonstrations(mdp: MDP, demos: Demonstrations) -> None:
     """Check that ``demos`` fit ``mdp``: indices in range, every step possible under P.
 
     Raises:
-        TypeError: ``demos`` is not a :class:`Demonstrations` (e.g. a plain list).
-        ValueError: naming the trajectory and step of the first index out of range, the first
-            transition with probability zero, or a step after a terminal state.
+        TypeError: ``demos`` is not a :class:`Demonstrations` (e.g. a plain list), or ``mdp``
+            not an :class:`~bayesirl.data.mdp.MDP`.
+        ValueError: naming the field (``demos.states`` / ``demos.actions``), trajectory and
+            step of the first index out of range, the first transition with probability zero,
+            or a step after a terminal state.
     """
-    if not isinstance(demos, Demonstrations):
-        raise TypeError(f"demos: expected Demonstrations (from make_demonstrations or "
-                        f"load_demonstrations), got {type(demos).__name__}")
-    states, actions, mask = (np.asarray(x) for x in demos)
+    if not isinstance(mdp, MDP):
+        raise TypeError(f"mdp: expected an MDP (from make_mdp or load_mdp), got "
+                        f"{type(mdp).__name__}")
+    states, actions, mask = _demonstration_arrays(demos)
     S, A = mdp.num_states, mdp.num_actions
-    if states[mask].size and states[mask].max() >= S:
-        n, t = np.argwhere(mask & (states >= S))[0]
-        raise ValueError(f"demos: trajectory {n} step {t}: state {states[n, t]} is out of range (S = {S})")
-    if actions[mask].size and actions[mask].max() >= A:
-        n, t = np.argwhere(mask & (actions >= A))[0]
-        raise ValueError(f"demos: trajectory {n} step {t}: action {actions[n, t]} is out of range (A = {A})")
+    for field, values, upper, letter in (("states", states, S, "S"),
+                                         ("actions", actions, A, "A")):
+        bad = mask & ((values < 0) | (values >= upper))
+        if bad.any():
+            n, t = np.argwhere(bad)[0]
+            raise ValueError(f"demos.{field}: trajectory {n} step {t}: {field[:-1]} "
+                             f"{values[n, t]} is out of range ({letter} = {upper})")
     next_states, next_probs = np.asarray(mdp.next_states), np.asarray(mdp.next_probs)
     terminal = np.asarray(mdp.terminal)
     step = mask[:, :-1] & mask[:, 1:]
@@ -148,6 +153,38 @@ def check_demonstrations(mdp: MDP, demos: Demonstrations) -> None:
                 f"demos: trajectory {n} step {t}: transition {s} -> {s2} under action {a} "
                 "has probability 0 in the MDP"
             )
+
+
+def _demonstration_arrays(demos) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(states, actions, mask)`` of ``demos`` as numpy arrays, with their form checked:
+    integer (N, T) indices, a boolean mask whose True steps come first in each row and at
+    least one step per trajectory.
+
+    Raises:
+        TypeError: not :class:`Demonstrations`, or non-integer indices / a non-boolean mask.
+        ValueError: shapes that differ or are not (N, T), gaps in the mask, an empty trajectory.
+    """
+    if not isinstance(demos, Demonstrations):
+        raise TypeError(f"demos: expected Demonstrations (from make_demonstrations or "
+                        f"load_demonstrations), got {type(demos).__name__}")
+    states, actions, mask = (np.asarray(x) for x in demos)
+    for field, values in (("states", states), ("actions", actions)):
+        if values.dtype.kind not in "iu":
+            raise TypeError(f"demos.{field}: expected integer indices, got dtype {values.dtype}")
+        if values.ndim != 2 or values.shape != mask.shape:
+            raise ValueError(f"demos.{field}: expected shape (N, T) = {mask.shape} (the "
+                             f"mask's), got {values.shape}")
+    if mask.dtype != bool:
+        raise TypeError(f"demos.mask: expected booleans, got dtype {mask.dtype}")
+    gaps = mask[:, 1:] & ~mask[:, :-1]
+    if gaps.any():
+        n, t = np.argwhere(gaps)[0]
+        raise ValueError(f"demos.mask: trajectory {n} has a step at {t + 1} after a gap; "
+                         "expected each trajectory's steps first, then padding")
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        raise ValueError(f"demos.mask: trajectory {int(np.argmax(empty))} has no step")
+    return states, actions, mask
 
 
 @renamed_arguments(key="rng_key")
@@ -167,7 +204,16 @@ def rollout(rng_key: PRNGKey, mdp: MDP, policy: Array, horizon: int,
     Returns:
         Demonstrations with N = 1 … squeezed: arrays of shape (T,). Batch with ``jax.vmap``
         over keys (see :func:`sample_demonstrations`).
+
+    Raises:
+        ValueError: ``horizon`` < 1; when concrete (not traced under jit/vmap): a policy that
+            is not action probabilities, an ``initial_state`` out of range.
+        TypeError: a non-integer ``horizon`` or ``initial_state``.
     """
+    horizon = check_scalar(horizon, "horizon", low=1, integer=True)
+    check_policy_concrete(policy, "policy", atol=_ROLLOUT_POLICY_ATOL)
+    if initial_state is not None and is_concrete(initial_state):
+        as_index_array(initial_state, "initial_state", mdp.num_states, ndim=0)
     k0, key = jax.random.split(rng_key)
     if initial_state is None:
         initial_state = jax.random.choice(k0, mdp.num_states, p=mdp.initial_distribution)
@@ -219,12 +265,7 @@ def sample_demonstrations(rng_key: PRNGKey, mdp: MDP, policy: Array, num_traject
     if policy.shape[-2:] != (mdp.num_states, mdp.num_actions) or policy.ndim not in (2, 3):
         raise ValueError(f"policy: expected shape (S, A) or (T, S, A) with S, A = "
                          f"{mdp.num_states}, {mdp.num_actions}; got {policy.shape}")
-    if not isinstance(policy, jax.core.Tracer):
-        p = np.asarray(policy, float)
-        if not (np.all(np.isfinite(p)) and p.min() >= 0
-                and np.allclose(p.sum(axis=-1), 1.0, atol=1e-4)):
-            raise ValueError("policy: expected action probabilities (finite, >= 0, rows "
-                             "summing to 1); got NaN, negative values or rows not summing to 1")
+    check_policy_concrete(policy, "policy", atol=_ROLLOUT_POLICY_ATOL)
     keys = jax.random.split(rng_key, N)
     if initial_states is None:
         demos = jax.vmap(lambda k: rollout(k, mdp, policy, T))(keys)
@@ -309,8 +350,26 @@ def save_demonstrations(path: str | os.PathLike, demos: Demonstrations,
     Format: ``{"format": "bayesirl.demonstrations/1", "num_states": S, "num_actions": A,
     "trajectories": [{"states": [...], "actions": [...]}, ...]}``; S and A are written when
     ``mdp`` is given.
+
+    Only what :func:`load_demonstrations` reads back is written: ``demos`` is checked first
+    (against ``mdp`` when given, as :func:`check_demonstrations`) and nothing is written when
+    a check fails.
+
+    Raises:
+        TypeError: ``demos`` is not :class:`Demonstrations` or ``mdp`` not an MDP.
+        ValueError: a state or action the MDP does not have (naming ``demos.states`` or
+            ``demos.actions``), a transition the MDP cannot make, a negative index, or a mask
+            with gaps or an empty trajectory.
+        OSError: the file cannot be written (as :func:`bayesirl.save_mdp`).
     """
-    states, actions, mask = (np.asarray(x) for x in demos)
+    if mdp is not None:
+        check_demonstrations(mdp, demos)
+    states, actions, mask = _demonstration_arrays(demos)
+    for field, values in (("states", states), ("actions", actions)):
+        if (values[mask] < 0).any():
+            n, t = np.argwhere(mask & (values < 0))[0]
+            raise ValueError(f"demos.{field}: trajectory {n} step {t}: negative index "
+                             f"{values[n, t]}")
     trajs = []
     for n in range(states.shape[0]):
         L = int(mask[n].sum())

@@ -25,9 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesirl._io import atomic_path
+from bayesirl._io import atomic_path, file_kind, input_file
 from bayesirl._typing import Array, ArrayLike
 from bayesirl._validate import (
+    PROBABILITY_ATOL,
     as_float_array,
     as_index_array,
     check_probability_vector,
@@ -48,8 +49,8 @@ __all__ = [
     "load_mdp",
 ]
 
-#: Tolerance on transition / initial probabilities summing to 1 (float32 round-off of user data).
-PROBABILITY_ATOL = 1e-5
+# PROBABILITY_ATOL (imported above, shared with the policy checks): tolerance on transition
+# and initial probabilities summing to 1.
 #: From this many states on, :func:`make_sparse_mdp` with ``features=None`` uses the implicit
 #: :class:`IdentityFeatures` instead of a dense ``np.eye(S)`` (16 MiB in float32 at S = 2048).
 IMPLICIT_IDENTITY_MIN_STATES = 2048
@@ -379,16 +380,25 @@ def uniform_policy(mdp: MDP, dtype=None) -> Array:
 def save_mdp(path: str | os.PathLike, mdp: MDP) -> None:
     """Save ``mdp`` to a ``.npz`` file (written to a temporary name, then renamed).
 
+    The file is written at ``path`` exactly (no ``.npz`` is appended when it lacks one).
+
     Raises:
-        OSError: if the file cannot be written.
+        TypeError: ``mdp`` is not an :class:`MDP`.
+        IsADirectoryError: ``path`` is a folder (nothing is written).
+        OSError: the file cannot be written, e.g. its folder does not exist
+            (``FileNotFoundError``) or is read-only (``PermissionError``); nothing is left
+            behind and the message names ``path``.
     """
+    if not isinstance(mdp, MDP):
+        raise TypeError(f"mdp: expected an MDP (from make_mdp or load_mdp), got "
+                        f"{type(mdp).__name__}")
     fields = mdp._asdict()
     identity = isinstance(mdp.features, IdentityFeatures)
     if identity:  # stored as a flag, not as an (S, S) matrix
         fields["features"] = np.zeros((mdp.num_states, 0), mdp.features.dtype)
     arrays = {name: np.asarray(value) for name, value in fields.items()}
-    with atomic_path(path) as tmp:
-        np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"),
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, format=np.array("bayesirl.MDP/1"),
                             identity_features=np.array(identity), **arrays)
 
 
@@ -397,16 +407,17 @@ def load_mdp(path: str | os.PathLike, *, dtype=None) -> MDP:
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ValueError: if the file is not a bayesirl MDP or its content is invalid.
+        IsADirectoryError: if ``path`` is a folder.
+        ValueError: if the file is not a bayesirl MDP (e.g. a JSON file: the message says what
+            it seems to hold) or its content is invalid.
     """
+    path = input_file(path, "mdp", "an .npz file written by save_mdp")
     head = f"{path} is not an MDP file written by bayesirl"
     try:
-        data = np.load(os.fspath(path), allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError):
-        raise
+        data = np.load(path, allow_pickle=False)
     except Exception:  # numpy raises several kinds (pickle, zip, header) for a foreign file
-        raise ValueError(f"{head}: not a .npz archive (make one with bayesirl.make_mdp + "
-                         "save_mdp, or 'bayesirl make-mdp')") from None
+        raise ValueError(f"{head}: not a .npz archive but {file_kind(path)} (make one with "
+                         "bayesirl.make_mdp + save_mdp, or 'bayesirl make-mdp')") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise ValueError(f"{head}: a single .npy array, not a .npz archive (use "
                          "'bayesirl make-mdp --transitions T.npy --features F.npy ...')")

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bayesirl._io import atomic_path, read_json, write_json
+from bayesirl._io import atomic_path, file_kind, input_file, read_json, write_json
 from bayesirl._validate import as_float_array, as_index_array, check_scalar
 from bayesirl.data.preferences import LABELS, Preferences, make_preferences
 
@@ -222,16 +222,22 @@ def load_trajectories(path: str | os.PathLike) -> Trajectories:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not an npz, a wrong ``format``, unknown keys, or content that
-            :func:`make_trajectories` rejects.
+        IsADirectoryError: ``path`` is a folder.
+        ValueError: not an npz (the message says what the file seems to hold), a wrong
+            ``format``, unknown keys, or content that :func:`make_trajectories` rejects.
     """
+    path = input_file(path, "trajectories", "an .npz file of trajectories")
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array")
+        with npz:
             doc = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError) as err:
-        raise ValueError(f"trajectories: {path} is not a readable .npz file ({err})") from err
+    except Exception as err:  # numpy raises several kinds (pickle, zip, header)
+        kind = file_kind(path)
+        detail = f" that cannot be read ({err})" if kind == "an .npz archive" else ""
+        raise ValueError(f"trajectories: {path} is not a readable .npz file of trajectories: it "
+                         f"holds {kind}{detail}") from None
     if str(doc.get("format", "")) != _FORMAT:
         raise ValueError(f"trajectories: {path} must have format {_FORMAT!r}, got "
                          f"{str(doc.get('format')) if 'format' in doc else 'none'}")

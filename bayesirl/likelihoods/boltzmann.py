@@ -24,6 +24,7 @@ import numpy as np
 import numpyro.distributions as dist
 
 from bayesirl._typing import Array
+from bayesirl._validate import check_concrete
 from bayesirl.data.demos import Demonstrations
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.solvers.value_iteration import soft_value_iteration, value_iteration
@@ -49,9 +50,17 @@ class BoltzmannPolicy(dist.CategoricalLogits):
     models, e.g. ``numpyro.sample("a", BoltzmannPolicy(q[s], beta), obs=a)``.
 
     Args:
-        q_values: (..., A) action values (reward units).
-        beta: rationality (inverse temperature) β >= 0, broadcastable to ``q_values[..., 0]``;
-            β = 0 is uniformly random, β → ∞ greedy.
+        q_values: (..., A) action values (reward units), finite.
+        beta: rationality (inverse temperature) β >= 0, finite, broadcastable to
+            ``q_values[..., 0]``; β = 0 is uniformly random, β → ∞ greedy.
+        validate_args: NumPyro's argument validation (of the logits ``β Q``).
+
+    Raises:
+        ValueError: a concrete (not traced) ``beta`` that is negative, NaN or inf, or concrete
+            ``q_values`` with NaN or inf — whatever ``validate_args`` says. Traced values (in a
+            jitted model or under MCMC) cannot be checked here: there a negative β reverses
+            the preferences and NaN gives NaN log-probabilities.
+        TypeError: complex or non-numeric ``q_values`` / ``beta``.
 
     Source: Ramachandran & Amir 2007 (Bayesian IRL), Eq. 2; Luce 1959 choice rule.
     """
@@ -59,6 +68,8 @@ class BoltzmannPolicy(dist.CategoricalLogits):
     arg_constraints = {"logits": dist.constraints.real_vector}
 
     def __init__(self, q_values, beta=1.0, *, validate_args=None):
+        check_concrete(beta, "beta", low=0.0)
+        check_concrete(q_values, "q_values")
         q_values = jnp.asarray(q_values)
         beta = jnp.asarray(beta, dtype=q_values.dtype)
         self.q_values = q_values
@@ -105,7 +116,7 @@ def boltzmann_q_values(mdp: MDP, reward: Array, beta=1.0, q: str = "soft", **sol
     Args:
         mdp: the MDP.
         reward: (S,) or (S, A) reward R.
-        beta: rationality β (scalar, may be traced).
+        beta: rationality β >= 0 (scalar, may be traced).
         q: ``"soft"`` (soft Q of βR at temperature 1, smooth in R: use with NUTS) or
             ``"hard"`` (β Q* of R; piecewise linear in R).
         **solver_kwargs: tolerances / ``max_iterations`` / ``init_values`` for the solver.
@@ -114,10 +125,12 @@ def boltzmann_q_values(mdp: MDP, reward: Array, beta=1.0, q: str = "soft", **sol
         (S, A) logits. Differentiable in ``reward`` and ``beta``.
 
     Raises:
-        ValueError: unknown ``q``.
+        ValueError: unknown ``q``; when concrete (not traced): a negative, NaN or inf
+            ``beta``, and a ``reward`` with NaN or inf (from the solver).
     """
     if q not in Q_KINDS:
         raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
+    check_concrete(beta, "beta", low=0.0)
     solver = soft_value_iteration if q == "soft" else value_iteration
     return solver(mdp, beta * reward, **solver_kwargs).q_values
 

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from bayesirl._typing import Array
+from bayesirl._validate import check_concrete
 from bayesirl.data.demos import Demonstrations
 from bayesirl.data.mdp import MDP
 from bayesirl.solvers.value_iteration import finite_horizon_soft_value_iteration, soft_value_iteration
@@ -39,7 +40,12 @@ def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
 
     Returns:
         (T, S, A) or (S, A) log-policy. Differentiable in ``reward`` and ``beta``.
+
+    Raises:
+        ValueError: when concrete (not traced): ``beta`` <= 0, NaN or inf, or a ``reward`` with
+            NaN/inf (from the solver); a bad ``horizon`` or ``discount``.
     """
+    check_concrete(beta, "beta", low=0.0, low_open=True)
     if horizon is None:
         q = soft_value_iteration(mdp, beta * reward, **solver_kwargs).q_values
     else:

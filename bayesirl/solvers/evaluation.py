@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from bayesirl._typing import Array
+from bayesirl._validate import check_policy_concrete, check_scalar, is_concrete
 from bayesirl.data.mdp import MDP, uniform_policy
 from bayesirl.solvers.value_iteration import policy_evaluation, value_iteration
 
@@ -40,6 +41,12 @@ def expected_return(mdp: MDP, reward: Array, policy: Array) -> Array:
 
     Returns:
         () expected return (reward units). jit/vmap-compatible, differentiable.
+
+    Raises:
+        ValueError: as :func:`~bayesirl.solvers.policy_evaluation`: wrong shapes, and when
+            concrete (not traced) a ``reward`` with NaN/inf or a ``policy`` that is not action
+            probabilities. Under jit such inputs give NaN (or an evaluation of the given
+            non-stochastic policy).
     """
     return mdp.initial_distribution @ policy_evaluation(mdp, reward, policy).values
 
@@ -88,6 +95,10 @@ def expected_value_difference(mdp: MDP, reward: Array, policy: Array) -> Array:
     Returns:
         () EVD in reward units; 0 for an optimal policy (clipped at 0 where the solver
         tolerance leaves ``ρ*`` below ``ρ(π)``). jit/vmap-compatible.
+
+    Raises:
+        ValueError: as :func:`expected_return` (NaN/inf ``reward``, a ``policy`` that is not
+            action probabilities; checked when concrete).
     """
     ret = expected_return(mdp, reward, policy)
     return jnp.maximum(_optimal_return(mdp, reward), ret) - ret
@@ -105,6 +116,9 @@ def normalized_evd(mdp: MDP, reward: Array, policy: Array) -> Array:
         () unitless: 0 for an optimal policy, 1 for the uniformly random one; 0 when every
         policy is as good as the uniform one (see :func:`value_differences`).
         jit/vmap-compatible.
+
+    Raises:
+        ValueError: as :func:`expected_return`.
     """
     ret = expected_return(mdp, reward, policy)
     uniform = expected_return(mdp, reward, uniform_policy(mdp, jnp.result_type(reward)))
@@ -125,7 +139,23 @@ def success_probability(mdp: MDP, policy: Array, success_states: Array, horizon:
 
     Returns:
         () probability in [0, 1].
+
+    Raises:
+        ValueError: a ``policy`` or ``success_states`` of the wrong shape, a negative
+            ``horizon``; when concrete (not traced): a policy that is not action probabilities.
+        TypeError: a non-integer ``horizon``, a non-boolean ``success_states``.
     """
+    horizon = check_scalar(horizon, "horizon", low=0, integer=True)
+    S, A = mdp.num_states, mdp.num_actions
+    if jnp.shape(policy) != (S, A):
+        raise ValueError(f"policy: expected shape (S, A) = ({S}, {A}), got {jnp.shape(policy)}")
+    check_policy_concrete(policy, "policy")
+    if jnp.shape(success_states) != (S,):
+        raise ValueError(f"success_states: expected a boolean mask of shape (S,) = ({S},), "
+                         f"got shape {jnp.shape(success_states)}")
+    if is_concrete(success_states) and jnp.asarray(success_states).dtype != bool:
+        raise TypeError(f"success_states: expected a boolean mask, got dtype "
+                        f"{jnp.asarray(success_states).dtype}")
     policy = jnp.asarray(policy, mdp.next_probs.dtype)
 
     def step(d, _):

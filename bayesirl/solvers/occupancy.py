@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from bayesirl._typing import Array
+from bayesirl._validate import check_policy_concrete
 from bayesirl.data.demos import Demonstrations
 from bayesirl.data.mdp import MDP
 from bayesirl.solvers._linear import linear_solve, policy_rmatvec, tolerances
@@ -49,8 +50,11 @@ def state_visitation(mdp: MDP, policy: Array, horizon: int | None = None) -> Arr
         episode before). Differentiable in ``policy``.
 
     Raises:
-        ValueError: no horizon for a stationary policy, or a policy of the wrong shape.
+        ValueError: no horizon for a stationary policy, a policy of the wrong shape or (when
+            concrete, not traced under jit/vmap) one that is not action probabilities (NaN/inf,
+            negative, a row not summing to 1).
     """
+    check_policy_concrete(policy, "policy")
     policy = jnp.asarray(policy)
     if policy.ndim == 2:
         if horizon is None:
@@ -88,11 +92,19 @@ def discounted_occupancy(mdp: MDP, policy: Array, horizon: int | None = None, *,
     Returns:
         (S,) occupancy; sums to ``Σ_t γ^t P(episode still running at t)`` (``1/(1−γ)`` without
         terminal states). Differentiable in ``policy``.
+
+    Raises:
+        ValueError: as :func:`state_visitation`: a policy of the wrong shape or (when concrete)
+            not action probabilities.
     """
     policy = jnp.asarray(policy)
     if horizon is not None or policy.ndim == 3:
         visits = state_visitation(mdp, policy, horizon)
         return _time_weights(mdp, visits, discount) @ visits
+    if policy.shape != (mdp.num_states, mdp.num_actions):
+        raise ValueError(f"policy: expected shape (S, A) = ({mdp.num_states}, "
+                         f"{mdp.num_actions}) or (T, S, A), got {policy.shape}")
+    check_policy_concrete(policy, "policy")
     atol, rtol = tolerances(policy.dtype, atol, rtol)
     p0 = mdp.initial_distribution.astype(policy.dtype)
     return linear_solve(mdp, policy, p0, atol, rtol, max_iterations, transpose=True)

@@ -33,6 +33,7 @@ import numpy as np
 from jax import lax
 
 from bayesirl._typing import Array
+from bayesirl._validate import check_concrete, check_policy_concrete, check_scalar
 from bayesirl.data.mdp import MDP, state_action_reward
 from bayesirl.solvers._linear import (
     DENSE_SOLVE_MAX_STATES,
@@ -84,7 +85,9 @@ class SolverResult(NamedTuple):
             given policy for policy evaluation.
         iterations: () int32, sweeps (backups) performed.
         residual: () float, final sup-norm Bellman residual ``max_s |T(V)(s) − V(s)|``.
-        converged: () bool, whether the residual met the tolerance before ``max_iterations``.
+        converged: () bool, whether the residual met the tolerance before ``max_iterations``;
+            always False when the values or the residual are not finite (a NaN/inf reward,
+            policy or warm start passed under ``jax.jit``/``vmap``, where it cannot be refused).
     """
 
     values: Array
@@ -135,8 +138,15 @@ def greedy_policy(q_values: Array, rtol: float = TIE_RTOL) -> Array:
         rtol: two actions tie when their Q differ by at most ``rtol * (1 + |max Q|)``.
 
     Returns:
-        (..., A) action probabilities, uniform over the maximising actions.
+        (..., A) action probabilities, uniform over the maximising actions. jit/vmap-compatible;
+        under jit a row with NaN or +inf Q gives NaN probabilities.
+
+    Raises:
+        ValueError: ``q_values`` (when concrete, not traced) holds NaN or inf, or ``rtol`` < 0.
+        TypeError: ``q_values`` is complex or not numeric.
     """
+    check_concrete(q_values, "q_values")
+    rtol = check_scalar(rtol, "rtol", low=0.0)
     best = jnp.max(q_values, axis=-1, keepdims=True)
     ties = q_values >= best - rtol * (1.0 + jnp.abs(best))
     ties = ties.astype(q_values.dtype)
@@ -294,7 +304,26 @@ def _solve_discounted(mdp, reward, init_values, cfg_kwargs) -> SolverResult:
         policy=_policy_of(q, cfg),
         iterations=iterations,
         residual=residual,
-        converged=residual <= cfg.atol + cfg.rtol * jnp.max(jnp.abs(values)),
+        converged=_converged(values, residual, cfg.atol + cfg.rtol * jnp.max(jnp.abs(values))),
+    )
+
+
+def _converged(values: Array, residual: Array, tol: Array) -> Array:
+    # A NaN residual already compares False; the finiteness checks also make the flag False
+    # for values that overflowed to ±inf (their residual can be NaN or inf).
+    return (residual <= tol) & jnp.isfinite(residual) & jnp.all(jnp.isfinite(values))
+
+
+def _check_solver_arguments(reward, init_values, atol, rtol, max_iterations) -> dict:
+    """Eager checks shared by the discounted solvers (array values only when concrete);
+    returns the static arguments as Python numbers."""
+    check_concrete(reward, "reward")
+    if init_values is not None:
+        check_concrete(init_values, "init_values")
+    return dict(
+        atol=None if atol is None else check_scalar(atol, "atol", low=0.0),
+        rtol=None if rtol is None else check_scalar(rtol, "rtol", low=0.0),
+        max_iterations=check_scalar(max_iterations, "max_iterations", low=0, integer=True),
     )
 
 
@@ -345,11 +374,15 @@ def value_iteration(
     MDP or ``init_values`` (their derivatives are taken as zero).
 
     Raises:
-        ValueError: if ``reward`` or ``init_values`` has the wrong shape, or ``method`` is
-            unknown.
+        ValueError: if ``reward`` or ``init_values`` has the wrong shape or (when concrete, i.e.
+            not traced under ``jax.jit``/``vmap``/``grad``) holds NaN or inf, if ``atol`` or
+            ``rtol`` is negative, ``max_iterations`` negative, or ``method`` unknown. Traced
+            inputs cannot be checked: a NaN/inf there gives NaN values and ``converged`` False.
+        TypeError: complex or non-numeric ``reward`` / ``init_values``.
     """
-    return _value_iteration(mdp, reward, init_values=init_values, atol=atol, rtol=rtol,
-                            max_iterations=max_iterations, method=resolve_method(mdp, method))
+    static = _check_solver_arguments(reward, init_values, atol, rtol, max_iterations)
+    return _value_iteration(mdp, reward, init_values=init_values,
+                            method=resolve_method(mdp, method), **static)
 
 
 @partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations", "method"))
@@ -394,15 +427,20 @@ def soft_value_iteration(
         :class:`SolverResult` with the soft-optimal policy.
 
     Differentiable with respect to ``reward`` (implicit differentiation of the fixed point;
-    exact, whatever the method). Raises ``ValueError`` for a bad ``temperature``,
-    ``method`` or shapes.
+    exact, whatever the method).
+
+    Raises:
+        ValueError: ``temperature`` not a finite number > 0, and as :func:`value_iteration`
+            (wrong shapes, a concrete ``reward`` / ``init_values`` with NaN or inf, bad
+            tolerances or ``method``). Under ``jax.jit`` a NaN/inf reward gives NaN values and
+            ``converged`` False.
+        TypeError: complex or non-numeric ``reward`` / ``init_values``.
     """
-    if not float(temperature) > 0:
-        raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
-    return _soft_value_iteration(mdp, reward, temperature=float(temperature),
-                                 init_values=init_values, atol=atol, rtol=rtol,
-                                 max_iterations=max_iterations,
-                                 method=resolve_method(mdp, method))
+    temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+    static = _check_solver_arguments(reward, init_values, atol, rtol, max_iterations)
+    return _soft_value_iteration(mdp, reward, temperature=temperature,
+                                 init_values=init_values, method=resolve_method(mdp, method),
+                                 **static)
 
 
 @partial(jax.jit, static_argnames=("temperature", "atol", "rtol", "max_iterations", "method"))
@@ -415,7 +453,6 @@ def _soft_value_iteration(mdp, reward, *, temperature, init_values, atol, rtol, 
     )
 
 
-@partial(jax.jit, static_argnames=("horizon", "temperature", "discount"))
 def finite_horizon_soft_value_iteration(
     mdp: MDP,
     reward: Array,
@@ -442,14 +479,22 @@ def finite_horizon_soft_value_iteration(
         :class:`FiniteHorizonResult` with (T + 1, S) values, (T, S, A) Q and policy.
 
     Raises:
-        ValueError: if ``horizon`` < 1, ``temperature`` <= 0 or the reward has a wrong shape.
+        ValueError: if ``horizon`` < 1, ``temperature`` <= 0 (or not finite), ``discount``
+            outside [0, 1], the reward has a wrong shape or (when concrete, not traced) holds
+            NaN or inf. Under ``jax.jit`` a NaN/inf reward gives NaN values.
+        TypeError: a non-integer ``horizon``, a complex or non-numeric reward.
     """
-    if int(horizon) != horizon or horizon < 1:
-        raise ValueError(f"horizon: expected an integer >= 1, got {horizon!r}")
-    if not float(temperature) > 0:
-        raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
-    if discount is not None and not 0.0 <= float(discount) <= 1.0:
-        raise ValueError(f"discount: expected a number in [0, 1], got {discount!r}")
+    horizon = check_scalar(horizon, "horizon", low=1, integer=True)
+    temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+    if discount is not None:
+        discount = check_scalar(discount, "discount", low=0.0, high=1.0)
+    check_concrete(reward, "reward")
+    return _finite_horizon_soft_value_iteration(mdp, reward, horizon=horizon,
+                                                temperature=temperature, discount=discount)
+
+
+@partial(jax.jit, static_argnames=("horizon", "temperature", "discount"))
+def _finite_horizon_soft_value_iteration(mdp, reward, *, horizon, temperature, discount):
     reward_sa = state_action_reward(mdp, reward)
 
     def step(v_next, _):
@@ -465,7 +510,6 @@ def finite_horizon_soft_value_iteration(
     )
 
 
-@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations"))
 def policy_evaluation(
     mdp: MDP,
     reward: Array,
@@ -484,7 +528,8 @@ def policy_evaluation(
     Args:
         mdp: the MDP.
         reward: (S,) or (S, A) reward.
-        policy: (S, A) action probabilities π(a|s) (rows sum to 1).
+        policy: (S, A) action probabilities π(a|s): >= 0, each row summing to 1 (within
+            ``PROBABILITY_ATOL`` = 1e-5).
         init_values, atol, rtol, max_iterations: as in :func:`value_iteration` (iterative
             solve only).
 
@@ -494,7 +539,25 @@ def policy_evaluation(
 
     Differentiable with respect to ``reward`` and ``policy`` (through
     ``lax.custom_linear_solve``).
+
+    Raises:
+        ValueError: wrong shapes; when concrete (not traced under ``jax.jit``/``vmap``/
+            ``grad``): NaN/inf in ``reward`` or ``init_values``, or a ``policy`` that is not
+            action probabilities (NaN/inf, negative, a row not summing to 1); negative
+            tolerances. Traced inputs cannot be checked: then NaN/inf gives NaN values and
+            ``converged`` False, and a non-stochastic policy is evaluated as given.
+        TypeError: complex or non-numeric arrays.
     """
+    static = _check_solver_arguments(reward, init_values, atol, rtol, max_iterations)
+    S, A = mdp.num_states, mdp.num_actions
+    if jnp.shape(policy) != (S, A):
+        raise ValueError(f"policy: expected shape (S, A) = ({S}, {A}), got {jnp.shape(policy)}")
+    check_policy_concrete(policy, "policy")
+    return _policy_evaluation(mdp, reward, policy, init_values=init_values, **static)
+
+
+@partial(jax.jit, static_argnames=("atol", "rtol", "max_iterations"))
+def _policy_evaluation(mdp, reward, policy, *, init_values, atol, rtol, max_iterations):
     reward_sa = state_action_reward(mdp, reward)
     policy = jnp.asarray(policy, reward_sa.dtype)
     if policy.shape != reward_sa.shape:
@@ -507,4 +570,4 @@ def policy_evaluation(
     q = _q_values(mdp, reward_sa, values)
     residual = jnp.max(jnp.abs(jnp.sum(policy * q, axis=-1) - values))
     tol = 10 * (atol + rtol * jnp.max(jnp.abs(values)))
-    return SolverResult(values, q, policy, iterations, residual, residual <= tol)
+    return SolverResult(values, q, policy, iterations, residual, _converged(values, residual, tol))

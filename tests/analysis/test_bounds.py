@@ -209,3 +209,20 @@ def test_feature_count_bound_matches_numpy():
     assert got == pytest.approx(want, rel=1e-9)
     with pytest.raises(ValueError, match="policy"):
         feature_count_bound(mdp, demos, policy[:5])
+
+
+@pytest.mark.parametrize("demos, policy, error, match", [
+    ([([0, 1], [0])], None, TypeError, "demos: expected Demonstrations"),
+    (None, "nan", ValueError, "policy: expected action probabilities"),
+    (None, "sum-2", ValueError, "policy: expected action probabilities"),
+], ids=["plain-list", "nan-policy", "rows-sum-to-2"])
+def test_feature_count_bound_refuses_bad_inputs(demos, policy, error, match):
+    mdp = gridworld(2, 2, num_features=2, seed=0).mdp
+    demos = make_demonstrations([([0, 1], [1])]) if demos is None else demos
+    pi = np.full((mdp.num_states, mdp.num_actions), 1 / mdp.num_actions)
+    if policy == "nan":
+        pi[0, 0] = np.nan
+    elif policy == "sum-2":
+        pi = 2 * pi
+    with pytest.raises(error, match="^" + match):
+        feature_count_bound(mdp, demos, pi)

@@ -10,6 +10,7 @@ from bayesirl.analysis.diagnostics import (
     RHAT_MAX,
     PosteriorWarning,
     diagnose,
+    summary,
 )
 
 
@@ -85,3 +86,27 @@ def test_no_warning_when_trustworthy(good, recwarn):
 def test_invalid_arguments(good):
     with pytest.raises(ValueError, match="var_names"):
         diagnose(good, var_names=["beta"])
+
+
+#: Things passed where an InferenceData is expected: (id, value, exception, start of message).
+NOT_INFERENCE_DATA = [
+    ("empty-dict", {}, TypeError, "idata: expected an ArviZ InferenceData with a posterior group"),
+    ("dict-of-draws", {"reward_weights": np.zeros((2, 10, 3))}, TypeError, "idata: expected"),
+    ("none", None, TypeError, "idata: expected an ArviZ InferenceData"),
+    ("no-posterior", _arviz.InferenceData(), ValueError,
+     "idata: expected an InferenceData with a posterior group"),
+]
+
+
+@pytest.mark.parametrize("value, error, match", [c[1:] for c in NOT_INFERENCE_DATA],
+                         ids=[c[0] for c in NOT_INFERENCE_DATA])
+def test_diagnose_and_summary_say_what_they_expect(value, error, match):
+    with pytest.raises(error, match="^" + match):
+        diagnose(value)
+    with pytest.raises(error, match="^" + match):
+        summary(value)
+
+
+def test_var_names_as_a_string_is_a_type_error(good):
+    with pytest.raises(TypeError, match="^var_names: expected a list"):
+        diagnose(good, var_names="reward_weights")

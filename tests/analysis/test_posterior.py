@@ -1,6 +1,8 @@
 """Per-draw posterior quantities: solutions against per-draw solver calls, EVD / nEVD /
 percent improvement against their definitions, ArviZ variables, HDIs, evaluation policies."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -162,3 +164,34 @@ def test_runs_under_jit_free_vmap_of_many_draws(problem):
     w = jax.random.normal(jax.random.PRNGKey(0), (400, 3))
     loss = policy_losses(mdp, w, uniform_policy(mdp))
     assert loss.evd.shape == (400,) and np.all(np.isfinite(np.asarray(loss.nevd)))
+
+
+#: (id, call on (mdp, idata), exception, start of message).
+NOT_A_POSTERIOR = [
+    ("weight-draws-dict", lambda mdp, idata: weight_draws({"reward_weights": 1}), TypeError,
+     "idata: expected an ArviZ InferenceData"),
+    ("intervals-dict", lambda mdp, idata: credible_intervals({}), TypeError,
+     "idata: expected an ArviZ InferenceData"),
+    ("intervals-unknown-variable", lambda mdp, idata: credible_intervals(idata, ["nevd"]),
+     ValueError, "var_names: not in the posterior: ['nevd']"),
+    ("intervals-nan-probability", lambda mdp, idata: credible_intervals(idata, hdi_prob=np.nan),
+     ValueError, "hdi_prob"),
+    ("add-quantities-dict", lambda mdp, idata: add_posterior_quantities({}, mdp), TypeError,
+     "idata: expected an ArviZ InferenceData"),
+    ("losses-nan-weights", lambda mdp, idata: policy_losses(
+        mdp, np.full((2, 3), np.nan), uniform_policy(mdp)), ValueError, "weights: expected finite"),
+    ("losses-nan-policy", lambda mdp, idata: policy_losses(
+        mdp, np.zeros((2, 3)), np.full((12, 4), np.nan)), ValueError,
+     "policy: expected action probabilities"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in NOT_A_POSTERIOR],
+                         ids=[c[0] for c in NOT_A_POSTERIOR])
+def test_posterior_functions_say_what_they_expect(problem, call, error, match):
+    mdp, draws, idata = problem
+    before = np.array(idata.posterior["reward_weights"].values, copy=True)
+    with pytest.raises(error, match="^" + re.escape(match)):
+        call(mdp, idata)
+    np.testing.assert_array_equal(idata.posterior["reward_weights"].values, before)
+    assert list(idata.posterior.data_vars) == ["reward_weights"]

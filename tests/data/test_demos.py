@@ -1,6 +1,7 @@
 """Demonstrations: construction, validation, JSON round trip, rollout statistics."""
 
 import json
+import re
 
 import jax
 import jax.numpy as jnp
@@ -8,9 +9,11 @@ import numpy as np
 import pytest
 
 from bayesirl.data.demos import (
+    Demonstrations,
     check_demonstrations,
     load_demonstrations,
     make_demonstrations,
+    rollout,
     sample_demonstrations,
     save_demonstrations,
     state_action_counts,
@@ -100,3 +103,96 @@ def test_sample_rejects_bad_arguments():
         sample_demonstrations(jax.random.PRNGKey(0), MDP3, jnp.ones((3, 2)) / 2, 0, 5)
     with pytest.raises(ValueError, match="policy: expected shape"):
         sample_demonstrations(jax.random.PRNGKey(0), MDP3, jnp.ones((2, 2)) / 2, 3, 5)
+
+
+def _demos(states, actions, mask):
+    return Demonstrations(jnp.asarray(states, jnp.int32), jnp.asarray(actions, jnp.int32),
+                          jnp.asarray(mask, bool))
+
+
+#: Demonstrations save_demonstrations must refuse (they could not be loaded back):
+#: (id, demos, mdp, exception, start of the message).
+UNSAVABLE = [
+    ("state-not-in-mdp", _demos([[0, 5]], [[0, 0]], [[True, True]]), MDP3, ValueError,
+     "demos.states: trajectory 0 step 1: state 5 is out of range"),
+    ("action-not-in-mdp", _demos([[0, 1]], [[3, 0]], [[True, True]]), MDP3, ValueError,
+     "demos.actions: trajectory 0 step 0: action 3 is out of range"),
+    ("negative-state", _demos([[0, -1]], [[0, 0]], [[True, True]]), MDP3, ValueError,
+     "demos.states: trajectory 0 step 1: state -1 is out of range"),
+    ("negative-action-without-mdp", _demos([[0, 1]], [[-2, 0]], [[True, True]]), None,
+     ValueError, "demos.actions: trajectory 0 step 0: negative index -2"),
+    ("impossible-transition", _demos([[0, 2]], [[0, 0]], [[True, True]]), MDP3, ValueError,
+     "demos: trajectory 0 step 0: transition 0 -> 2"),
+    ("gap-in-mask", _demos([[0, 1, 2]], [[0, 0, 0]], [[True, False, True]]), None, ValueError,
+     "demos.mask: trajectory 0 has a step at 2 after a gap"),
+    ("empty-trajectory", _demos([[0, 1], [0, 0]], [[0, 0], [0, 0]],
+                                [[True, True], [False, False]]), None, ValueError,
+     "demos.mask: trajectory 1 has no step"),
+    ("plain-list", [([0, 1], [0])], None, TypeError, "demos: expected Demonstrations"),
+    ("mdp-not-an-mdp", _demos([[0, 1]], [[0, 0]], [[True, True]]), {"num_states": 3},
+     TypeError, "mdp: expected an MDP"),
+]
+
+
+@pytest.mark.parametrize("demos, mdp, error, match", [c[1:] for c in UNSAVABLE],
+                         ids=[c[0] for c in UNSAVABLE])
+def test_save_refuses_what_it_could_not_load_and_writes_nothing(tmp_path, demos, mdp, error,
+                                                                 match):
+    target = tmp_path / "d.json"
+    target.write_text("previous")
+    with pytest.raises(error, match="^" + re.escape(match)):
+        save_demonstrations(target, demos, mdp)
+    assert [p.name for p in tmp_path.iterdir()] == ["d.json"]
+    assert target.read_text() == "previous"
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda p: np.savez(p, a=np.ones(2)) or p.with_suffix(".json.npz").rename(p), ValueError,
+     "is not a JSON file: it holds an .npz archive"),
+    (lambda p: p.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256))), ValueError,
+     "is not a JSON file: it holds a NetCDF/HDF5 file"),
+    (lambda p: p.mkdir(), IsADirectoryError, "is a folder, expected a JSON file"),
+    (lambda p: None, FileNotFoundError, "no such file"),
+], ids=["npz", "netcdf", "folder", "missing"])
+def test_load_says_what_the_file_holds(tmp_path, make, error, match):
+    path = tmp_path / "d.json"
+    make(path)
+    with pytest.raises(error, match=f"^demos: .*{re.escape(match)}"):
+        load_demonstrations(path, MDP3)
+
+
+#: (id, keyword arguments over a valid call, exception, argument named).
+BAD_SAMPLING = [
+    ("zero-trajectories", dict(num_trajectories=0), ValueError, "num_trajectories"),
+    ("negative-trajectories", dict(num_trajectories=-3), ValueError, "num_trajectories"),
+    ("fractional-trajectories", dict(num_trajectories=2.5), TypeError, "num_trajectories"),
+    ("string-trajectories", dict(num_trajectories="4"), TypeError, "num_trajectories"),
+    ("boolean-trajectories", dict(num_trajectories=True), TypeError, "num_trajectories"),
+    ("zero-horizon", dict(horizon=0), ValueError, "horizon"),
+    ("rows-sum-to-2", dict(policy=np.ones((3, 2))), ValueError, "policy"),
+    ("complex-policy", dict(policy=np.full((3, 2), 0.5 + 0j)), TypeError, "policy"),
+    ("start-out-of-range", dict(initial_states=[0, 7]), ValueError, "initial_states"),
+    ("start-count", dict(initial_states=[0]), ValueError, "initial_states"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, name", [c[1:] for c in BAD_SAMPLING],
+                         ids=[c[0] for c in BAD_SAMPLING])
+def test_sample_refuses_bad_counts_and_policies(kwargs, error, name):
+    args = dict(rng_key=jax.random.PRNGKey(0), mdp=MDP3, policy=np.full((3, 2), 0.5),
+                num_trajectories=2, horizon=4)
+    args.update(kwargs)
+    with pytest.raises(error, match=f"^{name}: "):
+        sample_demonstrations(**args)
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    (dict(horizon=0), ValueError, "horizon"),
+    (dict(policy=np.full((3, 2), 0.7)), ValueError, "policy"),
+    (dict(initial_state=3), ValueError, "initial_state"),
+], ids=["zero-horizon", "rows-sum-to-1.4", "start-out-of-range"])
+def test_rollout_refuses_bad_arguments(kwargs, error, name):
+    args = dict(rng_key=jax.random.PRNGKey(0), mdp=MDP3, policy=np.full((3, 2), 0.5), horizon=4)
+    args.update(kwargs)
+    with pytest.raises(error, match=f"^{name}: "):
+        rollout(**args)

@@ -1,5 +1,7 @@
 """MDP constructors: validation tables, dense <-> sparse round trip, save/load."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -48,6 +50,41 @@ INVALID_MAKE_MDP = [
     ("terminal_states: expected integer", dict(terminal_states=[1.5])),
     ("terminal_states: every state is terminal", dict(terminal_states=[0, 1, 2, 3])),
 ]
+
+#: Values that would be silently converted (complex -> real drops the imaginary part) or
+#: carried into the solvers (NaN): (id, exception, message start, make_mdp keyword arguments).
+REFUSED_VALUES = [
+    ("complex-transitions", TypeError, "transitions: expected real numbers, got complex",
+     dict(transitions=P_OK + 0j)),
+    ("complex-features", TypeError, "features: expected real numbers, got complex",
+     dict(features=np.eye(4) * (1 + 1j))),
+    ("complex-features-list", TypeError, "features: expected real numbers, got complex",
+     dict(features=[[1j], [0], [0], [0]])),
+    ("nan-features", ValueError, "features: expected finite", dict(features=np.full((4, 2), np.nan))),
+    ("complex-initial", TypeError, "initial_distribution: expected real numbers",
+     dict(initial_distribution=np.ones(4) / 4 + 0j)),
+    ("complex-discount-numpy", TypeError, "discount: expected a real number",
+     dict(discount=np.complex128(0.9))),
+    ("complex-discount", TypeError, "discount: expected a number", dict(discount=0.9 + 0j)),
+    ("nan-discount", ValueError, "discount: expected a finite number", dict(discount=np.nan)),
+]
+
+
+@pytest.mark.parametrize("error, match, kwargs", [c[1:] for c in REFUSED_VALUES],
+                         ids=[c[0] for c in REFUSED_VALUES])
+def test_make_mdp_refuses_complex_and_nan_values(error, match, kwargs):
+    args = dict(transitions=P_OK, features=None, discount=0.9)
+    args.update(kwargs)
+    before = {k: np.array(v, copy=True) for k, v in args.items() if v is not None}
+    with pytest.raises(error, match="^" + match):
+        make_mdp(**args)
+    for k, v in before.items():
+        np.testing.assert_array_equal(np.asarray(args[k]), v)
+
+
+def test_make_sparse_mdp_refuses_complex_probabilities():
+    with pytest.raises(TypeError, match="^next_probs: expected real numbers, got complex"):
+        make_sparse_mdp(np.zeros((2, 1, 1), int), np.ones((2, 1, 1), complex))
 
 
 @pytest.mark.parametrize("match, kwargs", INVALID_MAKE_MDP, ids=[m for m, _ in INVALID_MAKE_MDP])
@@ -125,3 +162,49 @@ def test_load_rejects_other_files(tmp_path):
         load_mdp(tmp_path / "y.npz")
     with pytest.raises(FileNotFoundError):
         load_mdp(tmp_path / "missing.npz")
+
+
+def test_save_mdp_writes_exactly_the_path_given(tmp_path):
+    mdp = make_mdp(P_OK, discount=0.9)
+    save_mdp(tmp_path / "plain", mdp)  # no .npz appended, no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
+    np.testing.assert_allclose(load_mdp(tmp_path / "plain").next_probs, mdp.next_probs)
+
+
+#: (id, set-up of tmp_path returning the target, exception, text after "cannot write <path>").
+UNWRITABLE = [
+    ("folder", lambda d: (d / "out.npz").mkdir() or d / "out.npz", IsADirectoryError,
+     "it is a folder"),
+    ("folder-without-extension", lambda d: (d / "out").mkdir() or d / "out", IsADirectoryError,
+     "it is a folder"),
+    ("missing-parent", lambda d: d / "nope" / "out.npz", FileNotFoundError,
+     "the folder .*nope does not exist"),
+    ("parent-is-a-file", lambda d: (d / "f").write_text("x") and d / "f" / "out.npz",
+     NotADirectoryError, ".*/f is not a folder"),
+]
+
+
+@pytest.mark.parametrize("target, error, reason", [c[1:] for c in UNWRITABLE],
+                         ids=[c[0] for c in UNWRITABLE])
+def test_save_mdp_refuses_unwritable_paths_and_leaves_nothing(tmp_path, target, error, reason):
+    path = target(tmp_path)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with pytest.raises(error, match=f"^cannot write {re.escape(str(path))}: {reason}") as info:
+        save_mdp(path, make_mdp(P_OK, discount=0.9))
+    assert ".bayesirl-" not in str(info.value)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_save_mdp_refuses_what_is_not_an_mdp(tmp_path):
+    with pytest.raises(TypeError, match="^mdp: expected an MDP"):
+        save_mdp(tmp_path / "m.npz", {"transitions": P_OK})
+    assert not list(tmp_path.iterdir())
+
+
+def test_load_mdp_says_what_the_file_holds(tmp_path):
+    (tmp_path / "demos.json").write_text('{"trajectories": []}')
+    with pytest.raises(ValueError, match="demos.json is not an MDP file .*not a .npz archive "
+                                         "but JSON"):
+        load_mdp(tmp_path / "demos.json")
+    with pytest.raises(IsADirectoryError, match="^mdp: .* is a folder, expected an .npz file"):
+        load_mdp(tmp_path)

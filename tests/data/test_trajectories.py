@@ -155,3 +155,18 @@ def test_invalid_preferences_over_npz(tmp_path, text, match):
     (tmp_path / "p.json").write_text(text)
     with pytest.raises(ValueError, match=match):
         load_trajectory_preferences(tmp_path / "p.json", 4)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda p: p.write_text(json.dumps({"feature_counts": [[1.0]]})), ValueError,
+     "it holds JSON"),
+    (lambda p: np.save(p.with_suffix(".npy"), np.ones(3)) or p.with_suffix(".npy").rename(p),
+     ValueError, "it holds a .npy array"),
+    (lambda p: p.mkdir(), IsADirectoryError, "is a folder, expected an .npz file"),
+], ids=["json", "npy", "folder"])
+def test_load_trajectories_says_what_the_file_holds(tmp_path, make, error, match):
+    path = tmp_path / "t.npz"
+    make(path)
+    with pytest.raises(error, match=f"^trajectories: .*t.npz.*{match}"):
+        load_trajectories(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]

@@ -13,6 +13,7 @@ from bayesirl.likelihoods import (
     boltzmann_log_likelihood,
     boltzmann_q_values,
     demonstration_pairs,
+    maxent_logits,
 )
 from bayesirl.data.mdp import make_mdp
 from bayesirl.models import boltzmann_irl_model
@@ -83,3 +84,42 @@ def test_pairs_reject_only_terminal():
 def test_unknown_q_kind():
     with pytest.raises(ValueError, match="q: expected one of"):
         boltzmann_q_values(MDP, jnp.zeros(3), 1.0, "medium")
+
+
+Q3 = np.array([1.0, 2.0, 0.0])
+
+#: (id, call, arguments checked for modification, exception, argument named).
+BAD_RATIONALITY = [
+    ("negative-beta", lambda q, b: BoltzmannPolicy(q, b), (Q3, np.float64(-1.0)), ValueError,
+     "beta"),
+    ("negative-beta-in-a-batch", lambda q, b: BoltzmannPolicy(q, b),
+     (np.stack([Q3, Q3]), np.array([2.0, -0.5])), ValueError, "beta"),
+    ("nan-beta", lambda q, b: BoltzmannPolicy(q, b), (Q3, np.float64(np.nan)), ValueError, "beta"),
+    ("inf-beta", lambda q, b: BoltzmannPolicy(q, b), (Q3, np.float64(np.inf)), ValueError, "beta"),
+    ("complex-beta", lambda q, b: BoltzmannPolicy(q, b), (Q3, np.complex128(1.0)), TypeError,
+     "beta"),
+    ("nan-q-values", lambda q, b: BoltzmannPolicy(q, b), (np.array([1.0, np.nan, 0.0]),
+                                                          np.float64(1.0)), ValueError, "q_values"),
+    ("q-negative-beta", lambda r, b: boltzmann_q_values(MDP, r, b),
+     (np.zeros(3), np.float64(-2.0)), ValueError, "beta"),
+    ("q-nan-reward", lambda r, b: boltzmann_q_values(MDP, r, b, "hard"),
+     (np.array([0.0, np.nan, 1.0]), np.float64(1.0)), ValueError, "reward"),
+    ("maxent-zero-beta", lambda r, b: maxent_logits(MDP, r, b, horizon=3),
+     (np.zeros(3), np.float64(0.0)), ValueError, "beta"),
+]
+
+
+@pytest.mark.parametrize("call, args, error, name", [c[1:] for c in BAD_RATIONALITY],
+                         ids=[c[0] for c in BAD_RATIONALITY])
+def test_concrete_bad_rationality_and_values_are_refused(call, args, error, name):
+    before = [np.array(a, copy=True) for a in args]
+    with pytest.raises(error, match=f"^{name}: "):
+        call(*args)
+    for a, b in zip(args, before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_traced_beta_is_not_checked_inside_a_jitted_model():
+    """Under jit β is a tracer: no error (the model's prior keeps β positive)."""
+    log_prob = jax.jit(lambda b: BoltzmannPolicy(jnp.asarray(Q3), b).log_prob(1))
+    np.testing.assert_allclose(log_prob(-1.0), jax.nn.log_softmax(-Q3)[1], rtol=1e-12)

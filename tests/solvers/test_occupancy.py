@@ -155,3 +155,23 @@ def test_maxent_rejects_long_trajectories(tiny):
     demos = make_demonstrations([([0] * 6, [0] * 6)])
     with pytest.raises(ValueError, match="longer than the horizon"):
         maxent_log_likelihood(tiny["mdp"], jnp.zeros(4), demos, horizon=4)
+
+
+@pytest.mark.parametrize("fn", [
+    state_visitation,
+    discounted_occupancy,
+    lambda mdp, policy, horizon: discounted_occupancy(mdp, policy),  # the linear-solve path
+    expected_feature_counts,
+], ids=["visitation", "occupancy-finite", "occupancy-discounted", "feature-counts"])
+@pytest.mark.parametrize("policy, kind", [
+    (np.full((3, 2), 1.0), "rows summing to 2"),
+    (np.array([[np.nan, 1.0], [0.5, 0.5], [0.5, 0.5]]), "NaN"),
+    (np.array([[1.5, -0.5], [0.5, 0.5], [0.5, 0.5]]), "negative"),
+], ids=["sum-2", "nan", "negative"])
+def test_occupancy_refuses_a_policy_that_is_not_probabilities(fn, policy, kind):
+    P = random_mdp_arrays(4, S=3, A=2, K=2)
+    mdp = make_mdp(P, discount=0.9)
+    before = policy.copy()
+    with pytest.raises(ValueError, match="^policy: expected action probabilities"):
+        fn(mdp, policy, 4)
+    np.testing.assert_array_equal(policy, before)

@@ -227,3 +227,100 @@ def test_greedy_policy_splits_ties():
 def test_invalid_solver_arguments(small, call, match):
     with pytest.raises(ValueError, match=match):
         call(small[1])
+
+
+# --- Bad inputs: refused eagerly (naming the argument), flagged under jit -------------------
+
+R6 = np.linspace(-1.0, 1.0, 6)
+PI_UNIFORM = np.full((6, 3), 1 / 3)
+
+
+def with_value(array, index, value, dtype=float):
+    out = np.array(array, dtype=dtype)
+    out[index] = value
+    return out
+
+
+def policy_rows_sum_to_two():
+    return np.full((6, 3), 2 / 3)
+
+
+#: (id, call on (mdp, args), args, exception, argument named first in the message).
+BAD_SOLVER_INPUTS = [
+    ("vi-nan-reward", lambda m, r: value_iteration(m, r), (with_value(R6, 1, np.nan),),
+     ValueError, "reward"),
+    ("vi-inf-reward", lambda m, r: value_iteration(m, r), (with_value(R6, 2, np.inf),),
+     ValueError, "reward"),
+    ("vi-complex-reward", lambda m, r: value_iteration(m, r), (R6 + 1j,), TypeError, "reward"),
+    ("vi-nan-state-action-reward", lambda m, r: value_iteration(m, r),
+     (with_value(np.zeros((6, 3)), (0, 2), np.nan),), ValueError, "reward"),
+    ("vi-nan-init-values", lambda m, v: value_iteration(m, R6, init_values=v),
+     (with_value(np.zeros(6), 0, np.nan),), ValueError, "init_values"),
+    ("vi-negative-atol", lambda m: value_iteration(m, R6, atol=-1.0), (), ValueError, "atol"),
+    ("vi-negative-max-iterations", lambda m: value_iteration(m, R6, max_iterations=-1), (),
+     ValueError, "max_iterations"),
+    ("soft-nan-reward", lambda m, r: soft_value_iteration(m, r), (with_value(R6, 1, np.nan),),
+     ValueError, "reward"),
+    ("soft-minus-inf-reward", lambda m, r: soft_value_iteration(m, r, method="newton"),
+     (with_value(R6, 0, -np.inf),), ValueError, "reward"),
+    ("soft-inf-temperature", lambda m: soft_value_iteration(m, R6, temperature=np.inf), (),
+     ValueError, "temperature"),
+    ("soft-nan-temperature", lambda m: soft_value_iteration(m, R6, temperature=np.nan), (),
+     ValueError, "temperature"),
+    ("finite-horizon-nan-reward", lambda m, r: finite_horizon_soft_value_iteration(m, r, 3),
+     (with_value(R6, 1, np.nan),), ValueError, "reward"),
+    ("finite-horizon-non-integer-horizon",
+     lambda m: finite_horizon_soft_value_iteration(m, R6, 2.5), (), TypeError, "horizon"),
+    ("finite-horizon-discount-above-1",
+     lambda m: finite_horizon_soft_value_iteration(m, R6, 3, discount=1.5), (), ValueError,
+     "discount"),
+    ("evaluation-rows-sum-to-2", lambda m, p: policy_evaluation(m, R6, p),
+     (policy_rows_sum_to_two(),), ValueError, "policy"),
+    ("evaluation-negative-probability", lambda m, p: policy_evaluation(m, R6, p),
+     (with_value(PI_UNIFORM, (2, 0), -0.1),), ValueError, "policy"),
+    ("evaluation-nan-policy", lambda m, p: policy_evaluation(m, R6, p),
+     (with_value(PI_UNIFORM, (3, 1), np.nan),), ValueError, "policy"),
+    ("evaluation-nan-reward", lambda m, r: policy_evaluation(m, r, PI_UNIFORM),
+     (with_value(R6, 5, np.nan),), ValueError, "reward"),
+    ("evaluation-policy-shape", lambda m, p: policy_evaluation(m, R6, p), (np.ones(6),),
+     ValueError, "policy"),
+    ("greedy-nan-q", lambda m, q: greedy_policy(q), (with_value(np.zeros((6, 3)), (1, 1), np.nan),),
+     ValueError, "q_values"),
+    ("greedy-inf-q", lambda m, q: greedy_policy(q), (with_value(np.zeros((6, 3)), (1, 1), np.inf),),
+     ValueError, "q_values"),
+    ("greedy-negative-rtol", lambda m: greedy_policy(np.zeros((6, 3)), rtol=-1e-3), (),
+     ValueError, "rtol"),
+]
+
+
+@pytest.mark.parametrize("call, args, error, name",
+                         [case[1:] for case in BAD_SOLVER_INPUTS],
+                         ids=[case[0] for case in BAD_SOLVER_INPUTS])
+def test_solvers_refuse_bad_inputs_naming_the_argument(small, call, args, error, name):
+    before = [np.array(a, copy=True) for a in args]
+    with pytest.raises(error, match=f"^{name}: "):
+        call(small[1], *args)
+    for a, b in zip(args, before):  # the caller's arrays are left as they were
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("solver", ["vi", "soft", "evaluation"])
+def test_non_finite_reward_under_jit_is_not_converged(small, solver, bad):
+    """Traced inputs cannot be refused: the result says it did not converge instead."""
+    _, mdp = small
+    solve = {"vi": lambda r: value_iteration(mdp, r),
+             "soft": lambda r: soft_value_iteration(mdp, r),
+             "evaluation": lambda r: policy_evaluation(mdp, r, PI_UNIFORM)}[solver]
+    result = jax.jit(solve)(jnp.asarray(with_value(R6, 1, bad)))
+    assert not bool(result.converged)
+    assert bool(jax.jit(solve)(jnp.asarray(R6)).converged)  # the same program, finite input
+
+
+def test_checks_skip_traced_values_under_vmap_and_grad(small):
+    _, mdp = small
+    rewards = jnp.asarray(np.stack([R6, with_value(R6, 0, np.nan)]))
+    converged = jax.vmap(lambda r: value_iteration(mdp, r).converged)(rewards)
+    np.testing.assert_array_equal(converged, [True, False])
+    grad = jax.grad(lambda r: soft_value_iteration(mdp, r).values.sum())(jnp.asarray(R6))
+    assert np.all(np.isfinite(grad))
