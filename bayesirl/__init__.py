@@ -24,7 +24,7 @@ _LAZY_MODULES = {
         "preference_scores", "run_active_learning", "state_scores", "sufficiency_stop",
     ),
     "bayesirl.analysis": (
-        "Diagnostics", "PosteriorWarning", "SufficiencyVerdict", "VaRBound",
+        "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "SufficiencyVerdict", "VaRBound",
         "add_posterior_quantities", "conditional_value_at_risk", "credible_intervals",
         "demonstration_sufficiency", "diagnose", "evaluation_policy", "feature_count_bound",
         "policy_losses", "value_at_risk_bound",
@@ -39,7 +39,8 @@ _LAZY_MODULES = {
         "transition_matrix",
     ),
     "bayesirl.inference": (
-        "METHODS", "RandomWalkMH", "fit", "fit_demonstrations", "fit_evidence",
+        "METHODS", "SAMPLERS", "RandomWalkMH", "choose_sampler", "fit", "fit_demonstrations",
+        "fit_evidence", "fit_reward", "fit_trajectories",
     ),
     "bayesirl.likelihoods": (
         "BoltzmannPolicy", "DemonstrationPairs", "PreferenceChoice", "boltzmann_log_likelihood",
@@ -47,8 +48,8 @@ _LAZY_MODULES = {
         "maxent_log_likelihood", "maxent_logits",
     ),
     "bayesirl.models": (
-        "PRIORS", "SOURCES", "Evidence", "ScaledSphere", "boltzmann_irl_model", "irl_model",
-        "sample_beta", "sample_reward_weights",
+        "PRIORS", "SOURCES", "Evidence", "ScaledSphere", "boltzmann_irl_model", "build_evidence",
+        "irl_model", "reward_model", "sample_beta", "sample_reward_weights",
     ),
     "bayesirl.solvers": (
         "FiniteHorizonResult", "SolverResult", "discounted_occupancy",
@@ -62,7 +63,7 @@ _LAZY_MODULES = {
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 #: Subpackages reachable as attributes (``bayesirl.solvers``) without importing them first.
 _SUBMODULES = ("active", "analysis", "app", "baselines", "cli", "data", "inference",
-               "likelihoods", "models", "solvers", "trajectory_model")
+               "likelihoods", "models", "solvers")
 
 
 def __getattr__(name: str):
@@ -95,19 +96,20 @@ __all__ = [
     "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs", "boltzmann_q_values",
     "boltzmann_log_likelihood", "maxent_logits", "maxent_log_likelihood",
     "PRIORS", "SOURCES", "Evidence", "ScaledSphere", "sample_reward_weights", "sample_beta",
-    "boltzmann_irl_model", "irl_model",
+    "boltzmann_irl_model", "irl_model", "reward_model", "build_evidence",
     "state_visitation", "discounted_occupancy", "state_action_occupancy",
     "expected_feature_counts", "trajectory_feature_counts", "empirical_feature_counts",
     "Preferences", "PreferenceChoice", "make_preferences", "ranking_to_comparisons",
     "bradley_terry_log_likelihood", "trajectory_returns", "synthetic_preferences",
     "save_preferences", "load_preferences",
-    "METHODS", "fit", "fit_evidence", "fit_demonstrations", "RandomWalkMH",
+    "METHODS", "SAMPLERS", "choose_sampler", "fit", "fit_reward", "fit_evidence",
+    "fit_demonstrations", "fit_trajectories", "RandomWalkMH",
     "expected_return", "expected_value_difference", "success_probability",
     "normalized_evd", "uniform_policy",
     "add_posterior_quantities", "credible_intervals", "evaluation_policy", "policy_losses",
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
-    "Diagnostics", "PosteriorWarning", "diagnose",
+    "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose",
     "STATE_ACQUISITIONS", "PREFERENCE_ACQUISITIONS", "state_scores", "choose_states",
     "preference_scores", "choose_pairs", "run_active_learning", "sufficiency_stop",
 ]

@@ -28,12 +28,21 @@ from bayesirl.likelihoods import (
     DemonstrationPairs,
     boltzmann_q_values,
 )
+from bayesirl.likelihoods.registry import Evidence
+from bayesirl.likelihoods.source import EvidenceInputs, ModelContext
+from bayesirl.likelihoods.registry import SOURCES as _REGISTRY
 from bayesirl.likelihoods.value_space import ValueSpaceWhitening, value_space_terms
 from bayesirl.data.mdp import MDP, reward_from_weights
-from bayesirl.data.preferences import Preferences
-from bayesirl.likelihoods.bradley_terry import observe_preferences
 
 __all__ = [
+    "MODEL_OPTIONS",
+    "TRAJECTORY_SOURCES",
+    "build_evidence",
+    "check_options",
+    "reward_model",
+    "trajectory_evidence",
+    "trajectory_model",
+    "EvidenceInputs",
     "PRIORS",
     "value_space_irl_model",
     "ScaledSphere",
@@ -56,6 +65,10 @@ __all__ = [
 PRIORS = ("gaussian", "laplace", "l1-sphere", "l2-sphere")
 #: Weight priors under which a β can be learned (the likelihood depends on β·w only).
 SPHERE_PRIORS = ("l1-sphere", "l2-sphere")
+#: Every evidence source (likelihood) a model can hold, in model order.
+SOURCES = tuple(_REGISTRY)
+#: The sources that need no MDP (trajectory features).
+TRAJECTORY_SOURCES = tuple(name for name, s in _REGISTRY.items() if "trajectories" in s.worlds)
 _SPHERE_PRIORS = SPHERE_PRIORS
 
 
@@ -217,32 +230,6 @@ def sample_scaled_weights(num_features: int, prior: str, beta, beta_name: str = 
     return numpyro.deterministic("reward_weights", theta / r), numpyro.deterministic(beta_name, r)
 
 
-class Evidence(NamedTuple):
-    """The data of each evidence source of :func:`irl_model`; absent sources are None.
-
-    Attributes:
-        boltzmann: demonstration pairs for the Boltzmann-rational demonstrator.
-        maxent: demonstration pairs (with time steps) for the MaxEnt trajectory likelihood.
-        preference_features: (N, F) discounted feature counts of the compared trajectories.
-        preferences: the comparisons (Bradley–Terry).
-    """
-
-    boltzmann: DemonstrationPairs | None = None
-    maxent: DemonstrationPairs | None = None
-    preference_features: Array | None = None
-    preferences: Preferences | None = None
-
-    def sources(self) -> tuple[str, ...]:
-        """Names of the sources present, in :data:`SOURCES` order."""
-        present = (self.boltzmann is not None, self.maxent is not None,
-                   self.preferences is not None)
-        return tuple(name for name, p in zip(SOURCES, present) if p)
-
-
-#: Evidence sources (likelihoods) of :func:`irl_model`.
-SOURCES = ("boltzmann", "maxent", "bradley-terry")
-
-
 def beta_site(source: str, sources: tuple[str, ...]) -> str:
     """Name of the β site of ``source``: ``"beta"`` alone, ``"beta_<source>"`` in a joint model."""
     return "beta" if len(sources) == 1 else "beta_" + source.replace("-", "_")
@@ -303,68 +290,137 @@ def check_betas(prior: str, betas: dict, sources: tuple[str, ...]) -> None:
     check_beta_identifiable(prior, learned, sources)
 
 
-@renamed_arguments(delta="margin")
-def irl_model(
-    mdp: MDP,
-    evidence: Evidence,
-    *,
-    prior: str = "gaussian",
-    prior_scale: float = 1.0,
-    betas: dict | None = None,
-    q: str = "soft",
-    maxent_horizon: int | None = None,
-    margin: float = 0.0,
-    solver_kwargs: dict | None = None,
-):
-    """Joint Bayesian IRL model: shared reward weights, one likelihood per evidence source.
+#: Model options the evidence sources read, with their defaults.
+MODEL_OPTIONS = {"q": "soft", "maxent_horizon": None, "margin": 0.0, "solver_kwargs": None}
 
-    ``w ~ prior``, ``R = φ w``; for each source present in ``evidence``, with its own
-    rationality β (fixed number, or a NumPyro distribution = learned):
+
+def check_options(evidence: Evidence, options: dict) -> dict:
+    """The model options with defaults filled in; ValueError for an option no source of the
+    model reads (see :data:`MODEL_OPTIONS`)."""
+    unknown = sorted(set(options) - set(MODEL_OPTIONS))
+    if unknown:
+        raise ValueError(f"model options: unknown {unknown}; expected some of "
+                         f"{list(MODEL_OPTIONS)}")
+    return {**MODEL_OPTIONS, **options}
+
+
+def reward_model(evidence: Evidence, mdp: MDP | None = None, *, prior: str = "gaussian",
+                 prior_scale: float = 1.0, betas: dict | None = None, **options):
+    """The Bayesian IRL model: shared reward weights, one likelihood per evidence source.
+
+    ``w ~ prior`` (F,), ``R = φ w`` when there is an MDP; for each source present in
+    ``evidence``, in the registry's order (:data:`~bayesirl.likelihoods.registry.SOURCES`), its
+    likelihood with its own rationality β (a fixed number, or a NumPyro distribution: learned):
 
     * ``boltzmann`` — ``a_i | s_i ~ BoltzmannPolicy(Q(s_i, ·; β R))`` with soft or hard Q
       (Ramachandran & Amir 2007), observed site ``"boltzmann_actions"``;
     * ``maxent`` — ``a_i | s_i, t_i ~ π_t(· | s_i)``, the maximum-causal-entropy policy of β R,
-      finite horizon ``maxent_horizon`` or discounted (Ziebart 2010), site ``"maxent_actions"``
-      (discounted MaxEnt equals the Boltzmann demonstrator with soft Q);
-    * ``bradley-terry`` — ``label_p ~ PreferenceChoice(β w·(Φ_first − Φ_second), δ)`` (Brown et
-      al. 2019, 2020; Bıyık et al. 2019 for δ > 0), site ``"preference_labels"``; no MDP solve.
+      finite horizon ``maxent_horizon`` or discounted (Ziebart 2010), site ``"maxent_actions"``;
+    * ``bradley-terry`` — ``label_p ~ PreferenceChoice(β w·(Φ_first − Φ_second), margin)``
+      (Brown et al. 2019, 2020; Bıyık et al. 2019 for margin > 0), site
+      ``"preference_labels"``; no MDP solve;
+    * ``sample-maxent`` — the factor ``"sample_maxent"``, ``Σ_d β w·Φ_d − D log Ẑ(w)``
+      (Boularias et al. 2011); no MDP.
 
     The first learned β is sampled jointly with the direction as ``θ = β·w``
     (:class:`ScaledSphere`, needs a sphere prior); further learned β's are sampled from their
-    priors. β sites are named by :func:`beta_site`.
+    priors; β sites are named by :func:`beta_site`.
 
     Args:
-        mdp: the MDP.
-        evidence: the data (:class:`Evidence`).
+        evidence: the data of each source (:class:`~bayesirl.likelihoods.registry.Evidence`).
+        mdp: the MDP, needed by the sources that solve it (None without).
         prior, prior_scale: prior over w (see :func:`sample_reward_weights`).
         betas: ``{source: β}``; missing sources get β = 1.
-        q: ``"soft"`` or ``"hard"`` Q for the Boltzmann source.
-        maxent_horizon: T for the finite-horizon MaxEnt model, None for discounted (static).
-        margin: indifference margin δ >= 0 of the weak-preference model (0: strict
-            Bradley–Terry; ``delta``: deprecated alias).
-        solver_kwargs: tolerances / ``max_iterations`` for the discounted solvers.
+        **options: model options the sources read: ``q`` (``"soft"`` or ``"hard"``),
+            ``maxent_horizon`` (T, or None for discounted), ``margin`` (indifference margin
+            δ >= 0 of weak preferences), ``solver_kwargs`` (tolerances of the discounted
+            solvers).
     """
-    from bayesirl.likelihoods import maxent_logits
+    from bayesirl.likelihoods.registry import SOURCES as REGISTRY
 
-    w, beta_values = sample_weights_and_betas(mdp.num_features, evidence.sources(), prior,
-                                              prior_scale, betas)
-    reward = reward_from_weights(mdp, w)
-    kwargs = solver_kwargs or {}
-    if evidence.boltzmann is not None:
-        pairs = evidence.boltzmann
-        logits = boltzmann_q_values(mdp, reward, beta_values["boltzmann"], q, **kwargs)
-        with numpyro.plate("boltzmann_pairs", pairs.states.shape[0]):
-            numpyro.sample("boltzmann_actions", BoltzmannPolicy(logits[pairs.states], 1.0),
-                           obs=pairs.actions)
-    if evidence.maxent is not None:
-        pairs = evidence.maxent
-        log_pi = maxent_logits(mdp, reward, beta_values["maxent"], maxent_horizon, **kwargs)
-        logits = log_pi[pairs.states] if maxent_horizon is None else log_pi[pairs.times, pairs.states]
-        with numpyro.plate("maxent_pairs", pairs.states.shape[0]):
-            numpyro.sample("maxent_actions", BoltzmannPolicy(logits, 1.0), obs=pairs.actions)
-    if evidence.preferences is not None:
-        observe_preferences(evidence.preference_features @ w, evidence.preferences,
-                            beta_values["bradley-terry"], margin)
+    options = {**MODEL_OPTIONS, **options}
+    sources = evidence.sources()
+    num_features = mdp.num_features if mdp is not None else evidence.num_features
+    w, beta_values = sample_weights_and_betas(num_features, sources, prior, prior_scale, betas)
+    context = ModelContext(w, mdp, None if mdp is None else reward_from_weights(mdp, w))
+    for name in sources:
+        REGISTRY[name].observe(context, evidence[name], beta_values[name], options)
+
+
+@renamed_arguments(delta="margin")
+def irl_model(mdp: MDP, evidence: Evidence, *, prior: str = "gaussian", prior_scale: float = 1.0,
+              betas: dict | None = None, q: str = "soft", maxent_horizon: int | None = None,
+              margin: float = 0.0, solver_kwargs: dict | None = None):
+    """:func:`reward_model` with an MDP, in the argument order of earlier releases
+    (``irl_model(mdp, evidence, ...)``; ``delta``: deprecated alias of ``margin``).
+
+    Args:
+        mdp, evidence, prior, prior_scale, betas, q, maxent_horizon, margin, solver_kwargs:
+            see :func:`reward_model`.
+    """
+    reward_model(evidence, mdp, prior=prior, prior_scale=prior_scale, betas=betas, q=q,
+                 maxent_horizon=maxent_horizon, margin=margin, solver_kwargs=solver_kwargs)
+
+
+def trajectory_model(evidence: Evidence, *, prior: str = "gaussian", prior_scale: float = 1.0,
+                     betas: dict | None = None, margin: float = 0.0):
+    """:func:`reward_model` without an MDP (trajectory features: Bradley–Terry and
+    sample-based MaxEnt; Bayesian REX, Brown et al. 2020).
+
+    Args:
+        evidence, prior, prior_scale, betas, margin: see :func:`reward_model`.
+    """
+    reward_model(evidence, None, prior=prior, prior_scale=prior_scale, betas=betas,
+                 margin=margin)
+
+
+def build_evidence(names, inputs: EvidenceInputs, **options) -> Evidence:
+    """The :class:`~bayesirl.likelihoods.registry.Evidence` of the sources ``names``, each built
+    (and checked) from the world's raw evidence by its source's ``build``.
+
+    Args:
+        names: source names (from :data:`~bayesirl.likelihoods.registry.SOURCES`), distinct.
+        inputs: the raw evidence (:class:`~bayesirl.likelihoods.source.EvidenceInputs`).
+        **options: the model options (``maxent_horizon``, ``margin``, ...).
+
+    Raises:
+        ValueError: unknown, repeated or no names; a source whose evidence is missing or does
+            not fit (the message names the input).
+    """
+    from bayesirl.likelihoods.registry import SOURCES as REGISTRY
+
+    names = [names] if isinstance(names, str) else list(names)
+    bad = [n for n in names if n not in REGISTRY]
+    if bad or not names or len(set(names)) != len(names):
+        raise ValueError(f"likelihoods: expected distinct names from {tuple(REGISTRY)}, got "
+                         f"{names}")
+    options = {**MODEL_OPTIONS, **options}
+    return Evidence({name: REGISTRY[name].build(inputs, options) for name in names})
+
+
+def trajectory_evidence(trajectories, *, preferences=None, demonstrations=None, background=None,
+                        dtype=None) -> Evidence:
+    """Evidence from one trajectory set (no MDP): Bradley–Terry over ``preferences`` and/or
+    sample-based MaxEnt over the rows ``demonstrations`` with the ``background`` rows (default:
+    every other row); ``dtype`` casts its floating arrays (default: JAX's default float). The
+    margin of 'equal' labels is not checked here (the model's ``margin`` is).
+
+    Raises:
+        ValueError: no evidence; ids out of range; a background without log-probabilities.
+    """
+    if preferences is None and demonstrations is None:
+        raise ValueError("preferences, demonstrations: expected at least one source of evidence")
+    names = (["bradley-terry"] if preferences is not None else []) + (
+        ["sample-maxent"] if demonstrations is not None else [])
+    if demonstrations is None and background is not None:
+        raise ValueError("background: background trajectories need demonstrations")
+    inputs = EvidenceInputs(trajectories=trajectories, preferences=preferences,
+                            demonstration_ids=demonstrations, background_ids=background)
+    evidence = build_evidence(names, inputs, margin=1.0)
+    if dtype is None:
+        return evidence
+    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating)
+                        else x, evidence)
 
 
 def boltzmann_irl_model(
@@ -396,8 +452,8 @@ def boltzmann_irl_model(
     :class:`ScaledSphere`) and ``reward_weights`` and ``beta`` are deterministic sites: the
     same posterior as sampling (w, β), without the funnel between them.
     """
-    irl_model(mdp, Evidence(boltzmann=pairs), prior=prior, prior_scale=prior_scale,
-              betas={"boltzmann": beta}, q=q, solver_kwargs=solver_kwargs)
+    reward_model(Evidence(boltzmann=pairs), mdp, prior=prior, prior_scale=prior_scale,
+                 betas={"boltzmann": beta}, q=q, solver_kwargs=solver_kwargs)
 
 
 def value_space_irl_model(mdp: MDP, pairs: DemonstrationPairs, *, prior_scale: float = 10.0,

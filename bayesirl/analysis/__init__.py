@@ -12,7 +12,13 @@ from bayesirl.analysis.bounds import (
     feature_count_bound,
     value_at_risk_bound,
 )
-from bayesirl.analysis.diagnostics import Diagnostics, PosteriorWarning, diagnose, summary
+from bayesirl.analysis.diagnostics import (
+    Diagnostics,
+    DiagnosticsWarning,
+    PosteriorWarning,
+    diagnose,
+    summary,
+)
 from bayesirl.analysis.posterior import (
     add_posterior_quantities,
     credible_intervals,
@@ -24,5 +30,5 @@ __all__ = [
     "add_posterior_quantities", "credible_intervals", "evaluation_policy", "policy_losses",
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
-    "Diagnostics", "PosteriorWarning", "diagnose", "summary",
+    "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose", "summary",
 ]

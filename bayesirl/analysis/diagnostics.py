@@ -25,7 +25,11 @@ __all__ = [
     "MAX_DIVERGENCES",
     "NUTS_ACCEPT_MIN",
     "MH_ACCEPT_RANGE",
+    "DiagnosticsWarning",
     "PosteriorWarning",
+    "REMEDIES",
+    "diagnostics_warning",
+    "remedy",
     "Diagnostics",
     "diagnose",
     "summary",
@@ -46,8 +50,43 @@ NUTS_ACCEPT_MIN = 0.6
 MH_ACCEPT_RANGE = (0.1, 0.9)
 
 
-class PosteriorWarning(UserWarning):
+class DiagnosticsWarning(UserWarning):
     """The posterior draws fail a diagnostic: intervals and bounds may be wrong."""
+
+
+#: The former name of :class:`DiagnosticsWarning`.
+PosteriorWarning = DiagnosticsWarning
+
+#: What to try for each kind of failed check (by the problem sentence's first words); the
+#: Python keyword and the command-line flag are both named.
+REMEDIES = {
+    "R-hat": "run longer (num_warmup / --num-warmup, num_samples / --num-samples); for very "
+             "sharp likelihoods use method='mh' (--sampler mh)",
+    "bulk": "draw more samples (num_samples / --num-samples; for mh also thinning / "
+            "--thinning)",
+    "tail": "draw more samples (num_samples / --num-samples)",
+    "divergent": "use soft Q (q='soft' / --q soft), a smaller β, or method='mh' (--sampler mh)",
+    "mean": "a longer warm-up (num_warmup / --num-warmup)",
+    "one": "run at least 2 chains (num_chains=4 / --num-chains 4)",
+    "a single": "use method='nuts' or 'mh' (--sampler nuts or mh) for intervals and bounds",
+}
+
+
+def remedy(problem: str) -> str:
+    """What to try for one problem sentence of :class:`Diagnostics` (:data:`REMEDIES`)."""
+    for start, text in REMEDIES.items():
+        if problem.startswith(start):
+            return text
+    return "see 'bayesirl report' for the details"
+
+
+def diagnostics_warning(diagnostics: "Diagnostics") -> str:
+    """The text of the warning after a fit whose diagnostics fail: every problem with what to
+    try (the same text the command line prints)."""
+    lines = ["the posterior should not be trusted:"]
+    for p in diagnostics.problems:
+        lines.append(f"  - {p}\n    try: {remedy(p)}")
+    return "\n".join(lines)
 
 
 class Diagnostics(NamedTuple):

@@ -117,11 +117,11 @@ def compare_runs(idatas: dict, var_name: str | None = None, source: str | None =
 
 
 def _why_no_log_likelihood(path: str, idata) -> str:
-    from bayesirl.app.trajectory_fit import is_trajectory_run
+    from bayesirl.app.world import is_trajectory_run
 
-    if is_trajectory_run(path):
-        return ("trajectory-feature runs do not store one; compare runs fitted on an MDP "
-                "(--env or --mdp)")
+    if is_trajectory_run(path) and "observed_data" not in idata.groups():
+        return ("its evidence has no observations to leave out (sample-based MaxEnt is a "
+                "factor of the partition function); compare runs with preferences or on an MDP")
     if idata.posterior.attrs.get("method") == "map":
         return ("a MAP fit has one draw and PSIS-LOO needs posterior draws; fit it again with "
                 "--sampler nuts or --sampler mh ('bayesirl fit ... --out DIR')")

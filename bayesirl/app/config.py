@@ -1,13 +1,17 @@
 """The run configuration: every setting of a fit, typed, validated once, versioned on disk.
 
-A :class:`RunConfig` is what ``bayesirl fit`` builds from its arguments and what a notebook
-builds by hand; :func:`bayesirl.app.fit.run_fit` runs it, and writes it to the run folder as
-``config.json`` (:meth:`RunConfig.to_json`, schema :data:`CONFIG_FORMAT`), from which ``report``
-and ``query`` read it back (:meth:`RunConfig.from_json`) without re-parsing CLI strings.
+A :class:`RunConfig` is three specs — where the evidence comes from (:class:`WorldSpec`), the
+model (:class:`ModelSpec`) and how to infer (:class:`InferenceSpec`) — built by ``bayesirl
+fit`` from its arguments or by hand in a notebook; :func:`bayesirl.app.fit.run_fit` runs it and
+writes it to the run folder as ``config.json`` (:meth:`RunConfig.to_json`, schema
+:data:`CONFIG_FORMAT`), from which ``report`` and ``query`` read it back
+(:meth:`RunConfig.from_json`; folders written by earlier releases, flat ``config.json`` or
+only ``summary.json``, still load). The specs' fields can also be given flat,
+``RunConfig(env="gridworld", num_demos=10, sampler="mh")``, and read flat, ``config.sampler``.
 
-The rationality β of each evidence source is a :class:`BetaSpec` — a fixed number or a prior —
-turned into what :func:`bayesirl.models.irl_model` takes by :meth:`BetaSpec.to_model`, the one
-place that builds the NumPyro distribution.
+The sampler's defaults (draws, warm-up, thinning, chains) and what it supports live with the
+sampler, in :data:`bayesirl.inference.samplers.SAMPLERS`; ``sampler="auto"`` (the default)
+is resolved when the world is known (:meth:`RunConfig.with_sampler`).
 
 Errors are :class:`ConfigError` (a ``ValueError``) whose one-line message starts with the
 command-line flag of the setting (``--num-chains: ...``; the Python field is the flag without
@@ -21,12 +25,14 @@ import math
 from dataclasses import dataclass, field
 
 from bayesirl.app.errors import UsageError
-from bayesirl.inference import METHODS
-from bayesirl.models import PRIORS, SOURCES
-from bayesirl.trajectory_model import TRAJECTORY_SOURCES
+from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
+from bayesirl.inference.samplers import requirement_reasons
+from bayesirl.likelihoods.registry import source_names
+from bayesirl.models import PRIORS
 
 __all__ = [
     "CONFIG_FORMAT",
+    "LEGACY_CONFIG_FORMATS",
     "BETA_PRIORS",
     "SPHERE_PRIORS",
     "Q_KINDS",
@@ -40,41 +46,33 @@ __all__ = [
     "POLICY_WALK_DEFAULT_CHAINS",
     "ConfigError",
     "BetaSpec",
+    "WorldSpec",
+    "ModelSpec",
+    "InferenceSpec",
     "RunConfig",
 ]
 
 #: Schema of ``config.json``; bump the number when a field changes meaning.
-CONFIG_FORMAT = "bayesirl.run-config/1"
+CONFIG_FORMAT = "bayesirl.run-config/2"
+#: Earlier schemas that still load (flat settings).
+LEGACY_CONFIG_FORMATS = ("bayesirl.run-config/1",)
 #: Priors on β: name → number of parameters (the NumPyro distribution's, in its order).
 BETA_PRIORS = {"lognormal": 2, "gamma": 2, "halfnormal": 1, "exponential": 1}
 #: Weight priors under which β can be learned (the likelihood depends on β·w only).
 SPHERE_PRIORS = tuple(p for p in PRIORS if p.endswith("-sphere"))
 #: Q-values of the Boltzmann demonstrator.
 Q_KINDS = ("soft", "hard")
-#: Random-walk MH needs O(F) more steps than NUTS per effective draw: its defaults.
-MH_DEFAULT_WARMUP = 20_000
-#: Default thinning of random-walk MH (every 150th draw is kept). On FrozenLake8x8 (64 one-hot
-#: features, 50 demonstrations, 4 chains of 1000 kept draws; max R-hat / min bulk ESS):
-#: thinning 30 gave 1.023 / 279; 100 gave 1.010 / 982; 120 gave 1.008 / 1182 (seed 0) and
-#: ESS 1014 (seed 1); 150 gave 1.008 / 1271 (seed 1): the margin for >= 1000 (issue 10).
-MH_DEFAULT_THINNING = 150
-#: NUTS warm-up and kept draws per chain. On FrozenLake8x8 (64 features) NUTS draws are
-#: nearly independent: 4 chains of 500 after 500 warm-up gave R-hat 1.008, bulk ESS 2749 and
-#: tail ESS 1120 (1000 / 1000: R-hat 1.005, ESS 5566 / 2316, twice the time; issue 10).
-NUTS_DEFAULT_WARMUP = 500
-NUTS_DEFAULT_SAMPLES = 500
-#: Kept draws per chain of the other samplers.
-DEFAULT_SAMPLES = 1000
+#: Samplers of ``--sampler``: ``auto`` and every registered one.
+SAMPLERS = ("auto",) + tuple(_REGISTRY)
+#: The registry's defaults, by name (the same in the Python API).
+NUTS_DEFAULT_WARMUP = _REGISTRY["nuts"].defaults["num_warmup"]
+NUTS_DEFAULT_SAMPLES = _REGISTRY["nuts"].defaults["num_samples"]
+MH_DEFAULT_WARMUP = _REGISTRY["mh"].defaults["num_warmup"]
+MH_DEFAULT_THINNING = _REGISTRY["mh"].defaults["thinning"]
+DEFAULT_SAMPLES = _REGISTRY["mh"].defaults["num_samples"]
+POLICY_WALK_DEFAULT_CHAINS = _REGISTRY["policy-walk"].defaults["num_chains"]
 #: Seed of the synthetic world and evidence unless ``data_seed`` is given.
 DEFAULT_DATA_SEED = 0
-#: Samplers of ``--sampler``: :data:`bayesirl.inference.METHODS` plus ``"policy-walk"``, the
-#: fast exact BIRL sampler (:func:`bayesirl.inference.fit_policy_walk.fit_policy_walk`: hard
-#: Q, a sphere prior, a fixed β, Boltzmann demonstrations only; it implies ``--q hard`` and
-#: ``--prior l2-sphere``).
-SAMPLERS = METHODS + ("policy-walk",)
-#: Default chains of ``policy-walk`` (4 for the others): its chains share one cache of optimal
-#: policies and run as one batch, so 64 cost little more than 4 once the cache is warm.
-POLICY_WALK_DEFAULT_CHAINS = 64
 
 
 class ConfigError(UsageError):
@@ -98,6 +96,10 @@ def _number(value, flag: str, *, low=None, high=None, low_open=False, high_open=
                                                   else f"<{'' if high_open else '='} {high:g}")
         raise ConfigError(f"{flag}: expected {kind} {rng}, got {value!r}")
     return int(value) if integer else float(value)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ class BetaSpec:
         return f"{self.prior}:{','.join(f'{p:g}' for p in self.params)}"
 
     def to_model(self):
-        """What :func:`bayesirl.models.irl_model` takes: the float, or the NumPyro prior."""
+        """What :func:`bayesirl.models.reward_model` takes: the float, or the NumPyro prior."""
         if self.prior is None:
             return self.value
         import numpyro.distributions as dist
@@ -199,62 +201,46 @@ class BetaSpec:
                 "exponential": lambda: dist.Exponential(p[0])}[self.prior]()
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Every setting of one ``bayesirl fit`` run; validated and completed on construction.
+def _set(obj, name, value):
+    object.__setattr__(obj, name, value)
 
-    Evidence comes either from a built-in environment (``env``: demonstrations and/or
-    preferences are simulated with ``data_seed``), from files (``mdp`` with ``demos`` and/or
-    ``preferences``), or without an MDP from trajectory features (``trajectories`` with
-    ``preferences`` over its rows and/or ``demos_ids``; likelihoods from
-    :data:`bayesirl.trajectory_model.TRAJECTORY_SOURCES`, run by
-    :func:`bayesirl.app.trajectory_fit.run_trajectory_fit`). Defaults that depend on other settings are filled in, so a constructed
-    config is complete: ``likelihood`` (Boltzmann when there are demonstrations, plus
-    Bradley–Terry with preferences), ``betas`` (one :class:`BetaSpec` per likelihood; a key
-    ``None`` in the given mapping applies to every source without its own), ``num_samples``,
-    ``num_warmup`` and ``thinning`` (by sampler: :data:`NUTS_DEFAULT_SAMPLES`,
-    :data:`NUTS_DEFAULT_WARMUP`; :data:`MH_DEFAULT_WARMUP`, :data:`MH_DEFAULT_THINNING`). ``margin`` stays None ("1 when the preferences include
-    'equal' answers, else 0") until the evidence is known; :func:`bayesirl.app.fit.run_fit`
-    records the value it used.
+
+def _nonempty_name(obj, names):
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """Where the evidence comes from: a built-in environment with simulated evidence (``env``),
+    files over an MDP (``mdp`` with ``demos`` and/or ``preferences``), or trajectory features
+    without an MDP (``trajectories`` with ``preferences`` over its rows and/or ``demos_ids``).
 
     Attributes:
         env: built-in environment, or None.
-        grid_size: gridworld H×W.
-        num_features: number of colour features F of the gridworld.
-        discount: γ (None: the environment's default).
-        mdp: MDP file (path as given), or None.
-        demos: demonstrations file (path as given), or None.
-        preferences: preferences file (path as given), or None.
+        grid_size: gridworld H×W (``env="gridworld"`` only).
+        num_features: colour features F of the gridworld.
+        discount: γ (None: the environment's default; ``env`` only).
+        mdp: MDP file, or None.
+        demos: demonstrations file (with ``mdp``), or None.
+        preferences: preferences file, or None.
         trajectories: a trajectories ``.npz`` (:mod:`bayesirl.data.trajectories`), or None.
         demos_ids: rows of ``trajectories`` that are demonstrations, or None.
-        background_ids: rows of ``trajectories`` that are the background of the sample-based
-            MaxEnt likelihood (default: every row not in ``demos_ids``), or None.
+        background_ids: rows of ``trajectories`` that are the sample-based MaxEnt background
+            (default: every row not in ``demos_ids``), or None.
         num_demos: simulated demonstrations N (``env`` only).
         num_preferences: simulated comparisons P (``env`` only).
-        likelihood: evidence models, from :data:`bayesirl.models.SOURCES`.
-        betas: ``{source: BetaSpec}``.
-        horizon: finite horizon T of the maxent likelihood (None: discounted).
-        margin: indifference margin δ >= 0 of weak preferences (``--delta``).
-        q: soft or hard Q-values of the Boltzmann demonstrator (None: soft; policy-walk: hard).
-        prior: prior over reward weights (None: gaussian; policy-walk: l2-sphere).
-        prior_scale: scale of the prior over reward weights.
-        sampler: inference method, from :data:`SAMPLERS`.
-        num_samples: kept draws per chain (None: 500 for NUTS, 1000 otherwise).
-        num_warmup: warm-up iterations per chain (None: 500 NUTS, 20000 MH, 1000 otherwise).
-        thinning: keep every ``thinning``-th draw.
-        num_chains: C chains (MAP: random restarts; None: 4, policy-walk
-            :data:`POLICY_WALK_DEFAULT_CHAINS`).
-        seed: seed of inference (chains, initial points, MAP restarts).
         data_seed: seed of the synthetic world and of the simulated evidence.
 
     Raises:
-        ConfigError: any setting out of range or inconsistent with another (the message names
-            the flag).
+        ConfigError: settings that do not go together or out of range (the flag named).
     """
 
     env: str | None = None
-    grid_size: tuple[int, int] = (5, 5)
-    num_features: int = 4
+    grid_size: tuple[int, int] | None = None
+    num_features: int | None = None
     discount: float | None = None
     mdp: str | None = None
     demos: str | None = None
@@ -264,75 +250,33 @@ class RunConfig:
     background_ids: tuple[int, ...] | None = None
     num_demos: int = 50
     num_preferences: int = 0
-    likelihood: tuple[str, ...] | None = None
-    betas: dict = field(default_factory=dict)
-    horizon: int | None = None
-    margin: float | None = None
-    q: str | None = None
-    prior: str | None = None
-    prior_scale: float = 1.0
-    sampler: str = "nuts"
-    num_samples: int | None = None
-    num_warmup: int | None = None
-    thinning: int | None = None
-    num_chains: int | None = None
-    seed: int = 0
     data_seed: int = DEFAULT_DATA_SEED
 
     def __post_init__(self):
-        pw = self.sampler == "policy-walk"
-        for name, default in (("q", "hard" if pw else "soft"),
-                              ("prior", "l2-sphere" if pw else "gaussian"),
-                              ("num_chains", POLICY_WALK_DEFAULT_CHAINS if pw else 4)):
-            if getattr(self, name) is None:
-                self._set(name, default)
-        if self.num_samples is None:
-            self._set("num_samples", NUTS_DEFAULT_SAMPLES if self.sampler == "nuts"
-                      else DEFAULT_SAMPLES)
-        self._check_sources()
-        self._check_numbers()
-        likelihood = self._resolve_likelihood()
-        self._set("likelihood", likelihood)
-        self._set("betas", self._resolve_betas(likelihood))
-        if self.horizon is not None and "maxent" not in likelihood:
-            raise ConfigError("--horizon applies to --likelihood maxent only")
-        mh = self.sampler == "mh"
-        if self.num_warmup is None:
-            self._set("num_warmup", MH_DEFAULT_WARMUP if mh else
-                      NUTS_DEFAULT_WARMUP if self.sampler == "nuts" else 1000)
-        if self.thinning is None:
-            self._set("thinning", MH_DEFAULT_THINNING if mh else 1)
-        _number(self.num_warmup, "--num-warmup", low=0, integer=True)
-        _number(self.thinning, "--thinning", low=1, integer=True)
-        if pw:
-            self._check_policy_walk()
-
-    def _check_policy_walk(self):
-        """The settings ``--sampler policy-walk`` supports (else ConfigError)."""
-        why = "samples the hard-Q BIRL posterior with a fixed β on a sphere"
-        if self.trajectories is not None or self.likelihood != ("boltzmann",):
-            raise ConfigError(f"--sampler policy-walk: {why}: needs Boltzmann demonstrations "
-                              f"only (--likelihood boltzmann, an --env or --mdp), got "
-                              f"--likelihood {','.join(self.likelihood)}")
-        if self.q != "hard":
-            raise ConfigError(f"--q: --sampler policy-walk {why}: expected hard (the default "
-                              f"with it), got {self.q!r}")
-        if self.prior not in SPHERE_PRIORS:
-            raise ConfigError(f"--prior: --sampler policy-walk {why}: expected one of "
-                              f"{', '.join(SPHERE_PRIORS)} (default l2-sphere), got {self.prior!r}")
-        if self.betas["boltzmann"].learned:
-            raise ConfigError(f"--beta: --sampler policy-walk {why}: expected a number, got a "
-                              "prior (learn β with --sampler nuts or mh)")
-        if self.num_warmup < 4:
-            raise ConfigError(f"--num-warmup: --sampler policy-walk adapts its proposal during "
-                              f"warm-up: expected >= 4, got {self.num_warmup}")
-
-    def _set(self, name, value):
-        object.__setattr__(self, name, value)
-
-    def _check_sources(self):
         if self.trajectories is not None:
-            return self._check_trajectory_sources()
+            self._check_trajectories()
+        else:
+            self._check_mdp_world()
+        for name, low in (("num_demos", 0), ("num_preferences", 0), ("data_seed", 0)):
+            _set(self, name, _number(getattr(self, name), _flag(name), low=low, integer=True))
+
+    @property
+    def kind(self) -> str:
+        """``"trajectories"`` (no MDP) or ``"mdp"``."""
+        return "trajectories" if self.trajectories is not None else "mdp"
+
+    @property
+    def has_demonstrations(self) -> bool:
+        """True when the world provides demonstrations."""
+        return bool(self.demos) or bool(self.env and self.num_demos > 0) or (
+            self.demos_ids is not None)
+
+    @property
+    def has_preferences(self) -> bool:
+        """True when the world provides preferences."""
+        return bool(self.preferences) or bool(self.env and self.num_preferences > 0)
+
+    def _check_mdp_world(self):
         if self.demos_ids is not None or self.background_ids is not None:
             raise ConfigError("--demos-ids/--background-ids go with --trajectories")
         if self.env and self.mdp:
@@ -344,25 +288,41 @@ class RunConfig:
         if self.env and self.demos:
             raise ConfigError("--demos goes with --mdp; with --env demonstrations are simulated "
                               "(--num-demos)")
-        for name in ("env", "mdp", "demos", "preferences"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
+        _nonempty_name(self, ("env", "mdp", "demos", "preferences"))
+        gridworld = self.env == "gridworld"
+        for name, default in (("grid_size", (5, 5)), ("num_features", 4)):
+            if getattr(self, name) is not None and not gridworld:
+                raise ConfigError(f"{_flag(name)} applies to --env gridworld only, got "
+                                  f"{'--env ' + self.env if self.env else '--mdp'}")
+            if getattr(self, name) is None and gridworld:
+                _set(self, name, default)
+        if self.discount is not None and not self.env:
+            raise ConfigError("--discount applies to --env; an --mdp file holds its own γ")
+        if gridworld:
+            size = tuple(self.grid_size)
+            if len(size) != 2:
+                raise ConfigError(f"--grid-size: expected HEIGHTxWIDTH, got {self.grid_size!r}")
+            _set(self, "grid_size", tuple(_number(v, "--grid-size", low=1, integer=True)
+                                          for v in size))
+            _set(self, "num_features", _number(self.num_features, "--num-features", low=1,
+                                               integer=True))
+        _set(self, "discount", _number(self.discount, "--discount", low=0.0, high=1.0,
+                                       high_open=True, none_ok=True))
         if not self.env:
             if self.num_preferences:
                 raise ConfigError("--num-preferences needs --env (to label rollouts by the "
                                   "true return)")
-            self._set("num_demos", 0)
+            _set(self, "num_demos", 0)
 
-    def _check_trajectory_sources(self):
+    def _check_trajectories(self):
         others = [f"--{n}" for n in ("env", "mdp", "demos") if getattr(self, n)]
         if others:
             raise ConfigError(f"--trajectories: goes without an MDP; drop {', '.join(others)} "
                               "(demonstrations are rows of the npz: --demos-ids)")
-        for name in ("trajectories", "preferences"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
+        for name in ("grid_size", "num_features", "discount"):
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{_flag(name)} applies to --env, not --trajectories")
+        _nonempty_name(self, ("trajectories", "preferences"))
         if self.preferences is None and self.demos_ids is None:
             raise ConfigError("--trajectories needs --preferences and/or --demos-ids")
         if self.background_ids is not None and self.demos_ids is None:
@@ -372,123 +332,306 @@ class RunConfig:
             if ids is None:
                 continue
             ids = (ids,) if isinstance(ids, int) else tuple(ids)
-            flag = "--" + name.replace("_", "-")
             if not ids:
-                raise ConfigError(f"{flag}: expected at least one trajectory id, got none")
-            self._set(name, tuple(_number(i, flag, low=0, integer=True) for i in ids))
+                raise ConfigError(f"{_flag(name)}: expected at least one trajectory id, got none")
+            _set(self, name, tuple(_number(i, _flag(name), low=0, integer=True) for i in ids))
         if self.num_preferences:
             raise ConfigError("--num-preferences needs --env (to label rollouts by the "
                               "true return)")
-        self._set("num_demos", 0)
+        _set(self, "num_demos", 0)
 
-    def _check_numbers(self):
-        self._set("grid_size", tuple(self.grid_size))
-        if len(self.grid_size) != 2:
-            raise ConfigError(f"--grid-size: expected HEIGHTxWIDTH, got {self.grid_size!r}")
-        self._set("grid_size", tuple(_number(v, "--grid-size", low=1, integer=True)
-                                     for v in self.grid_size))
-        for name, low in (("num_features", 1), ("num_demos", 0), ("num_preferences", 0),
-                          ("num_samples", 1), ("num_chains", 1), ("seed", 0), ("data_seed", 0)):
-            flag = "--" + name.replace("_", "-")
-            self._set(name, _number(getattr(self, name), flag, low=low, integer=True))
-        self._set("discount", _number(self.discount, "--discount", low=0.0, high=1.0,
-                                      high_open=True, none_ok=True))
-        self._set("horizon", _number(self.horizon, "--horizon", low=1, integer=True,
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model: evidence sources (likelihoods), their rationality β's, the prior.
+
+    Attributes:
+        likelihood: evidence sources (names of :data:`bayesirl.likelihoods.registry.SOURCES`);
+            None: the world's default (Boltzmann — or sample-MaxEnt without an MDP — with
+            demonstrations, plus Bradley–Terry with preferences).
+        betas: ``{source: BetaSpec}``; a key ``None`` in the given mapping applies to every
+            source without its own.
+        horizon: finite horizon T of the maxent likelihood (None: discounted).
+        margin: indifference margin δ >= 0 of weak preferences (``--margin``; None: 1 when the
+            preferences include 'equal' answers, else 0, resolved with the evidence).
+        q: soft or hard Q of the Boltzmann demonstrator (None: soft, or hard with PolicyWalk).
+        prior: prior over reward weights (None: gaussian; with PolicyWalk l2-sphere).
+        prior_scale: scale of the Gaussian / Laplace prior.
+
+    Raises:
+        ConfigError: out of range (the flag named).
+    """
+
+    likelihood: tuple[str, ...] | None = None
+    betas: dict = field(default_factory=dict)
+    horizon: int | None = None
+    margin: float | None = None
+    q: str | None = None
+    prior: str | None = None
+    prior_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.likelihood is not None:
+            names = (self.likelihood,) if isinstance(self.likelihood, str) else tuple(
+                self.likelihood)
+            _set(self, "likelihood", names)
+        _set(self, "horizon", _number(self.horizon, "--horizon", low=1, integer=True,
+                                      none_ok=True))
+        _set(self, "margin", _number(self.margin, "--margin", low=0.0, none_ok=True))
+        _set(self, "prior_scale", _number(self.prior_scale, "--prior-scale", low=0.0,
+                                          low_open=True))
+        for name, flag, choices in (("q", "--q", Q_KINDS), ("prior", "--prior", PRIORS)):
+            value = getattr(self, name)
+            if value is not None and value not in choices:
+                raise ConfigError(f"{flag}: expected one of {', '.join(choices)}, got {value!r}")
+
+    def model_betas(self) -> dict:
+        """``{source: float or NumPyro distribution}`` for :func:`bayesirl.models.reward_model`."""
+        return {src: spec.to_model() for src, spec in self.betas.items()}
+
+
+@dataclass(frozen=True)
+class InferenceSpec:
+    """How to infer: the sampler and its run lengths (None: the sampler's defaults).
+
+    Attributes:
+        sampler: ``"auto"`` or a sampler of :data:`bayesirl.inference.samplers.SAMPLERS`.
+        num_samples: kept draws per chain.
+        num_warmup: warm-up iterations per chain.
+        thinning: keep every ``thinning``-th draw.
+        num_chains: C chains (MAP: random restarts).
+        seed: seed of inference (chains, initial points, MAP restarts).
+
+    Raises:
+        ConfigError: an unknown sampler, counts out of range (the flag named).
+    """
+
+    sampler: str = "auto"
+    num_samples: int | None = None
+    num_warmup: int | None = None
+    thinning: int | None = None
+    num_chains: int | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        sampler = self.sampler
+        for s in _REGISTRY.values():
+            if sampler in s.aliases:
+                sampler = s.name
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"--sampler: expected one of {', '.join(SAMPLERS)}, got "
+                              f"{self.sampler!r}")
+        _set(self, "sampler", sampler)
+        for name, low in (("num_samples", 1), ("num_warmup", 0), ("thinning", 1),
+                          ("num_chains", 1)):
+            _set(self, name, _number(getattr(self, name), _flag(name), low=low, integer=True,
                                      none_ok=True))
-        self._set("margin", _number(self.margin, "--delta", low=0.0, none_ok=True))
-        self._set("prior_scale", _number(self.prior_scale, "--prior-scale", low=0.0,
-                                         low_open=True))
-        for name, flag, choices in (("q", "--q", Q_KINDS), ("prior", "--prior", PRIORS),
-                                    ("sampler", "--sampler", SAMPLERS)):
-            if getattr(self, name) not in choices:
-                raise ConfigError(f"{flag}: expected one of {', '.join(choices)}, got "
-                                  f"{getattr(self, name)!r}")
+        _set(self, "seed", _number(self.seed, "--seed", low=0, integer=True))
+        if sampler != "auto":
+            defaults = _REGISTRY[sampler].defaults
+            for name in ("num_samples", "num_warmup", "thinning", "num_chains"):
+                if getattr(self, name) is None:
+                    _set(self, name, defaults[name])
 
-    def _resolve_likelihood(self) -> tuple[str, ...]:
-        has_demos = bool(self.demos) or bool(self.env and self.num_demos > 0) or (
-            self.demos_ids is not None)
-        has_prefs = bool(self.preferences) or bool(self.env and self.num_preferences > 0)
-        names = self.likelihood
-        if names is None:
-            demo_source = "sample-maxent" if self.trajectories else "boltzmann"
-            names = ((demo_source,) if has_demos else ()) + (("bradley-terry",) if has_prefs
-                                                             else ())
-        names = (names,) if isinstance(names, str) else tuple(names)
-        allowed = TRAJECTORY_SOURCES if self.trajectories else SOURCES
-        bad = [n for n in names if n not in allowed]
-        if bad:
-            run = " for --trajectories" if self.trajectories else ""
-            raise ConfigError(f"--likelihood: expected a comma-separated list of "
-                              f"{', '.join(allowed)}{run}, got {','.join(map(str, names))!r}")
-        if len(set(names)) != len(names):
-            raise ConfigError(f"--likelihood: a likelihood is repeated in {','.join(names)!r}")
-        if not names:
-            raise ConfigError("--num-demos/--num-preferences: no evidence: give demonstrations "
-                              "(--num-demos > 0 or --demos) or preferences (--num-preferences "
-                              "> 0 or --preferences)")
-        needs_demos = {"boltzmann", "maxent", "sample-maxent"} & set(names)
-        if needs_demos and not has_demos:
-            raise ConfigError(f"--likelihood {','.join(sorted(needs_demos))} needs "
-                              "demonstrations (--num-demos > 0 or --demos)")
-        if "bradley-terry" in names and not has_prefs:
-            raise ConfigError("--likelihood bradley-terry needs preferences "
-                              "(--num-preferences > 0 or --preferences)")
-        return names
 
-    def _resolve_betas(self, likelihood) -> dict:
-        given = dict(self.betas or {})
-        for source in given:
-            if source is not None and source not in likelihood:
-                raise ConfigError(f"--beta {source}=...: {source} is not among --likelihood "
-                                  f"{','.join(likelihood)}")
-        default = BetaSpec.coerce(given.get(None, 1.0))
-        betas = {src: BetaSpec.coerce(given[src]) if src in given else default
-                 for src in likelihood}
-        learned = [s for s, b in betas.items() if b.learned]
-        if learned and len(learned) == len(likelihood) and self.prior not in SPHERE_PRIORS:
-            raise ConfigError("--beta: a prior on β needs --prior l1-sphere or l2-sphere "
-                              "(the likelihood depends on β·w only)")
-        return betas
+_SPECS = {"world": WorldSpec, "model": ModelSpec, "inference": InferenceSpec}
+_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in _SPECS.items()}
+#: Flat names of earlier releases.
+_RENAMED = {"delta": "margin"}
 
-    # ---- serialisation ------------------------------------------------------------------
+
+class RunConfig:
+    """Every setting of one ``bayesirl fit`` run: ``RunConfig(world, model, inference)``,
+    validated and completed on construction (also from flat fields, see the module docstring).
+
+    Completed defaults: ``model.likelihood`` (from the world's evidence), ``model.betas`` (one
+    :class:`BetaSpec` per likelihood), and for an explicit sampler its run lengths and the
+    settings it implies (PolicyWalk: hard Q, an L2-sphere prior). The sampler's requirements
+    are checked against the model (:func:`bayesirl.inference.samplers.requirement_reasons`).
+
+    Attributes:
+        world: :class:`WorldSpec`.
+        model: :class:`ModelSpec`.
+        inference: :class:`InferenceSpec`.
+
+    Raises:
+        ConfigError: a setting out of range, unknown, or inconsistent with another (the
+            message names the flag).
+    """
+
+    __slots__ = ("world", "model", "inference")
+
+    def __init__(self, world: WorldSpec | None = None, model: ModelSpec | None = None,
+                 inference: InferenceSpec | None = None, **flat):
+        parts = {"world": {}, "model": {}, "inference": {}}
+        for key, value in flat.items():
+            key = _RENAMED.get(key, key)
+            spec = next((s for s, names in _FIELDS.items() if key in names), None)
+            if spec is None:
+                raise ConfigError(f"config: unknown setting {key!r}")
+            parts[spec][key] = value
+        given = {"world": world, "model": model, "inference": inference}
+        for spec, value in given.items():
+            if value is not None and parts[spec]:
+                raise ConfigError(f"config: give {spec} as a spec or as fields, not both")
+        world = world or WorldSpec(**parts["world"])
+        inference = inference or InferenceSpec(**parts["inference"])
+        model = model or ModelSpec(**parts["model"])
+        model = self._complete_model(world, model, inference)
+        object.__setattr__(self, "world", world)
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "inference", inference)
+        if inference.sampler != "auto":
+            self._check_sampler()
+
+    # ---- completion and checks --------------------------------------------------------------
+
+    @staticmethod
+    def _complete_model(world: WorldSpec, model: ModelSpec, inference: InferenceSpec):
+        pw = inference.sampler == "policy-walk"
+        changes = {}
+        if model.prior is None:
+            changes["prior"] = "l2-sphere" if pw else "gaussian"
+        if model.q is None and pw:
+            changes["q"] = "hard"
+        likelihood = _resolve_likelihood(world, model.likelihood)
+        changes["likelihood"] = likelihood
+        prior = changes.get("prior", model.prior)
+        changes["betas"] = _resolve_betas(model.betas, likelihood, prior)
+        if model.horizon is not None and "maxent" not in likelihood:
+            raise ConfigError("--horizon applies to --likelihood maxent only")
+        return dataclasses.replace(model, **changes)
+
+    def _check_sampler(self):
+        name = self.inference.sampler
+        sampler = _REGISTRY[name]
+        reasons = requirement_reasons(
+            sampler.requirements, sources=self.model.likelihood, prior=self.model.prior,
+            q=self.model.q or "soft", learned_beta=any(b.learned for b in self.model.betas.values()),
+            has_mdp=self.world.kind == "mdp")
+        if reasons:
+            flag = _reason_flag(reasons[0])
+            raise ConfigError(f"{flag}: --sampler {name} cannot sample this posterior: "
+                              f"{'; '.join(reasons)}")
+        if name == "policy-walk" and self.inference.num_warmup < 4:
+            raise ConfigError(f"--num-warmup: --sampler policy-walk adapts its proposal during "
+                              f"warm-up: expected >= 4, got {self.inference.num_warmup}")
+
+    # ---- flat access ------------------------------------------------------------------------
+
+    def __getattr__(self, name):
+        name = _RENAMED.get(name, name)
+        for spec, names in _FIELDS.items():
+            if name in names:
+                return getattr(object.__getattribute__(self, spec), name)
+        raise AttributeError(f"RunConfig has no setting {name!r}")
+
+    def __setattr__(self, name, value):
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other):
+        return isinstance(other, RunConfig) and (self.world, self.model, self.inference) == (
+            other.world, other.model, other.inference)
+
+    def __hash__(self):
+        return hash((self.world, self.model.likelihood, self.inference))
+
+    def __repr__(self):
+        return f"RunConfig(world={self.world!r}, model={self.model!r}, inference={self.inference!r})"
+
+    def replace(self, **flat) -> "RunConfig":
+        """A new config with some flat fields changed (validated again)."""
+        parts = {spec: {} for spec in _SPECS}
+        for key, value in flat.items():
+            key = _RENAMED.get(key, key)
+            spec = next((s for s, names in _FIELDS.items() if key in names), None)
+            if spec is None:
+                raise ConfigError(f"config: unknown setting {key!r}")
+            parts[spec][key] = value
+        return RunConfig(
+            world=dataclasses.replace(self.world, **parts["world"]),
+            model=dataclasses.replace(self.model, **parts["model"]),
+            inference=dataclasses.replace(self.inference, **parts["inference"]))
+
+    def with_sampler(self, sampler: str, q: str | None = None) -> "RunConfig":
+        """The config with ``sampler="auto"`` resolved to ``sampler`` (and the Q kind it
+        implies); the run lengths left unset become the sampler's defaults."""
+        model = self.model if q is None else dataclasses.replace(self.model, q=q)
+        inference = dataclasses.replace(self.inference, sampler=sampler)
+        return RunConfig(world=self.world, model=model, inference=inference)
+
+    def model_betas(self) -> dict:
+        """``{source: float or NumPyro distribution}`` for :func:`bayesirl.models.reward_model`."""
+        return self.model.model_betas()
+
+    # ---- serialisation ----------------------------------------------------------------------
 
     def to_json(self) -> dict:
-        """A JSON-ready dict with ``"format": CONFIG_FORMAT``."""
+        """A JSON-ready dict with ``"format": CONFIG_FORMAT`` and one object per spec."""
         doc = {"format": CONFIG_FORMAT}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "betas":
-                value = {src: spec.to_json() for src, spec in value.items()}
-            elif isinstance(value, tuple):
-                value = list(value)
-            doc[f.name] = value
+        for spec in _SPECS:
+            obj = getattr(self, spec)
+            part = {}
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                if f.name == "betas":
+                    value = {src: b.to_json() for src, b in value.items()}
+                elif isinstance(value, tuple):
+                    value = list(value)
+                part[f.name] = value
+            doc[spec] = part
         return doc
+
+    def flat_json(self) -> dict:
+        """Every setting in one flat dict (for summaries)."""
+        doc = self.to_json()
+        return {k: v for spec in _SPECS for k, v in doc[spec].items()}
 
     @classmethod
     def from_json(cls, doc: dict) -> "RunConfig":
-        """Rebuild a config written by :meth:`to_json` (validated again).
+        """Rebuild a config written by :meth:`to_json` (validated again); a flat
+        ``bayesirl.run-config/1`` document of earlier releases loads too.
 
         Raises:
             ConfigError: another format or version, unknown fields, invalid settings.
         """
-        if not isinstance(doc, dict) or doc.get("format") != CONFIG_FORMAT:
-            got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-            raise ConfigError(f"config: expected format {CONFIG_FORMAT!r}, got {got!r}")
-        names = {f.name for f in dataclasses.fields(cls)}
+        fmt = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        if fmt in LEGACY_CONFIG_FORMATS:
+            return cls._from_flat_doc(doc)
+        if fmt != CONFIG_FORMAT:
+            raise ConfigError(f"config: expected format {CONFIG_FORMAT!r}, got {fmt!r}")
+        unknown = set(doc) - set(_SPECS) - {"format"}
+        if unknown:
+            raise ConfigError(f"config: unknown settings {sorted(unknown)}")
+        specs = {}
+        for spec, cls_ in _SPECS.items():
+            part = dict(doc.get(spec) or {})
+            bad = set(part) - _FIELDS[spec]
+            if bad:
+                raise ConfigError(f"config: unknown {spec} settings {sorted(bad)}")
+            specs[spec] = cls_(**_from_json_values(part))
+        return cls(**specs)
+
+    @classmethod
+    def _from_flat_doc(cls, doc: dict) -> "RunConfig":
+        names = set().union(*_FIELDS.values()) | set(_RENAMED)
         unknown = set(doc) - names - {"format"}
         if unknown:
             raise ConfigError(f"config: unknown settings {sorted(unknown)}")
-        kwargs = {k: v for k, v in doc.items() if k in names}
-        kwargs["betas"] = {k: BetaSpec.coerce(v) for k, v in (kwargs.get("betas") or {}).items()}
-        if kwargs.get("likelihood") is not None:
-            kwargs["likelihood"] = tuple(kwargs["likelihood"])
+        kwargs = _from_json_values({k: v for k, v in doc.items() if k != "format"})
+        if kwargs.get("env") != "gridworld" and kwargs.get("env"):
+            kwargs.pop("grid_size", None)  # earlier releases saved gridworld settings everywhere
+            kwargs.pop("num_features", None)
+        if kwargs.get("mdp") or kwargs.get("trajectories"):
+            for name in ("grid_size", "num_features", "discount"):
+                kwargs.pop(name, None)
         return cls(**kwargs)
 
     @classmethod
     def from_legacy_settings(cls, settings: dict) -> "RunConfig":
         """Rebuild the config of a run folder written before ``config.json`` existed, from the
         ``"settings"`` of its ``summary.json`` (the seed then also seeded the data)."""
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = set().union(*_FIELDS.values())
         kwargs = {k: v for k, v in settings.items() if k in names and k != "betas"}
         kwargs["margin"] = settings.get("delta")
         kwargs["data_seed"] = settings.get("seed", 0)
@@ -496,9 +639,70 @@ class RunConfig:
             kwargs.pop("num_demos", None)
         if kwargs.get("likelihood") is not None:
             kwargs["likelihood"] = tuple(kwargs["likelihood"])
+        if kwargs.get("env") != "gridworld":
+            kwargs.pop("grid_size", None)
+            kwargs.pop("num_features", None)
+        if not kwargs.get("env"):
+            kwargs.pop("discount", None)
         kwargs["betas"] = {k: BetaSpec.coerce(v) for k, v in (settings.get("betas") or {}).items()}
         return cls(**kwargs)
 
-    def model_betas(self) -> dict:
-        """``{source: float or NumPyro distribution}`` for :func:`bayesirl.models.irl_model`."""
-        return {src: spec.to_model() for src, spec in self.betas.items()}
+
+def _from_json_values(part: dict) -> dict:
+    part = {_RENAMED.get(k, k): v for k, v in part.items()}
+    if "betas" in part:
+        part["betas"] = {k: BetaSpec.coerce(v) for k, v in (part.get("betas") or {}).items()}
+    for name in ("likelihood", "grid_size", "demos_ids", "background_ids"):
+        if part.get(name) is not None:
+            part[name] = tuple(part[name])
+    return part
+
+
+def _reason_flag(reason: str) -> str:
+    for word, flag in (("prior", "--prior"), ("q ", "--q"), ("β", "--beta"),
+                       ("evidence", "--likelihood"), ("MDP", "--trajectories")):
+        if word in reason:
+            return flag
+    return "--sampler"
+
+
+def _resolve_likelihood(world: WorldSpec, names) -> tuple[str, ...]:
+    has_demos, has_prefs = world.has_demonstrations, world.has_preferences
+    allowed = source_names(world.kind)
+    if names is None:
+        demo_source = "sample-maxent" if world.kind == "trajectories" else "boltzmann"
+        names = ((demo_source,) if has_demos else ()) + (("bradley-terry",) if has_prefs else ())
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        run = " for --trajectories" if world.kind == "trajectories" else ""
+        raise ConfigError(f"--likelihood: expected a comma-separated list of "
+                          f"{', '.join(allowed)}{run}, got {','.join(map(str, names))!r}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--likelihood: a likelihood is repeated in {','.join(names)!r}")
+    if not names:
+        raise ConfigError("--num-demos/--num-preferences: no evidence: give demonstrations "
+                          "(--num-demos > 0 or --demos) or preferences (--num-preferences "
+                          "> 0 or --preferences)")
+    needs_demos = {"boltzmann", "maxent", "sample-maxent"} & set(names)
+    if needs_demos and not has_demos:
+        raise ConfigError(f"--likelihood {','.join(sorted(needs_demos))} needs "
+                          "demonstrations (--num-demos > 0 or --demos)")
+    if "bradley-terry" in names and not has_prefs:
+        raise ConfigError("--likelihood bradley-terry needs preferences "
+                          "(--num-preferences > 0 or --preferences)")
+    return names
+
+
+def _resolve_betas(given, likelihood, prior) -> dict:
+    given = dict(given or {})
+    for source in given:
+        if source is not None and source not in likelihood:
+            raise ConfigError(f"--beta {source}=...: {source} is not among --likelihood "
+                              f"{','.join(likelihood)}")
+    default = BetaSpec.coerce(given.get(None, 1.0))
+    betas = {src: BetaSpec.coerce(given[src]) if src in given else default for src in likelihood}
+    learned = [s for s, b in betas.items() if b.learned]
+    if learned and len(learned) == len(likelihood) and prior not in SPHERE_PRIORS:
+        raise ConfigError("--beta: a prior on β needs --prior l1-sphere or l2-sphere "
+                          "(the likelihood depends on β·w only)")
+    return betas

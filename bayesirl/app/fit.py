@@ -1,4 +1,5 @@
-"""The fit job: a :class:`~bayesirl.app.config.RunConfig` in, a complete run folder out.
+"""The fit job: a :class:`~bayesirl.app.config.RunConfig` in, a complete run folder out, for
+every kind of world.
 
 :func:`run_fit` is what ``bayesirl fit`` runs, and what a notebook calls to get the same
 folder::
@@ -6,19 +7,20 @@ folder::
     from bayesirl.app import RunConfig, run_fit
     result = run_fit(RunConfig(env="gridworld", num_demos=20, sampler="map"), "runs/grid")
 
-The folder holds ``mdp.npz``, ``demos.json`` and/or ``preferences.json`` (the evidence used),
-``posterior.nc`` (ArviZ netCDF), ``config.json`` (the configuration, margin resolved) and
-``summary.json`` (diagnostics with warnings, weight table, policy, evaluation, timings). It is
-built in a staging folder next to ``out`` and replaces ``out`` as a whole only when complete
-(:func:`bayesirl._io.staged_folder`).
+The folder holds the world's input copies (``mdp.npz``, ``demos.json``, ``preferences.json``;
+or ``trajectories.npz``, ``preferences.json``), ``posterior.nc`` (ArviZ netCDF),
+``config.json`` (the configuration as run: the sampler ``auto`` chose, the margin resolved)
+and ``summary.json`` (the sampler and why, diagnostics with warnings, weight table, policy,
+evaluation, timings). It is built in a staging folder next to ``out`` and replaces ``out`` as
+a whole only when complete (:func:`bayesirl._io.staged_folder`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
+import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -27,12 +29,13 @@ from bayesirl import _arviz
 from bayesirl._io import staged_folder, write_json
 from bayesirl.app.checks import check_memory, check_out
 from bayesirl.app.config import RunConfig
+from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
 from bayesirl.app.summary import (diagnostics_summary, evaluation_summary, format_warning_block,
                                   policy_walk_hint, solver_hint, tree_depth_hint, weight_table)
 from bayesirl.app.world import World, build_world, resolve_margin
 
-__all__ = ["RunResult", "run_fit", "fit_posterior", "summarise", "write_run_folder",
-           "POLICY_NOTE"]
+__all__ = ["RunResult", "run_fit", "fit_posterior", "choose", "ran_config", "summarise",
+           "write_run_folder", "POLICY_NOTE", "echo_stderr"]
 
 #: What the reported policy is (in the fit's summary and report).
 POLICY_NOTE = "optimal (hard-max) policy of the posterior-mean reward, one action per state"
@@ -43,12 +46,13 @@ class RunResult(NamedTuple):
 
     Attributes:
         out: the run folder.
-        config: the configuration as run (margin resolved); also in ``config.json``.
+        config: the configuration as run (sampler and margin resolved); also in
+            ``config.json``.
         idata: the posterior (ArviZ InferenceData: ``reward_weights`` (C, M, F)).
         summary: the content of ``summary.json``.
         table: ArviZ summary table of the weights and β's (pandas DataFrame).
         diagnostics: :class:`bayesirl.analysis.Diagnostics`.
-        messages: warnings and hints already passed to ``echo``.
+        messages: notes, hints and warnings already passed to ``echo``.
     """
 
     out: str
@@ -60,23 +64,70 @@ class RunResult(NamedTuple):
     messages: tuple
 
 
-def _stderr(message: str) -> None:
+def echo_stderr(message: str) -> None:
+    """Print one message to stderr (the default ``echo`` of the jobs)."""
     print(message, file=sys.stderr)
 
 
+def _problem(config: RunConfig, world: World):
+    """The :class:`~bayesirl.inference.samplers.Problem` of a configured world."""
+    from bayesirl.inference.samplers import Problem
+    from bayesirl.models import build_evidence
+
+    try:
+        evidence = build_evidence(config.likelihood, world.evidence_inputs(),
+                                  maxent_horizon=config.horizon, margin=config.margin)
+    except ValueError as err:
+        raise _usage(err) from None
+    options = dict(q=config.q or "soft", maxent_horizon=config.horizon,
+                   margin=float(config.margin or 0.0), solver_kwargs=None)
+    return Problem(evidence, world.mdp, config.prior, config.prior_scale, config.model_betas(),
+                   options, world.feature_names)
+
+
+def _usage(err: Exception):
+    from bayesirl.app.errors import UsageError
+
+    text = str(err)
+    flags = {"margin": "--margin", "maxent_horizon": "--horizon", "demos": "--demos",
+             "preferences": "--preferences", "trajectories": "--trajectories",
+             "demonstrations": "--demos-ids", "background": "--background-ids"}
+    head = text.split(":", 1)[0].split(".")[0]
+    return UsageError(f"{flags[head]}: {text.split(':', 1)[1].strip()}" if head in flags
+                      else text)
+
+
+def choose(config: RunConfig, problem) -> tuple[RunConfig, str]:
+    """Resolve ``sampler="auto"``: the config with the chosen sampler (and the Q kind it
+    implies) and the sentence saying why; an explicit sampler is kept.
+
+    Returns:
+        ``(config, reason)``.
+    """
+    from bayesirl.inference.auto import choose_sampler
+
+    if config.sampler != "auto":
+        return config, "chosen with --sampler"
+    choice = choose_sampler(problem, config.q)
+    return config.with_sampler(choice.sampler, None if config.q else
+                               (choice.q if choice.q != "soft" else None)), choice.reason
+
+
 def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
-            progress_bar: bool = False, echo: Callable[[str], None] = _stderr) -> RunResult:
+            progress_bar: bool = False,
+            echo: Callable[[str], None] = echo_stderr) -> RunResult:
     """Run one fit end to end and write its folder.
 
-    Checks ``out`` and the memory first (before anything slow), builds the world
-    (``config.data_seed``), fits (``config.seed``), diagnoses, evaluates and writes.
+    Checks ``out`` first (before anything slow), builds the world (``config.data_seed``),
+    chooses the sampler when ``auto`` (and says which and why through ``echo``), checks the
+    memory, fits (``config.seed``), diagnoses, evaluates and writes.
 
     Args:
         config: the run configuration.
         out: the run folder; must be empty or absent unless ``force`` (then its previous
             contents are removed once the new folder is in place).
         force: replace a non-empty ``out``.
-        progress_bar: show NumPyro's progress bar.
+        progress_bar: show a progress bar.
         echo: receives notes, hints and the warning block (one string each); default stderr.
 
     Returns:
@@ -92,16 +143,29 @@ def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
     messages = [f"bayesirl: note: removed {p}, left by an interrupted run"
                 for p in check_out(out, force)]
     world = build_world(config)
-    config = dataclasses.replace(config, margin=resolve_margin(config, world))
-    check_memory(config.num_chains, config.num_samples, 2 * world.mdp.num_features + 8,
-                 world.mdp.num_states, world.mdp.num_actions)
-    messages.append(_solver_hint(config, world))
+    config = config.replace(margin=resolve_margin(config, world))
+    problem = _problem(config, world)
+    planned, reason = choose(config, problem)
+    if config.sampler == "auto":
+        messages.append(f"bayesirl: sampler: {planned.sampler}, because {reason}")
+    S = world.mdp.num_states if world.mdp is not None else 0
+    A = world.mdp.num_actions if world.mdp is not None else 0
+    check_memory(planned.num_chains, planned.num_samples, 2 * world.num_features + 8, S, A)
+    if world.mdp is not None:
+        messages.append(_solver_hint(planned, world))
     for m in filter(None, messages):
         echo(m)
-    idata = fit_posterior(config, world, progress_bar=progress_bar)
+    idata, fit_messages = fit_posterior(config, world, progress_bar=progress_bar,
+                                        problem=problem)
+    config = ran_config(config, idata)
+    retried = idata.posterior.attrs.get("retried_from")
+    if retried:
+        fit_messages.insert(0, f"bayesirl: note: {idata.posterior.attrs['sampler_reason']}")
     summary, table, diag = summarise(config, world, idata, start)
-    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + (
+    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + fit_messages + (
         [format_warning_block(diag)] if diag.problems else [])
+    summary["warnings"] += [m.removeprefix("bayesirl: warning: ") for m in fit_messages
+                            if m.startswith("bayesirl: warning: ")]
     summary["hints"] = [m for m in messages + late[:1] if m]
     write_run_folder(out, force, config, world, idata, summary)
     for m in filter(None, late):
@@ -110,7 +174,19 @@ def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
                      tuple(m for m in messages + late if m))
 
 
-def _solver_hint(config: RunConfig, world: World) -> str | None:
+def ran_config(config: RunConfig, idata) -> RunConfig:
+    """The configuration as run: the sampler that produced ``idata`` (``auto`` resolved, after
+    any retry), the Q kind it used and its run lengths."""
+    attrs = idata.posterior.attrs
+    sampler = str(attrs.get("method", config.sampler))
+    q = config.q or (attrs.get("q") if attrs.get("q") == "hard" else None)
+    resolved = config.with_sampler(sampler, q)
+    lengths = {k: int(attrs[k]) for k in ("num_samples", "num_warmup", "thinning", "num_chains")
+               if k in attrs and sampler != "map"}
+    return resolved.replace(**lengths) if lengths else resolved
+
+
+def _solver_hint(config: RunConfig, world) -> str | None:
     if not {"boltzmann", "maxent"} & set(config.likelihood):
         return None
     import jax.numpy as jnp
@@ -127,37 +203,42 @@ def _solver_hint(config: RunConfig, world: World) -> str | None:
     return solver_hint(mdp, reward, max(fixed, default=1.0))
 
 
-def fit_posterior(config: RunConfig, world: World, *, progress_bar: bool = False):
-    """Sample (or maximise) the posterior of ``config`` on ``world`` (``sampler``
-    ``"policy-walk"``: :func:`bayesirl.inference.fit_policy_walk.fit_policy_walk`).
+def fit_posterior(config: RunConfig, world: World, *, progress_bar: bool = False,
+                  problem=None):
+    """Sample (or maximise) the posterior of ``config`` on ``world`` with the configured
+    sampler (:func:`bayesirl.inference.fit.fit_reward`; ``auto`` is resolved first).
+
+    Args:
+        config: the run configuration (``sampler`` may be ``"auto"``: the choice, and a retry
+            when its diagnostics fail, happen in :func:`~bayesirl.inference.fit.fit_reward`).
+        world: the world of ``config``.
+        progress_bar: show a progress bar.
+        problem: the :class:`~bayesirl.inference.samplers.Problem` if already built.
 
     Returns:
-        ArviZ InferenceData with ``reward_weights`` (chain, draw, feature) and learned β's.
+        ``(idata, messages)``: ArviZ InferenceData with ``reward_weights`` (chain, draw,
+        feature) and learned β's (``posterior.attrs["method"]`` is the sampler that ran), and
+        the warnings raised while fitting (importance-weight collapse), as lines for the user.
     """
-    from bayesirl.inference import fit_demonstrations, fit_evidence
+    from bayesirl.inference.fit import fit_reward
 
-    if config.sampler == "policy-walk":  # RunConfig checked: Boltzmann demos, hard Q, sphere
-        return fit_demonstrations(
-            world.mdp, world.demos, method="policy_walk", prior=config.prior,
-            beta=config.betas["boltzmann"].value, q=config.q, num_samples=config.num_samples,
+    problem = problem if problem is not None else _problem(config, world)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        idata = fit_reward(
+            problem.evidence, world.mdp, method=config.sampler, prior=config.prior,
+            prior_scale=config.prior_scale, betas=config.model_betas(), q=config.q,
+            maxent_horizon=config.horizon, margin=float(config.margin or 0.0),
+            feature_names=world.feature_names, num_samples=config.num_samples,
             num_warmup=config.num_warmup, num_chains=config.num_chains,
-            thinning=config.thinning, seed=config.seed)
-    return fit_evidence(
-        world.mdp, likelihoods=config.likelihood, demos=world.demos,
-        preferences=world.preferences, method=config.sampler, prior=config.prior,
-        prior_scale=config.prior_scale, betas=config.model_betas(), q=config.q,
-        maxent_horizon=config.horizon, margin=config.margin, num_samples=config.num_samples,
-        num_warmup=config.num_warmup, num_chains=config.num_chains, thinning=config.thinning,
-        seed=config.seed, progress_bar=progress_bar,
-    )
-
-
-def _mdp_summary(world: World) -> dict:
-    mdp = world.mdp
-    return {"num_states": mdp.num_states, "num_actions": mdp.num_actions,
-            "num_features": mdp.num_features, "discount": float(mdp.discount),
-            "num_terminal_states": int(np.asarray(mdp.terminal).sum()),
-            "max_episode_steps": int(world.max_episode_steps)}
+            thinning=config.thinning, seed=config.seed, progress_bar=progress_bar, warn=False)
+    messages = [f"bayesirl: warning: {w.message}" for w in caught
+                if w.category.__name__ == "ImportanceWeightWarning"]
+    for w in caught:  # anything else the user should see
+        if w.category.__name__ not in ("ImportanceWeightWarning", "DiagnosticsWarning") and (
+                not issubclass(w.category, (DeprecationWarning, FutureWarning))):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return idata, messages
 
 
 def _optimal_policy(mdp, weights):
@@ -174,33 +255,35 @@ def summarise(config: RunConfig, world: World, idata, start: float):
     Returns:
         ``(summary dict, pandas table, Diagnostics)``.
     """
-    import jax
-
-    mdp, demos, prefs = world.mdp, world.demos, world.preferences
     table = weight_table(idata)
     diag, diag_doc = diagnostics_summary(idata)
-    mean_w = np.asarray(idata.posterior["reward_weights"].mean(("chain", "draw")).values,
-                        np.asarray(mdp.features).dtype)
-    learned_policy = jax.jit(_optimal_policy)(mdp, mean_w)
-    summary = {
-        "settings": {k: v for k, v in config.to_json().items() if k != "format"},
-        "mdp": _mdp_summary(world),
-        "evidence": {
-            "likelihoods": list(config.likelihood),
-            "num_demonstrations": 0 if demos is None else demos.num_trajectories,
-            "num_demonstration_steps": 0 if demos is None else int(np.asarray(demos.mask).sum()),
-            "num_comparisons": 0 if prefs is None else prefs[1].num_comparisons,
-        },
-        "diagnostics": diag_doc,
-        "warnings": list(diag.problems),
-        "weights": [{"name": str(name), **row.to_dict()} for name, row in table.iterrows()],
-        "policy": np.argmax(np.asarray(learned_policy), axis=-1).tolist(),
-        "policy_note": POLICY_NOTE,
-    }
-    evaluation = evaluation_summary(world, learned_policy)
-    if evaluation is not None:
-        summary["evaluation"] = evaluation
-    summary["timings"] = {"sampling_s": float(idata.posterior.attrs.get("sampling_time_s", 0.0)),
+    post = idata.posterior
+    summary = {"settings": config.flat_json(),
+               "sampler": {"name": config.sampler,
+                           "reason": str(post.attrs.get("sampler_reason", "")),
+                           "retried_from": post.attrs.get("retried_from")},
+               **world.describe(config),
+               "diagnostics": diag_doc, "warnings": list(diag.problems),
+               "weights": [{"name": str(name), **row.to_dict()} for name, row in table.iterrows()]}
+    if "importance_ess" in post:
+        ess = np.asarray(post["importance_ess"]).reshape(-1)
+        summary["evidence"]["num_background"] = int(post.attrs.get("num_background", 0))
+        summary["evidence"]["importance_ess"] = {
+            "median": float(np.median(ess)), "min": float(ess.min()),
+            "num_background": int(post.attrs.get("num_background", 0))}
+    if world.mdp is not None:
+        import jax
+
+        mdp = world.mdp
+        mean_w = np.asarray(post["reward_weights"].mean(("chain", "draw")).values,
+                            np.asarray(mdp.features).dtype)
+        learned_policy = jax.jit(_optimal_policy)(mdp, mean_w)
+        summary["policy"] = np.argmax(np.asarray(learned_policy), axis=-1).tolist()
+        summary["policy_note"] = POLICY_NOTE
+        evaluation = evaluation_summary(world, learned_policy)
+        if evaluation is not None:
+            summary["evaluation"] = evaluation
+    summary["timings"] = {"sampling_s": float(post.attrs.get("sampling_time_s", 0.0)),
                           "total_s": time.perf_counter() - start}
     return summary, table, diag
 
@@ -212,22 +295,11 @@ def write_run_folder(out: str, force: bool, config: RunConfig, world: World, ida
     Returns:
         The file names written (also stored as ``summary["files"]``).
     """
-    from bayesirl.data.demos import save_demonstrations
-    from bayesirl.data.mdp import save_mdp
-    from bayesirl.data.preferences import save_preferences
-
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with staged_folder(out, force=force) as stage:
-        names = ["mdp.npz", "posterior.nc", "config.json", "summary.json"]
-        save_mdp(os.path.join(stage, "mdp.npz"), world.mdp)
-        if world.demos is not None:
-            save_demonstrations(os.path.join(stage, "demos.json"), world.demos, world.mdp)
-            names.append("demos.json")
-        if world.preferences is not None:
-            save_preferences(os.path.join(stage, "preferences.json"), *world.preferences)
-            names.append("preferences.json")
-        _arviz.to_netcdf(idata, os.path.join(stage, "posterior.nc"))
-        write_json(os.path.join(stage, "config.json"), config.to_json())
+        names = world.save(stage) + [POSTERIOR_FILE, CONFIG_FILE, SUMMARY_FILE]
+        _arviz.to_netcdf(idata, os.path.join(stage, POSTERIOR_FILE))
+        write_json(os.path.join(stage, CONFIG_FILE), config.to_json())
         summary["files"] = sorted(names)
-        write_json(os.path.join(stage, "summary.json"), summary)
+        write_json(os.path.join(stage, SUMMARY_FILE), summary)
     return summary["files"]

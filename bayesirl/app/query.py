@@ -15,6 +15,7 @@ import numpy as np
 
 from bayesirl.app.errors import UsageError
 from bayesirl.app.run import load_run
+from bayesirl.app.world import beta_values
 
 __all__ = ["QueryOptions", "run_query", "format_query", "KINDS", "MAX_SHOWN_STEPS"]
 
@@ -63,28 +64,15 @@ class QueryOptions:
             raise UsageError(f"--seed: expected an integer >= 0, got {self.seed}")
 
 
-def _beta_of(run, sources, pick, dtype):
-    """β of the first of ``sources`` in the run: its posterior draws (at ``pick``) when
-    learned, else the configured number (1 when unknown)."""
-    import jax.numpy as jnp
-
-    for src in sources:
-        for name in ("beta", "beta_" + src.replace("-", "_")):
-            if name in run.idata.posterior:
-                draws = np.asarray(run.idata.posterior[name]).reshape(-1)
-                return jnp.asarray(draws[pick], dtype)
-        spec = run.config.betas.get(src) if run.config is not None else None
-        if spec is not None and not spec.learned:
-            return spec.value
-    return 1.0
-
-
 def run_query(run_dir: str, opts: QueryOptions = QueryOptions()) -> dict:
     """Score the next queries from the posterior in ``run_dir``.
 
+    A run without an MDP can only be asked for preferences between trajectories of a pool
+    (its own trajectories, or ``opts.candidates``, a trajectories ``.npz``).
+
     Returns:
         ``{"dir", "kind", "num_draws", "acquisition", "queries": [...]}``, best first; a
-        preference query lists both trajectories (states and actions).
+        preference query lists both trajectories (states and actions; for a pool, their rows).
 
     Raises:
         UsageError: not a run folder, a single-draw (MAP) run with a disagreement-based
@@ -94,6 +82,8 @@ def run_query(run_dir: str, opts: QueryOptions = QueryOptions()) -> dict:
     import jax.numpy as jnp
 
     run = load_run(run_dir, need_config=True)
+    if run.kind == "trajectories":
+        return _pool_queries(run, opts)
     mdp = run.mdp
     w_all = np.asarray(run.idata.posterior["reward_weights"]).reshape(-1, mdp.num_features)
     if len(w_all) < 2 and opts.acquisition != "random":
@@ -113,11 +103,13 @@ def run_query(run_dir: str, opts: QueryOptions = QueryOptions()) -> dict:
 
 
 def _state_queries(run, opts, weights, pick, key) -> dict:
+    import jax.numpy as jnp
+
     from bayesirl.active import choose_states, state_scores
 
     acq = opts.acquisition or "bald"
     demo_sources = [s for s in run.config.likelihood if s != "bradley-terry"] or ["boltzmann"]
-    beta = _beta_of(run, demo_sources, pick, weights.dtype)
+    beta = jnp.asarray(beta_values(run.idata, run.config, demo_sources, pick), weights.dtype)
     asked = _parse_states(opts.asked, run.mdp.num_states)
     scores = state_scores(acq, run.mdp, weights, beta=beta, q=run.config.q, alpha=opts.alpha,
                           rng_key=key)
@@ -154,11 +146,14 @@ def _candidates(run, opts, weights, key):
 
 
 def _preference_queries(run, opts, weights, pick, key) -> dict:
+    import jax.numpy as jnp
+
     from bayesirl.active import choose_pairs, preference_scores
     from bayesirl.solvers.occupancy import empirical_feature_counts
 
     acq = opts.acquisition or "mutual-information"
-    beta = _beta_of(run, ["bradley-terry"], pick, weights.dtype)
+    beta = jnp.asarray(beta_values(run.idata, run.config, ["bradley-terry"], pick),
+                       weights.dtype)
     trajs = _candidates(run, opts, weights, key)
     phi = empirical_feature_counts(run.mdp, trajs)
     ia, ib = np.triu_indices(trajs.num_trajectories, k=1)
@@ -187,6 +182,8 @@ def _steps(t: dict) -> str:
 def format_query(result: dict) -> str:
     """The table printed by ``bayesirl query`` (preference queries show both trajectories as
     ``state:action`` steps; ``--json`` has them in full)."""
+    if "pool" in result:
+        return _format_pool_query(result)
     lines = [f"Next {result['kind']} queries by {result['acquisition']} "
              f"({result['num_draws']} posterior draws), best first:"]
     for rank, q in enumerate(result["queries"], 1):
@@ -225,3 +222,114 @@ def _parse_pairs(text: str, ia, ib) -> list[int]:
         except (ValueError, KeyError):
             raise UsageError(f"--asked: expected candidate pairs like 3-7, got {item!r}") from None
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs without an MDP: pairs from a pool of trajectories
+# ---------------------------------------------------------------------------------------------
+
+
+def _pool(run, opts):
+    if not opts.candidates:
+        return run.trajectories, "the run's trajectories"
+    from bayesirl.data.trajectories import load_trajectories
+
+    try:
+        pool = load_trajectories(opts.candidates)
+    except (OSError, ValueError, TypeError) as err:
+        raise UsageError(f"--candidates: {err}") from None
+    F = run.trajectories.num_features
+    if pool.num_features != F:
+        raise UsageError(f"--candidates: expected trajectories with the run's F = {F} "
+                         f"features, got {pool.num_features}")
+    return pool, opts.candidates
+
+
+def _asked(text: str, run, own_pool: bool, N: int, index: dict) -> list[int]:
+    asked = []
+    if own_pool and run.preferences is not None:
+        for a, b in zip(np.asarray(run.preferences.first), np.asarray(run.preferences.second)):
+            if a != b:
+                asked.append(index[tuple(sorted((int(a), int(b))))])
+    for item in filter(None, text.split(",")):
+        try:
+            a, b = sorted(int(x) for x in item.split("-"))
+            asked.append(index[(a, b)])
+        except (ValueError, KeyError):
+            raise UsageError(f"--asked: expected pairs i-j of distinct pool trajectories "
+                             f"(0..{N - 1}), got {item!r}") from None
+    return asked
+
+
+def _pool_queries(run, opts: QueryOptions) -> dict:
+    """Score every pair of a trajectory pool (a run without an MDP) and return the best
+    ``opts.top_k``.
+
+    Args:
+        run: the loaded run (``trajectories``).
+        opts: :class:`QueryOptions` (``kind`` must be ``"preference"``; ``candidates``: a
+            trajectories ``.npz`` pool, or None for the run's own).
+
+    Returns:
+        ``{"dir", "kind", "num_draws", "acquisition", "pool", "num_candidates",
+        "num_excluded", "queries": [{"first": {"index"}, "second": {"index"}, "score"}]}``,
+        best first (indices are rows of the pool).
+
+    Raises:
+        UsageError: ``kind="state"``, an unknown acquisition, a single-draw run with a
+            disagreement-based acquisition, a bad pool or ``asked``, or every pair asked.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from bayesirl.active import PREFERENCE_ACQUISITIONS, choose_pairs, preference_scores
+
+    if opts.kind != "preference":
+        raise UsageError("--kind: a trajectory run has no states to ask about; use --kind "
+                         "preference")
+    acq = opts.acquisition or "mutual-information"
+    if acq not in PREFERENCE_ACQUISITIONS:
+        raise UsageError(f"--acquisition: expected one of {', '.join(PREFERENCE_ACQUISITIONS)} "
+                         f"for --kind preference, got {acq!r}")
+    F = run.trajectories.num_features
+    w_all = np.asarray(run.idata.posterior["reward_weights"]).reshape(-1, F)
+    if len(w_all) < 2 and acq != "random":
+        raise UsageError(f"DIR: {run.path} holds a single draw (a MAP fit): the acquisitions "
+                         "score the disagreement between posterior draws; fit with --sampler "
+                         "nuts or mh, or use --acquisition random")
+    pick = np.random.default_rng(opts.seed).choice(len(w_all), min(opts.num_draws, len(w_all)),
+                                                   replace=False)
+    pool, pool_name = _pool(run, opts)
+    N = pool.num_trajectories
+    if N < 2:
+        raise UsageError(f"--candidates: the pool needs at least two trajectories, got {N}")
+    ia, ib = np.triu_indices(N, k=1)
+    index = {(int(a), int(b)): p for p, (a, b) in enumerate(zip(ia, ib))}
+    asked = _asked(opts.asked, run, not opts.candidates, N, index)
+    phi = jnp.asarray(pool.feature_counts, jnp.float32)
+    scores = preference_scores(acq, jnp.asarray(w_all[pick], jnp.float32), phi[ia], phi[ib],
+                               beta=jnp.asarray(beta_values(run.idata, run.config,
+                                                            ["bradley-terry"], pick),
+                                                jnp.float32),
+                               margin=float(run.config.margin or 0.0),
+                               rng_key=jax.random.PRNGKey(opts.seed))
+    try:
+        choice = choose_pairs(scores, sorted(set(asked)), opts.top_k)
+    except ValueError as err:
+        raise UsageError(f"--asked: {err}") from None
+    return {"dir": str(run.path), "kind": "preference", "num_draws": int(len(pick)),
+            "acquisition": acq, "pool": pool_name, "num_candidates": N,
+            "num_excluded": len(set(asked)),
+            "queries": [{"first": {"index": int(ia[p])}, "second": {"index": int(ib[p])},
+                         "score": float(v)} for p, v in zip(choice.indices, choice.scores)]}
+
+
+def _format_pool_query(result: dict) -> str:
+    """The table printed by ``bayesirl query`` for a run without an MDP."""
+    lines = [f"Next preference queries by {result['acquisition']} ({result['num_draws']} "
+             f"posterior draws) over {result['num_candidates']} trajectories of "
+             f"{result['pool']} ({result['num_excluded']} pairs excluded), best first:"]
+    for rank, q in enumerate(result["queries"], 1):
+        lines.append(f"  {rank}. trajectories {q['first']['index']} vs "
+                     f"{q['second']['index']}  score {q['score']:.4g}")
+    return "\n".join(lines) + "\n"

@@ -56,6 +56,9 @@ class ReportOptions:
         sample_size: ``"draws"`` or ``"ess"`` (n of the headline bound).
         grid_shape: (H, W) for the reward maps, or None (the environment's).
         max_plot_weights: weights in the trace and rank plots.
+        policies: runs without an MDP: candidate policies (``.npz`` of feature counts), or
+            None for the run's trajectories (``baseline`` then names the candidate the regret
+            is bounded against; ``"uniform"``: the first).
     """
 
     alpha: float = 0.95
@@ -67,6 +70,7 @@ class ReportOptions:
     sample_size: str = "ess"
     grid_shape: tuple | None = None
     max_plot_weights: int = DEFAULT_MAX_PLOT_WEIGHTS
+    policies: str | None = None
 
 
 def _target(run_dir: str, force: bool) -> str:
@@ -94,6 +98,10 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
                quiet: bool = False) -> dict:
     """Analyse the run folder ``run_dir`` and write ``run_dir/report/`` as a whole.
 
+    An MDP run gets credible intervals, policy-loss bounds, the sufficiency verdict and plots;
+    a run without an MDP gets the evaluation of candidate policies from their feature counts
+    (:mod:`bayesirl.app.report_candidates`).
+
     Returns:
         The content of ``report.json``.
 
@@ -103,20 +111,34 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
     """
     run_dir = os.fspath(run_dir)
     out = _target(run_dir, force)
-    ctx = _context(load_run(run_dir), opts)
-    result = analyse(opts, ctx)
-    with staged_folder(out, force=force) as stage:
-        files = write_plots(opts, ctx, result, stage)
-        result["json"]["files"] = ["report.txt", "report.json"] + files
-        text = render_text(opts, ctx, result)
-        write_text(os.path.join(stage, "report.txt"), text)
-        write_json(os.path.join(stage, "report.json"), result["json"])
-    for problem in result["diagnostics"].problems:
+    run = load_run(run_dir)
+    if run.kind == "trajectories":
+        from bayesirl.app.report_candidates import analyse_candidates, write_candidate_report
+
+        doc, diag = analyse_candidates(run, opts)
+        with staged_folder(out, force=force) as stage:
+            text = write_candidate_report(stage, doc)
+        files, result_json = doc["files"], doc
+    else:
+        if opts.policies is not None:
+            raise UsageError("--policies: goes with a run without an MDP ('bayesirl fit "
+                             "--trajectories'); for an MDP run use --policy FILE")
+        ctx = _context(run, opts)
+        result = analyse(opts, ctx)
+        diag = result["diagnostics"]
+        with staged_folder(out, force=force) as stage:
+            files = write_plots(opts, ctx, result, stage)
+            result["json"]["files"] = ["report.txt", "report.json"] + files
+            text = render_text(opts, ctx, result)
+            write_text(os.path.join(stage, "report.txt"), text)
+            write_json(os.path.join(stage, "report.json"), result["json"])
+        files, result_json = result["json"]["files"], result["json"]
+    for problem in diag.problems:
         print(f"bayesirl: warning: posterior should not be trusted: {problem}", file=sys.stderr)
     if not quiet:
         print(text, end="")
-        print(f"Wrote {', '.join(result['json']['files'])} to {out}")
-    return result["json"]
+        print(f"Wrote {', '.join(files)} to {out}")
+    return result_json
 
 
 def _policies(opts: ReportOptions, ctx: dict):

@@ -1,8 +1,10 @@
-"""Reading a run folder written by ``bayesirl fit`` — the one loader ``report`` and ``query`` use.
+"""Reading a run folder written by ``bayesirl fit`` — the one loader of ``report``, ``query``
+and ``compare``, for every kind of world.
 
-A run folder holds ``mdp.npz``, ``posterior.nc``, ``config.json``, ``summary.json`` and the
-evidence files. Folders written before ``config.json`` existed are read too: their
-configuration is rebuilt from the settings in ``summary.json``
+A run folder holds ``posterior.nc``, ``config.json``, ``summary.json`` and the input copies of
+its world (``mdp.npz`` with ``demos.json`` / ``preferences.json``, or ``trajectories.npz`` with
+``preferences.json``). Folders written by earlier releases are read too: a flat
+``config.json`` (``bayesirl.run-config/1``), or only the settings in ``summary.json``
 (:meth:`~bayesirl.app.config.RunConfig.from_legacy_settings`).
 """
 
@@ -14,11 +16,20 @@ from typing import NamedTuple
 
 from bayesirl.app.config import RunConfig
 from bayesirl.app.errors import UsageError
+from bayesirl.app.world import (
+    MDP_FILE,
+    REDO_HINT,
+    TRAJECTORIES_FILE,
+    World,
+    is_trajectory_run,
+    load_world,
+)
 
-__all__ = ["Run", "load_run", "read_config", "REDO_HINT"]
+__all__ = ["Run", "load_run", "read_config", "REDO_HINT", "POSTERIOR_FILE", "CONFIG_FILE",
+           "SUMMARY_FILE"]
 
-#: How to redo a run folder that is too old or incomplete (ends the error messages).
-REDO_HINT = "fit it again with 'bayesirl fit ... --out DIR'"
+#: The files every run folder holds besides its world's input copies.
+POSTERIOR_FILE, CONFIG_FILE, SUMMARY_FILE = "posterior.nc", "config.json", "summary.json"
 
 
 class Run(NamedTuple):
@@ -26,20 +37,43 @@ class Run(NamedTuple):
 
     Attributes:
         path: the folder.
-        mdp: the MDP (S, A, F).
+        world: the :class:`~bayesirl.app.world.World` (its input copies).
         idata: the posterior (``reward_weights`` (C, M, F)).
         config: the :class:`RunConfig`, or None when the folder has neither ``config.json``
             nor ``summary.json`` settings.
         summary: ``summary.json`` ({} when absent).
-        demos: the demonstrations (``demos.json``), or None.
     """
 
     path: str
-    mdp: object
+    world: World
     idata: object
     config: RunConfig | None
     summary: dict
-    demos: object
+
+    @property
+    def kind(self) -> str:
+        """``"mdp"`` or ``"trajectories"``."""
+        return self.world.kind
+
+    @property
+    def mdp(self):
+        """The MDP (None for a trajectory run)."""
+        return self.world.mdp
+
+    @property
+    def demos(self):
+        """The demonstrations of an MDP run, or None."""
+        return getattr(self.world, "demos", None)
+
+    @property
+    def trajectories(self):
+        """The trajectory set of a trajectory run, or None."""
+        return getattr(self.world, "trajectories", None)
+
+    @property
+    def preferences(self):
+        """The comparisons, or None."""
+        return self.world.comparisons()
 
 
 def _read_json(path: str, what: str):
@@ -58,7 +92,7 @@ def read_config(path: str, summary: dict | None = None) -> RunConfig | None:
         UsageError: a configuration that cannot be read or rebuilt (one line saying how to
             redo the run).
     """
-    config_path = os.path.join(path, "config.json")
+    config_path = os.path.join(path, CONFIG_FILE)
     if os.path.isfile(config_path):
         try:
             return RunConfig.from_json(_read_json(config_path, "config"))
@@ -75,7 +109,7 @@ def read_config(path: str, summary: dict | None = None) -> RunConfig | None:
 
 
 def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
-    """Load a run folder.
+    """Load a run folder (an MDP run or a trajectory run).
 
     Args:
         path: the folder written by ``bayesirl fit --out DIR``.
@@ -83,44 +117,35 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
             likelihoods).
 
     Raises:
-        UsageError: not a folder, ``mdp.npz`` or ``posterior.nc`` missing or unreadable, no
+        UsageError: not a folder, the posterior or the world's inputs missing or unreadable, no
             ``reward_weights`` in the posterior, or no configuration when ``need_config``
             (messages start with ``DIR:``).
     """
     from bayesirl import _arviz
-    from bayesirl.data.demos import load_demonstrations
-    from bayesirl.data.mdp import load_mdp
 
     path = os.fspath(path)
     if not os.path.isdir(path):
-        raise UsageError(f"DIR: {path} is not a folder (it has no mdp.npz); give a folder "
-                         "written by 'bayesirl fit --out DIR'")
-    for name in ("posterior.nc", "mdp.npz"):
+        raise UsageError(f"DIR: {path} is not a folder; give a folder written by "
+                         "'bayesirl fit --out DIR'")
+    inputs = TRAJECTORIES_FILE if is_trajectory_run(path) else MDP_FILE
+    for name in (POSTERIOR_FILE, inputs):
         if not os.path.isfile(os.path.join(path, name)):
             raise UsageError(f"DIR: {path} has no {name}; it must be a folder written by "
                              "'bayesirl fit --out DIR'")
     try:
-        mdp = load_mdp(os.path.join(path, "mdp.npz"))
-    except (ValueError, OSError) as err:
-        raise UsageError(f"DIR: {err}") from None
-    try:
-        idata = _arviz.from_netcdf(os.path.join(path, "posterior.nc"))
+        idata = _arviz.from_netcdf(os.path.join(path, POSTERIOR_FILE))
     except Exception as err:  # netCDF / HDF5 raise many kinds
-        raise UsageError(f"DIR: cannot read {os.path.join(path, 'posterior.nc')} "
+        raise UsageError(f"DIR: cannot read {os.path.join(path, POSTERIOR_FILE)} "
                          f"({type(err).__name__}: {err}); {REDO_HINT}") from None
     if "posterior" not in idata.groups() or "reward_weights" not in idata.posterior:
-        raise UsageError(f"DIR: {path}/posterior.nc has no posterior variable 'reward_weights'")
-    summary_path = os.path.join(path, "summary.json")
+        raise UsageError(f"DIR: {path}/{POSTERIOR_FILE} has no posterior variable "
+                         "'reward_weights'")
+    summary_path = os.path.join(path, SUMMARY_FILE)
     summary = _read_json(summary_path, "summary") if os.path.isfile(summary_path) else {}
     config = read_config(path, summary)
     if config is None and need_config:
         raise UsageError(f"DIR: {path} has no config.json or summary.json, so its likelihoods "
                          f"and β are unknown; {REDO_HINT}")
-    demos = None
-    demos_path = os.path.join(path, "demos.json")
-    if os.path.isfile(demos_path):
-        try:
-            demos = load_demonstrations(demos_path, mdp)
-        except (ValueError, TypeError) as err:
-            raise UsageError(f"DIR: {err}") from None
-    return Run(path, mdp, idata, config, summary, demos)
+    if inputs == TRAJECTORIES_FILE and (config is None or config.trajectories is None):
+        raise UsageError(f"DIR: {path}/config.json is not that of a trajectory run; {REDO_HINT}")
+    return Run(path, load_world(path, config), idata, config, summary)

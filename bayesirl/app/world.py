@@ -1,29 +1,76 @@
-"""The world and evidence of a run: a built-in environment with simulated evidence, or files.
+"""The world of a run: where the evidence comes from, behind one protocol.
 
-:func:`build_world` turns a :class:`~bayesirl.app.config.RunConfig` into a :class:`World`:
-the MDP, the environment (when built in: its true reward is known), the demonstrations and the
-preferences. Synthetic worlds and evidence use ``config.data_seed`` only, so changing
+A :class:`World` is what a run folder holds besides its posterior. Two kinds implement it:
+
+* :class:`MDPWorld` — an MDP with demonstrations and/or compared trajectories: a built-in
+  environment with simulated evidence (its true reward known), or files (``--mdp``,
+  ``--demos``, ``--preferences``);
+* :class:`TrajectoryWorld` — trajectory features without an MDP (``--trajectories``, with
+  preferences over its rows and/or demonstration rows).
+
+Everything the fit, report and query jobs do that depends on the kind goes through the
+protocol: the raw evidence (:meth:`World.evidence_inputs`), the input copies written to and
+read back from a run folder (:meth:`World.save`, :func:`load_world`), the ``summary.json``
+blocks (:meth:`World.describe`). Synthetic worlds use ``config.data_seed`` only, so changing
 ``config.seed`` re-runs the sampler on the same problem.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from bayesirl.app.config import RunConfig
 from bayesirl.app.errors import UsageError
 
-__all__ = ["World", "build_world", "rebuild_environment", "resolve_margin"]
+__all__ = ["World", "MDPWorld", "TrajectoryWorld", "build_world", "load_world",
+           "rebuild_environment", "resolve_margin", "beta_values", "is_trajectory_run",
+           "TRAJECTORIES_FILE", "PREFERENCES_FILE", "REDO_HINT"]
 
 #: Offsets of the data seed for the demonstrations and the preferences (distinct streams).
 DEMOS_STREAM, PREFERENCES_STREAM = 1, 2
+#: Names of the input copies in a run folder.
+MDP_FILE, DEMOS_FILE, PREFERENCES_FILE, TRAJECTORIES_FILE = (
+    "mdp.npz", "demos.json", "preferences.json", "trajectories.npz")
+#: How to redo a run folder that is too old or incomplete (ends the error messages).
+REDO_HINT = "fit it again with 'bayesirl fit ... --out DIR'"
 
 
-class World(NamedTuple):
-    """The problem a run solves.
+class World(Protocol):
+    """What every kind of world provides (see the module docstring)."""
+
+    kind: str
+
+    @property
+    def mdp(self):
+        """The MDP, or None."""
+
+    @property
+    def num_features(self) -> int:
+        """F."""
+
+    @property
+    def feature_names(self) -> list:
+        """F labels of the reward weights."""
+
+    def evidence_inputs(self):
+        """The raw evidence (:class:`~bayesirl.likelihoods.source.EvidenceInputs`)."""
+
+    def comparisons(self):
+        """The preferences (comparisons), or None."""
+
+    def save(self, folder: str) -> list[str]:
+        """Write the input copies into ``folder``; return their file names."""
+
+    def describe(self, config: RunConfig) -> dict:
+        """The world's blocks of ``summary.json``."""
+
+
+class MDPWorld(NamedTuple):
+    """An MDP with demonstrations and/or compared trajectories.
 
     Attributes:
         mdp: the MDP (S states, A actions, F features).
@@ -39,19 +86,151 @@ class World(NamedTuple):
     preferences: object
     max_episode_steps: int
 
+    kind = "mdp"
+
+    @property
+    def num_features(self) -> int:
+        """F."""
+        return int(self.mdp.num_features)
+
+    @property
+    def feature_names(self) -> list:
+        """0 … F−1 (one-hot features of a gymnasium environment are its states)."""
+        return list(range(self.num_features))
+
+    def evidence_inputs(self):
+        """The MDP, the demonstrations and the compared trajectories."""
+        from bayesirl.likelihoods.source import EvidenceInputs
+
+        trajs, prefs = self.preferences if self.preferences is not None else (None, None)
+        return EvidenceInputs(mdp=self.mdp, demonstrations=self.demos,
+                              preference_trajectories=trajs, preferences=prefs)
+
+    def comparisons(self):
+        """The comparisons, or None."""
+        return None if self.preferences is None else self.preferences[1]
+
+    def save(self, folder: str) -> list[str]:
+        """``mdp.npz``, ``demos.json`` and/or ``preferences.json``."""
+        from bayesirl.data.demos import save_demonstrations
+        from bayesirl.data.mdp import save_mdp
+        from bayesirl.data.preferences import save_preferences
+
+        save_mdp(os.path.join(folder, MDP_FILE), self.mdp)
+        names = [MDP_FILE]
+        if self.demos is not None:
+            save_demonstrations(os.path.join(folder, DEMOS_FILE), self.demos, self.mdp)
+            names.append(DEMOS_FILE)
+        if self.preferences is not None:
+            save_preferences(os.path.join(folder, PREFERENCES_FILE), *self.preferences)
+            names.append(PREFERENCES_FILE)
+        return names
+
+    def describe(self, config: RunConfig) -> dict:
+        """``{"mdp": sizes, "evidence": counts}``."""
+        mdp, demos, prefs = self.mdp, self.demos, self.preferences
+        return {
+            "mdp": {"num_states": mdp.num_states, "num_actions": mdp.num_actions,
+                    "num_features": mdp.num_features, "discount": float(mdp.discount),
+                    "num_terminal_states": int(np.asarray(mdp.terminal).sum()),
+                    "max_episode_steps": int(self.max_episode_steps)},
+            "evidence": {
+                "likelihoods": list(config.likelihood),
+                "num_demonstrations": 0 if demos is None else demos.num_trajectories,
+                "num_demonstration_steps": 0 if demos is None else int(np.asarray(demos.mask).sum()),
+                "num_comparisons": 0 if prefs is None else prefs[1].num_comparisons,
+            }}
+
+
+class TrajectoryWorld(NamedTuple):
+    """Trajectory features without an MDP.
+
+    Attributes:
+        trajectories: :class:`~bayesirl.data.trajectories.Trajectories` (N, F).
+        preference_data: P comparisons over its rows, or None.
+        demos_ids: rows that are demonstrations (sample-based MaxEnt), or None.
+        background_ids: rows of its background, or None (every other row).
+    """
+
+    trajectories: object
+    preference_data: object
+    demos_ids: tuple | None
+    background_ids: tuple | None
+
+    kind = "trajectories"
+    mdp = None
+
+    @property
+    def num_features(self) -> int:
+        """F."""
+        return int(self.trajectories.num_features)
+
+    @property
+    def feature_names(self) -> list:
+        """The npz's feature names, else 0 … F−1."""
+        return list(self.trajectories.feature_names or range(self.num_features))
+
+    @property
+    def preferences(self):
+        """The comparisons (the same as :meth:`comparisons`)."""
+        return self.preference_data
+
+    def evidence_inputs(self):
+        """The trajectory set, the comparisons and the demonstration/background rows."""
+        from bayesirl.likelihoods.source import EvidenceInputs
+
+        return EvidenceInputs(trajectories=self.trajectories, preferences=self.preference_data,
+                              demonstration_ids=self.demos_ids,
+                              background_ids=self.background_ids)
+
+    def comparisons(self):
+        """The comparisons, or None."""
+        return self.preference_data
+
+    def save(self, folder: str) -> list[str]:
+        """``trajectories.npz`` and ``preferences.json`` (ids indexing the npz)."""
+        from bayesirl.data.trajectories import save_trajectories, save_trajectory_preferences
+
+        save_trajectories(os.path.join(folder, TRAJECTORIES_FILE), self.trajectories)
+        names = [TRAJECTORIES_FILE]
+        if self.preference_data is not None:
+            save_trajectory_preferences(os.path.join(folder, PREFERENCES_FILE),
+                                        self.preference_data, self.trajectories.num_trajectories,
+                                        TRAJECTORIES_FILE)
+            names.append(PREFERENCES_FILE)
+        return names
+
+    def describe(self, config: RunConfig) -> dict:
+        """``{"trajectories": sizes, "evidence": counts}``."""
+        trajs, prefs = self.trajectories, self.preference_data
+        return {
+            "trajectories": {"num_trajectories": trajs.num_trajectories,
+                             "num_features": trajs.num_features,
+                             "feature_names": list(trajs.feature_names or ()),
+                             "discount": trajs.discount,
+                             "has_log_probs": trajs.log_probs is not None,
+                             "has_returns": trajs.returns is not None},
+            "evidence": {"likelihoods": list(config.likelihood),
+                         "num_comparisons": 0 if prefs is None else prefs.num_comparisons,
+                         "num_demonstrations": len(self.demos_ids or ())}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a world from a configuration
+# ---------------------------------------------------------------------------------------------
+
 
 def build_world(config: RunConfig) -> World:
-    """Build or load the MDP and the evidence of ``config``.
+    """Build or load the world of ``config``.
 
     Raises:
         UsageError: an unknown environment, or an input file that cannot be read or does not
-            fit the MDP (the message names the flag: ``--env``, ``--mdp``, ``--demos``,
-            ``--preferences``, ``--horizon``).
+            fit (the message names the flag: ``--env``, ``--mdp``, ``--demos``,
+            ``--preferences``, ``--trajectories``, ``--demos-ids``, ``--horizon``).
     """
-    if config.env:
-        world = _synthetic_world(config)
-    else:
-        world = _world_from_files(config)
+    if config.world.kind == "trajectories":
+        return _trajectory_world(config)
+    world = _synthetic_world(config) if config.env else _world_from_files(config)
     if config.horizon is not None and world.demos is not None and (
             world.demos.states.shape[1] > config.horizon):
         raise UsageError(f"--horizon: demonstrations have up to {world.demos.states.shape[1]} "
@@ -80,8 +259,7 @@ def make_env(config: RunConfig):
 
 def _expert_and_demos(rng_key, mdp, true_reward, num_demos: int, horizon: int):
     """The expert's optimal policy (S, A) and N untrimmed rollouts of it (N, T): one compiled
-    program (:func:`~bayesirl.data.demos.sample_demonstrations` run op by op compiled ~25
-    small programs). The same keys and draws as ``sample_demonstrations``."""
+    program. The same keys and draws as ``sample_demonstrations``."""
     import jax
 
     from bayesirl.data.demos import rollout
@@ -94,7 +272,7 @@ def _expert_and_demos(rng_key, mdp, true_reward, num_demos: int, horizon: int):
     return policy, jax.vmap(lambda k: rollout(k, mdp, policy, horizon))(keys)
 
 
-def _synthetic_world(config: RunConfig) -> World:
+def _synthetic_world(config: RunConfig) -> MDPWorld:
     import jax
 
     from bayesirl.data.demos import trim
@@ -111,7 +289,7 @@ def _synthetic_world(config: RunConfig) -> World:
         prefs = synthetic_preferences(jax.random.PRNGKey(config.data_seed + PREFERENCES_STREAM),
                                       mdp, env.true_reward, policy,
                                       config.num_preferences, env.max_episode_steps)
-    return World(mdp, env, demos, prefs, int(env.max_episode_steps))
+    return MDPWorld(mdp, env, demos, prefs, int(env.max_episode_steps))
 
 
 def _load(flag: str, loader, *args):
@@ -125,7 +303,7 @@ def _load(flag: str, loader, *args):
         raise UsageError(f"{flag}: {err}") from None
 
 
-def _world_from_files(config: RunConfig) -> World:
+def _world_from_files(config: RunConfig) -> MDPWorld:
     from bayesirl.data.demos import load_demonstrations
     from bayesirl.data.mdp import load_mdp
     from bayesirl.data.preferences import load_preferences
@@ -135,7 +313,33 @@ def _world_from_files(config: RunConfig) -> World:
     prefs = (_load("--preferences", load_preferences, config.preferences, mdp)
              if config.preferences else None)
     steps = max(int(d.states.shape[1]) for d in (demos, prefs and prefs[0]) if d is not None)
-    return World(mdp, None, demos, prefs, steps)
+    return MDPWorld(mdp, None, demos, prefs, steps)
+
+
+def _trajectory_world(config: RunConfig) -> TrajectoryWorld:
+    from bayesirl.data.trajectories import load_trajectories, load_trajectory_preferences
+
+    trajs = _load("--trajectories", load_trajectories, config.trajectories)
+    N = trajs.num_trajectories
+    prefs = None
+    if config.preferences is not None:
+        prefs = _load("--preferences", load_trajectory_preferences, config.preferences, N)
+    for flag, ids in (("--demos-ids", config.demos_ids), ("--background-ids",
+                                                          config.background_ids)):
+        bad = [i for i in ids or () if not 0 <= i < N]
+        if bad:
+            raise UsageError(f"{flag}: id {bad[0]} is out of range; {config.trajectories} has "
+                             f"{N} trajectories (ids 0..{N - 1})")
+    if config.demos_ids is not None and trajs.log_probs is None:
+        raise UsageError(f"--demos-ids: the sample-based MaxEnt likelihood needs the sampling "
+                         f"log-probabilities of the background ('log_probs' in "
+                         f"{config.trajectories})")
+    return TrajectoryWorld(trajs, prefs, config.demos_ids, config.background_ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# One rule each, for both kinds
+# ---------------------------------------------------------------------------------------------
 
 
 def resolve_margin(config: RunConfig, world: World) -> float:
@@ -143,9 +347,79 @@ def resolve_margin(config: RunConfig, world: World) -> float:
     'equal' answers and 0 otherwise."""
     if config.margin is not None:
         return config.margin
-    prefs = world.preferences
-    has_equal = prefs is not None and bool(np.any(np.asarray(prefs[1].label) == 2))
+    prefs = world.comparisons()
+    has_equal = prefs is not None and bool(np.any(np.asarray(prefs.label) == 2))
     return 1.0 if has_equal else 0.0
+
+
+def beta_values(idata, config: RunConfig, sources, pick=None):
+    """β of the first of ``sources`` in a run: its posterior draws (at the draw indices
+    ``pick``, or all) when learned, else the configured number (1 when unknown).
+
+    Returns:
+        A float, or (M,) draws.
+    """
+    from bayesirl.models import beta_site
+
+    for src in sources:
+        site = beta_site(src, tuple(config.likelihood)) if config is not None else "beta"
+        for name in (site, "beta", "beta_" + src.replace("-", "_")):
+            if name in idata.posterior:
+                draws = np.asarray(idata.posterior[name]).reshape(-1)
+                return draws if pick is None else draws[pick]
+        spec = config.betas.get(src) if config is not None else None
+        if spec is not None and not spec.learned:
+            return spec.value
+    return 1.0
+
+
+def is_trajectory_run(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a folder holding a trajectory run (``trajectories.npz``, no
+    ``mdp.npz``)."""
+    path = os.fspath(path)
+    return (os.path.isfile(os.path.join(path, TRAJECTORIES_FILE))
+            and not os.path.isfile(os.path.join(path, MDP_FILE)))
+
+
+def load_world(path: str, config: RunConfig | None) -> World:
+    """The world saved in the run folder ``path`` (its input copies).
+
+    Raises:
+        UsageError: a missing or unreadable input copy (``DIR: ...``).
+    """
+    if is_trajectory_run(path):
+        from bayesirl.data.trajectories import load_trajectories, load_trajectory_preferences
+
+        try:
+            trajs = load_trajectories(os.path.join(path, TRAJECTORIES_FILE))
+            pref_path = os.path.join(path, PREFERENCES_FILE)
+            prefs = (load_trajectory_preferences(pref_path, trajs.num_trajectories)
+                     if os.path.isfile(pref_path) else None)
+        except (OSError, ValueError, TypeError) as err:
+            raise UsageError(f"DIR: cannot read {path} ({err}); {REDO_HINT}") from None
+        demos_ids = config.demos_ids if config is not None else None
+        background = config.background_ids if config is not None else None
+        return TrajectoryWorld(trajs, prefs, demos_ids, background)
+    from bayesirl.data.demos import load_demonstrations
+    from bayesirl.data.mdp import load_mdp
+    from bayesirl.data.preferences import load_preferences
+
+    try:
+        mdp = load_mdp(os.path.join(path, MDP_FILE))
+    except (ValueError, OSError) as err:
+        raise UsageError(f"DIR: {err}") from None
+    demos = prefs = None
+    try:
+        if os.path.isfile(os.path.join(path, DEMOS_FILE)):
+            demos = load_demonstrations(os.path.join(path, DEMOS_FILE), mdp)
+        if os.path.isfile(os.path.join(path, PREFERENCES_FILE)):
+            prefs = load_preferences(os.path.join(path, PREFERENCES_FILE), mdp)
+    except (ValueError, TypeError, OSError) as err:
+        raise UsageError(f"DIR: {err}") from None
+    env, _ = rebuild_environment(config, mdp)
+    steps = int(env.max_episode_steps) if env is not None else max(
+        [int(d.states.shape[1]) for d in (demos, prefs and prefs[0]) if d is not None] or [1])
+    return MDPWorld(mdp, env, demos, prefs, steps)
 
 
 def rebuild_environment(config: RunConfig | None, mdp):

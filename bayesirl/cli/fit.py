@@ -2,6 +2,8 @@
 
     bayesirl fit --env FrozenLake8x8-v1 --num-demos 50 --sampler nuts --out runs/frozenlake
     bayesirl fit --trajectories trajs.npz --preferences prefs.json --prior l2-sphere --out runs/t
+
+Only parsing here: the job is :func:`bayesirl.app.fit.run_fit`.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-from bayesirl.app.config import (BETA_PRIORS, DEFAULT_DATA_SEED, POLICY_WALK_DEFAULT_CHAINS,
-                                 Q_KINDS, SAMPLERS, RunConfig)
+from bayesirl.app.config import (BETA_PRIORS, DEFAULT_DATA_SEED, Q_KINDS, SAMPLERS,
+                                 RunConfig)
 from bayesirl.cli import types as t
+from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.models import PRIORS
 
 __all__ = ["NAME", "add_parser", "run", "config_from_args", "set_chain_devices"]
@@ -51,9 +54,10 @@ def _evidence_group(p) -> None:
                           "labelled by their true return (default 0)")
     src.add_argument("--discount", type=t.discount, default=None,
                      help="γ for --env (default 0.95 gymnasium, 0.9 gridworld)")
-    src.add_argument("--grid-size", type=t.grid, default=(5, 5), help="gridworld HxW (default 5x5)")
-    src.add_argument("--num-features", type=t.positive_int, default=4,
-                     help="gridworld colour features (default 4)")
+    src.add_argument("--grid-size", type=t.grid, default=None,
+                     help="--env gridworld: HxW (default 5x5)")
+    src.add_argument("--num-features", type=t.positive_int, default=None,
+                     help="--env gridworld: colour features (default 4)")
     src.add_argument("--data-seed", type=t.nonnegative_int, default=DEFAULT_DATA_SEED,
                      help="seed of the synthetic world (--env gridworld) and of the simulated "
                           f"demonstrations and preferences (default {DEFAULT_DATA_SEED}, so "
@@ -68,12 +72,14 @@ def _model_group(p) -> None:
                             "when there are preferences)")
     model.add_argument("--horizon", type=t.positive_int, default=None,
                        help="finite horizon T of the maxent likelihood (default: discounted)")
-    model.add_argument("--delta", type=t.nonnegative_float, default=None,
+    model.add_argument("--margin", "--delta", dest="margin", type=t.nonnegative_float,
+                       default=None,
                        help="indifference margin δ of weak preferences (default 0, or 1 when "
-                            "the preferences include 'equal' answers)")
+                            "the preferences include 'equal' answers; --delta: the former "
+                            "name)")
     model.add_argument("--q", choices=Q_KINDS, default=None,
-                       help="Q-values of the Boltzmann demonstrator (default soft; hard suits "
-                            "--sampler mh; policy-walk: hard, the only choice)")
+                       help="Q-values of the Boltzmann demonstrator (default soft; hard with "
+                            "--sampler policy-walk, or when --sampler auto chooses it)")
     model.add_argument("--beta", type=t.beta_arg, action="append", default=None,
                        help="rationality β: a number (fixed, default 1) or a prior "
                             f"({', '.join(f'{k}:ARGS' for k in BETA_PRIORS)}, e.g. "
@@ -94,20 +100,21 @@ def add_parser(sub) -> None:
     _evidence_group(p)
     _model_group(p)
     inf = p.add_argument_group("inference")
-    inf.add_argument("--sampler", choices=SAMPLERS, default="nuts",
-                     help="default nuts; policy-walk: the fast exact BIRL sampler (hard Q, "
-                          "sphere prior, fixed β, Boltzmann demonstrations only)")
+    inf.add_argument("--sampler", choices=SAMPLERS, default="auto",
+                     help="default auto: chosen from the problem by a written rule (the docs' "
+                          "'Choosing a sampler'), printed with the fit; "
+                          + "; ".join(f"{name}: {s.description.split(';')[0].split('(')[0].strip()}"
+                                      for name, s in _REGISTRY.items()))
     inf.add_argument("--num-samples", type=t.positive_int, default=None,
-                     help="draws per chain (default 1000; nuts: 500)")
+                     help="draws per chain (default: the sampler's; nuts 500, mh 1000)")
     inf.add_argument("--num-warmup", type=t.nonnegative_int, default=None,
-                     help="warm-up iterations per chain (default 1000; nuts: 500, mh: 20000)")
+                     help="warm-up iterations per chain (default: the sampler's; nuts 500, "
+                          "mh 20000)")
     inf.add_argument("--thinning", type=t.positive_int, default=None,
-                     help="keep every k-th draw (default 1; mh: 150, i.e. 150 steps per kept "
-                          "draw)")
+                     help="keep every k-th draw (default: the sampler's; mh 150)")
     inf.add_argument("--num-chains", type=t.positive_int, default=None,
-                     help="chains (MAP: restarts; default 4; policy-walk: "
-                          f"{POLICY_WALK_DEFAULT_CHAINS}, cheap as its chains share a cache of "
-                          "optimal policies)")
+                     help="chains (MAP: restarts; default: the sampler's; 4, policy-walk 64, "
+                          "cheap as its chains share a cache of optimal policies)")
     inf.add_argument("--seed", type=t.nonnegative_int, default=0,
                      help="seed of inference: chains' initial points and moves, MAP restarts "
                           "(default 0; the data have their own --data-seed)")
@@ -133,7 +140,7 @@ def config_from_args(args) -> RunConfig:
         trajectories=args.trajectories, demos_ids=args.demos_ids,
         background_ids=args.background_ids,
         num_demos=args.num_demos, num_preferences=args.num_preferences,
-        likelihood=args.likelihood, betas=betas, horizon=args.horizon, margin=args.delta,
+        likelihood=args.likelihood, betas=betas, horizon=args.horizon, margin=args.margin,
         q=args.q, prior=args.prior, prior_scale=args.prior_scale, sampler=args.sampler,
         num_samples=args.num_samples, num_warmup=args.num_warmup, thinning=args.thinning,
         num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed)
@@ -171,13 +178,9 @@ def run(args) -> int:
     if config.sampler == "nuts" and config.q == "hard" and "boltzmann" in config.likelihood:
         print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
               "divergences (prefer --q soft or --sampler mh)", file=sys.stderr)
-    if config.sampler != "policy-walk":  # policy-walk runs its chains as one batch
-        set_chain_devices(config.num_chains)
-    from bayesirl.app.trajectory_fit import run_trajectory_fit
-
-    job = run_fit if config.trajectories is None else run_trajectory_fit
-    result = job(config, args.out, args.force,
-                 progress_bar=default_progress_bar() and not args.quiet)
+    set_chain_devices(config.num_chains or 4)
+    result = run_fit(config, args.out, args.force,
+                     progress_bar=default_progress_bar() and not args.quiet)
     if not args.quiet:
         print(format_fit_text(result.table, result.summary, args.out), end="")
     return 1 if args.strict and result.diagnostics.problems else 0

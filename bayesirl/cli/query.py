@@ -48,21 +48,15 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Run ``bayesirl query``; 0 on success."""
     from bayesirl.app.query import format_query, run_query
-    from bayesirl.app.trajectory_fit import is_trajectory_run
-    from bayesirl.app.trajectory_query import (
-        format_trajectory_query,
-        run_trajectory_query,
-    )
 
     opts = QueryOptions(kind=args.kind, acquisition=args.acquisition, top_k=args.top_k,
                         asked=args.asked, candidates=args.candidates,
                         num_candidates=args.num_candidates, num_draws=args.num_draws,
                         alpha=args.alpha, seed=args.seed)
-    trajectory_run = is_trajectory_run(args.dir)
-    result = (run_trajectory_query if trajectory_run else run_query)(args.dir, opts)
+    result = run_query(args.dir, opts)
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         print()
     else:
-        print((format_trajectory_query if trajectory_run else format_query)(result), end="")
+        print(format_query(result), end="")
     return 0

@@ -7,7 +7,6 @@ import sys
 
 from bayesirl.app.report import DEFAULT_MAX_PLOT_WEIGHTS, ReportOptions
 from bayesirl.cli import types as t
-from bayesirl.cli.types import CLIError
 
 __all__ = ["NAME", "add_parser", "run", "main"]
 
@@ -58,27 +57,11 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Run ``bayesirl report``; 0 on success."""
     from bayesirl.app.report import run_report
-    from bayesirl.app.trajectory_fit import is_trajectory_run
 
-    if is_trajectory_run(args.run_dir):
-        from bayesirl.app.trajectory_report import (
-            TrajectoryReportOptions,
-            run_trajectory_report,
-        )
-
-        opts = TrajectoryReportOptions(
-            alpha=args.alpha, delta=args.delta, hdi_prob=args.hdi_prob, policies=args.policies,
-            baseline=None if args.baseline == "uniform" else args.baseline,
-            sample_size=args.sample_size)
-        run_trajectory_report(args.run_dir, opts, force=args.force, quiet=args.quiet)
-        return 0
-    if args.policies is not None:
-        raise CLIError("--policies: goes with a trajectory run ('bayesirl fit --trajectories'); "
-                       "for an MDP run use --policy FILE")
     opts = ReportOptions(alpha=args.alpha, delta=args.delta, epsilon=args.epsilon,
                          hdi_prob=args.hdi_prob, policy=args.policy, baseline=args.baseline,
                          sample_size=args.sample_size, grid_shape=args.grid_shape,
-                         max_plot_weights=args.max_plot_weights)
+                         max_plot_weights=args.max_plot_weights, policies=args.policies)
     run_report(args.run_dir, opts, force=args.force, quiet=args.quiet)
     return 0
 

@@ -10,12 +10,10 @@ import argparse
 import math
 
 from bayesirl.app.config import BetaSpec, ConfigError
-from bayesirl.models import SOURCES as _TABULAR_SOURCES
-from bayesirl.trajectory_model import TRAJECTORY_SOURCES
+from bayesirl.likelihoods.registry import SOURCES as _REGISTRY
 
 #: Every evidence model a run can name (tabular and trajectory-feature runs).
-SOURCES = _TABULAR_SOURCES + tuple(s for s in TRAJECTORY_SOURCES
-                                   if s not in _TABULAR_SOURCES)
+SOURCES = tuple(_REGISTRY)
 
 __all__ = ["positive_int", "nonnegative_int", "discount", "positive_float", "nonnegative_float",
            "open_probability", "grid", "likelihoods", "beta_arg", "id_list", "Parser",

@@ -44,7 +44,8 @@ def check_chain_lengths(num_steps, burn_in, thinning) -> tuple[int, int, int, in
 
 def run_chain(step: Callable[[Any, Any], Any], carry: Any, inputs: Any, *, num_warmup: int,
               num_kept: int, thinning: int, record: Callable[[Any], Any],
-              on_warmup_end: Callable[[Any], Any] | None = None):
+              on_warmup_end: Callable[[Any], Any] | None = None,
+              warmup_step: Callable[[Any, Any], Any] | None = None):
     """Run a chain: ``num_warmup`` transitions, then ``num_kept`` records, one every
     ``thinning`` transitions.
 
@@ -60,6 +61,8 @@ def run_chain(step: Callable[[Any, Any], Any], carry: Any, inputs: Any, *, num_w
         record: ``record(carry) -> pytree`` stored after each ``thinning``-th kept transition.
         on_warmup_end: optional ``carry -> carry`` applied once after the warm-up (e.g.
             :func:`stats_reset`).
+        warmup_step: optional transition used during the warm-up instead of ``step`` (e.g.
+            one that adapts the proposal; ``step`` then needs no test of the phase).
 
     Returns:
         ``(carry, records)``: the final carry and the records stacked along a new leading
@@ -68,13 +71,16 @@ def run_chain(step: Callable[[Any, Any], Any], carry: Any, inputs: Any, *, num_w
     def body(c, x):
         return step(c, x), None
 
+    def warm_body(c, x):
+        return (warmup_step or step)(c, x), None
+
     def part(start, length):
         if inputs is None:
             return None
         return jax.tree.map(lambda x: lax.slice_in_dim(x, start, start + length), inputs)
 
     if num_warmup:
-        carry, _ = lax.scan(body, carry, part(0, num_warmup), length=num_warmup)
+        carry, _ = lax.scan(warm_body, carry, part(0, num_warmup), length=num_warmup)
     if on_warmup_end is not None:
         carry = on_warmup_end(carry)
     kept = part(num_warmup, num_kept * thinning)

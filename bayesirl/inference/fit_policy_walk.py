@@ -7,7 +7,7 @@ uniform on the unit L1 or L2 sphere, a Boltzmann demonstrator with a FIXED ratio
 hard-max Q* — and returns the layout of :func:`~bayesirl.inference.fit.fit_demonstrations`:
 ``reward_weights`` (chain, draw, feature), ``sample_stats`` (``lp``, ``acceptance_rate``,
 ``optimal_return``), ``observed_data`` and, by default when small, the predictive groups.
-:func:`~bayesirl.inference.fit.fit_demonstrations` dispatches ``method="policy_walk"`` here.
+:func:`~bayesirl.inference.fit.fit_demonstrations` dispatches ``method="policy-walk"`` here.
 
 Its C chains share one cache of optimal policies (a new chain mostly reuses policies the
 others found), so many chains cost little more than a few: :data:`DEFAULT_NUM_CHAINS`.
@@ -29,7 +29,7 @@ from bayesirl.inference.policy_walk import sample_policy_walk_independence
 from bayesirl.likelihoods import demonstration_pairs
 from bayesirl.models import SPHERE_PRIORS, Evidence, project_to_sphere
 
-__all__ = ["DEFAULT_NUM_CHAINS", "NORMS", "fit_policy_walk"]
+__all__ = ["DEFAULT_NUM_CHAINS", "NORMS", "fit_policy_walk", "policy_walk_posterior"]
 
 #: Suggested chain count (the command line's default for ``--sampler policy-walk``): the
 #: chains share the policy cache, so 64 cost little more than 4 once the cache is warm, and
@@ -131,7 +131,7 @@ def fit_policy_walk(
         unit vectors) (C, D, F); ``sample_stats`` ``lp`` (C, D) (the log-likelihood in nats:
         the log posterior up to the uniform prior's constant), ``acceptance_rate`` (C, D) (each chain's mean
         after burn-in), ``optimal_return`` (C, D); ``observed_data``; ``posterior.attrs``:
-        ``method="policy_walk"``, ``num_chains``, ``num_warmup``, ``num_samples``,
+        ``method="policy-walk"``, ``num_chains``, ``num_warmup``, ``num_samples``,
         ``thinning``, ``seed``, ``beta``, ``prior``, ``sampling_time_s`` (compilation
         included), ``exact_solves``, ``proposals``, ``independence_accept``,
         ``max_rounds``, ``all_converged`` (0/1).
@@ -141,6 +141,41 @@ def fit_policy_walk(
             non-positive counts, ``num_warmup`` < 4, bad ``feature_names``, demonstrations that
             do not fit the MDP or leave no pairs, bad ``sampler_kwargs``.
         TypeError: ``beta`` not a number (e.g. a distribution: β must be fixed).
+    """
+    check_demonstrations(mdp, demos)
+    pairs = demonstration_pairs(mdp, demos)
+    idata = policy_walk_posterior(mdp, pairs, beta=beta, prior=prior, q=q,
+                                  num_samples=num_samples, num_warmup=num_warmup,
+                                  num_chains=num_chains, thinning=thinning, seed=seed,
+                                  feature_names=feature_names, **sampler_kwargs)
+    evidence = Evidence(boltzmann=pairs)
+    if predictive_groups is None:
+        predictive_groups = predictive.predictive_size(
+            idata, evidence) <= predictive.DEFAULT_MAX_VALUES
+    if predictive_groups:
+        idata = predictive.add_predictive_groups(
+            idata, mdp, evidence, seed=seed, prior=prior, betas={"boltzmann": float(beta)},
+            q="hard")
+    return idata
+
+
+def policy_walk_posterior(mdp: MDP, pairs, *, beta, prior: str = "l2-sphere", q: str = "hard",
+                          num_samples: int = 1000, num_warmup: int = 1000,
+                          num_chains: int = DEFAULT_NUM_CHAINS, thinning: int = 1, seed: int = 0,
+                          feature_names=None, **sampler_kwargs) -> _arviz.InferenceData:
+    """:func:`fit_policy_walk` from demonstration pairs, without the predictive groups.
+
+    Args:
+        mdp: the MDP (S states, A actions, F features).
+        pairs: the P demonstration pairs (:func:`~bayesirl.likelihoods.demonstration_pairs`).
+        beta, prior, q, num_samples, num_warmup, num_chains, thinning, seed, feature_names,
+            sampler_kwargs: see :func:`fit_policy_walk`.
+
+    Returns:
+        ``InferenceData`` with the posterior (C, D, F), ``sample_stats`` and ``observed_data``.
+
+    Raises:
+        ValueError / TypeError: as :func:`fit_policy_walk`.
     """
     norm = _check_settings(prior, beta, q)
     num_samples = check_scalar(num_samples, "num_samples", low=1, integer=True)
@@ -152,8 +187,6 @@ def fit_policy_walk(
     if len(feature_names) != mdp.num_features:
         raise ValueError(f"feature_names: expected {mdp.num_features} names, got "
                          f"{len(feature_names)}")
-    check_demonstrations(mdp, demos)
-    pairs = demonstration_pairs(mdp, demos)
     if int(np.asarray(pairs.states).size) == 0:
         raise ValueError("demos: no state-action pairs outside terminal states")
     dtype = mdp.next_probs.dtype
@@ -166,19 +199,11 @@ def fit_policy_walk(
     result = jax.block_until_ready(result)
     elapsed = time.perf_counter() - start
     s = result.samples
-    attrs = dict(method="policy_walk", num_chains=num_chains, num_warmup=num_warmup,
+    attrs = dict(method="policy-walk", num_chains=num_chains, num_warmup=num_warmup,
                  num_samples=num_samples, thinning=thinning, seed=seed, beta=float(beta),
                  prior=prior, sampling_time_s=elapsed, exact_solves=int(result.exact_solves),
                  proposals=int(result.proposals),
                  independence_accept=float(result.independence_accept),
                  max_rounds=int(s.max_rounds), all_converged=int(bool(s.all_converged)))
     evidence = Evidence(boltzmann=pairs)
-    idata = _idata(result, feature_names, predictive.observed_data(evidence), attrs)
-    if predictive_groups is None:
-        predictive_groups = predictive.predictive_size(
-            idata, evidence) <= predictive.DEFAULT_MAX_VALUES
-    if predictive_groups:
-        idata = predictive.add_predictive_groups(
-            idata, mdp, evidence, seed=seed, prior=prior, betas={"boltzmann": float(beta)},
-            q="hard")
-    return idata
+    return _idata(result, feature_names, predictive.observed_data(evidence), attrs)

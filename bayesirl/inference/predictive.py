@@ -3,7 +3,8 @@
 ArviZ's model checks need two more groups besides the posterior: ``log_likelihood`` (one
 value per observation and draw, for PSIS-LOO, Vehtari, Gelman & Gabry 2017) and
 ``posterior_predictive`` (replicated data from each draw, for posterior-predictive checks,
-Gelman et al. 2013, ch. 6). For :func:`~bayesirl.models.irl_model` the observations are
+Gelman et al. 2013, ch. 6). For :func:`~bayesirl.models.reward_model` the observations are
+those of its evidence sources (:data:`~bayesirl.likelihoods.registry.SOURCES`), e.g.
 
 * ``boltzmann_actions`` / ``maxent_actions``: one per demonstrated state-action pair (P,);
   summed per trajectory with :func:`group_log_likelihood` and :func:`pair_trajectories`
@@ -21,6 +22,8 @@ trajectories), in an ``InferenceData``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,10 +36,11 @@ from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, rollout
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.likelihoods import boltzmann_q_values, maxent_logits
-from bayesirl.models import Evidence, irl_model
+from bayesirl.inference.engine import merge_arguments, split_arguments
+from bayesirl.likelihoods.registry import SOURCES
+from bayesirl.likelihoods.registry import Evidence
 
 __all__ = [
-    "OBSERVED_SITES",
     "DEFAULT_MAX_VALUES",
     "observed_sites",
     "observed_data",
@@ -51,37 +55,34 @@ __all__ = [
     "add_predictive_groups",
 ]
 
-#: Observed sites of :func:`~bayesirl.models.irl_model`, by evidence source.
-OBSERVED_SITES = {"boltzmann": "boltzmann_actions", "maxent": "maxent_actions",
-                  "bradley-terry": "preference_labels"}
 #: :func:`add_predictive_groups` is on by default up to this many stored values
 #: (draws × observations, both groups together): 4 million float64 ≈ 32 MB.
 DEFAULT_MAX_VALUES = 4_000_000
-_DIM = {"boltzmann_actions": "boltzmann_pair", "maxent_actions": "maxent_pair",
-        "preference_labels": "comparison"}
+
+
+def _observed(evidence: Evidence):
+    """(source name, EvidenceSource) of the sources with observations to resample."""
+    return [(name, SOURCES[name]) for name in evidence.sources()
+            if SOURCES[name].observations is not None]
 
 
 def observed_sites(evidence: Evidence) -> tuple[str, ...]:
-    """Names of the observed sites of ``irl_model(mdp, evidence)``, in source order."""
-    return tuple(OBSERVED_SITES[s] for s in evidence.sources())
+    """Names of the observed sites of the model of ``evidence``, in source order."""
+    return tuple(source.site for _, source in _observed(evidence))
 
 
 def observed_data(evidence: Evidence) -> dict:
-    """The observations of ``irl_model(mdp, evidence)``: ``{site: (P_site,) int array}`` for
+    """The observations of the model of ``evidence``: ``{site: (P_site,) int array}`` for
     each observed site (:func:`observed_sites`), as ArviZ's ``observed_data`` group holds them."""
     return _data_groups(evidence)[0]
 
 
 def without_observations(evidence: Evidence) -> Evidence:
-    """The same covariates with the actions and labels removed (set to None), so that
-    ``irl_model`` samples them: the model's prior or posterior predictive."""
-    parts = evidence._asdict()
-    for name in ("boltzmann", "maxent"):
-        if parts[name] is not None:
-            parts[name] = parts[name]._replace(actions=None)
-    if parts["preferences"] is not None:
-        parts["preferences"] = parts["preferences"]._replace(label=None)
-    return Evidence(**parts)
+    """The same covariates with the observations removed (set to None), so that the model
+    samples them: its prior or posterior predictive."""
+    return Evidence({name: (SOURCES[name].replace_observations(data, None)
+                            if SOURCES[name].replace_observations is not None else data)
+                     for name, data in evidence.items()})
 
 
 def posterior_samples(idata) -> dict:
@@ -89,29 +90,54 @@ def posterior_samples(idata) -> dict:
     return {k: jnp.asarray(v.values) for k, v in idata.posterior.data_vars.items()}
 
 
-def log_likelihood(samples: dict, mdp: MDP, evidence: Evidence, **model_kwargs) -> dict:
+@partial(jax.jit, static_argnames=("static", "sites"))
+def _log_likelihood_program(samples, dynamic, *, static, sites):
+    args, kwargs = merge_arguments(dynamic, static)
+    values = _numpyro_log_likelihood(static.model, samples, *args, batch_ndims=2, **kwargs)
+    return {k: values[k] for k in sites}
+
+
+@partial(jax.jit, static_argnames=("static", "sites"))
+def _predictive_program(rng_key, samples, dynamic, *, static, sites):
+    args, kwargs = merge_arguments(dynamic, static)
+    draws = Predictive(static.model, samples, batch_ndims=2, return_sites=list(sites))(
+        rng_key, *args, **kwargs)
+    return {k: jnp.asarray(v, jnp.int32) for k, v in draws.items()}
+
+
+def _model_call(mdp, evidence, model_kwargs):
+    from bayesirl.models import reward_model
+
+    return split_arguments(reward_model, (evidence, mdp), dict(model_kwargs))
+
+
+def log_likelihood(samples: dict, mdp: MDP | None, evidence: Evidence, **model_kwargs) -> dict:
     """Log-likelihood of each observation under each draw (nats).
+
+    One compiled program per (model settings, shapes): the draws, the MDP and the evidence are
+    its arguments.
 
     Args:
         samples: posterior draws shaped (C, D, …) (:func:`posterior_samples`).
-        mdp: the MDP of the fit.
+        mdp: the MDP of the fit (None without one).
         evidence: the evidence of the fit.
-        **model_kwargs: the keyword arguments of :func:`~bayesirl.models.irl_model` used by
-            the fit (prior, betas, q, maxent_horizon, delta, solver_kwargs).
+        **model_kwargs: the keyword arguments of :func:`~bayesirl.models.reward_model` used by
+            the fit (prior, prior_scale, betas, q, maxent_horizon, margin, solver_kwargs).
 
     Returns:
         ``{site: (C, D, P_site)}`` for each observed site (:func:`observed_sites`); the prior's
         ``numpyro.factor`` terms are not observations and are left out. Their sum over sites
         and observations is the model's log density minus the log prior.
     """
-    values = _numpyro_log_likelihood(irl_model, samples, mdp, evidence, batch_ndims=2,
-                                     **model_kwargs)
-    return {k: values[k] for k in observed_sites(evidence)}
+    dynamic, static = _model_call(mdp, evidence, model_kwargs)
+    return _log_likelihood_program(samples, dynamic, static=static,
+                                   sites=observed_sites(evidence))
 
 
-def posterior_predictive(rng_key: PRNGKey, samples: dict, mdp: MDP, evidence: Evidence,
+def posterior_predictive(rng_key: PRNGKey, samples: dict, mdp: MDP | None, evidence: Evidence,
                          **model_kwargs) -> dict:
-    """Replicated actions (at the demonstrated states and times) and preference labels.
+    """Replicated observations: actions at the demonstrated states and times, labels of the
+    same comparisons, ... (whatever each source observes).
 
     Args:
         rng_key: PRNG key.
@@ -121,10 +147,9 @@ def posterior_predictive(rng_key: PRNGKey, samples: dict, mdp: MDP, evidence: Ev
     Returns:
         ``{site: (C, D, P_site)}`` int32 draws from ``p(y_rep | θ)`` for each observed site.
     """
-    draws = Predictive(irl_model, samples, batch_ndims=2,
-                       return_sites=list(observed_sites(evidence)))(
-        rng_key, mdp, without_observations(evidence), **model_kwargs)
-    return {k: jnp.asarray(v, jnp.int32) for k, v in draws.items()}
+    dynamic, static = _model_call(mdp, without_observations(evidence), model_kwargs)
+    return _predictive_program(rng_key, samples, dynamic, static=static,
+                               sites=observed_sites(evidence))
 
 
 def pair_trajectories(mdp: MDP, demos: Demonstrations) -> np.ndarray:
@@ -220,27 +245,21 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
 def predictive_size(idata, evidence: Evidence) -> int:
     """Number of values the two groups take: 2 × draws × observations."""
     draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
-    obs = sum(int(x.shape[0]) for x in (
-        None if evidence.boltzmann is None else evidence.boltzmann.states,
-        None if evidence.maxent is None else evidence.maxent.states,
-        None if evidence.preferences is None else evidence.preferences.first) if x is not None)
+    obs = sum(source.num_observations(evidence[name]) for name, source in _observed(evidence))
     return 2 * draws * obs
 
 
 def _data_groups(evidence: Evidence):
-    observed, constant = {}, {}
-    for src in ("boltzmann", "maxent"):
-        pairs = getattr(evidence, src)
-        if pairs is not None:
-            observed[f"{src}_actions"] = np.asarray(pairs.actions)
-            constant[f"{src}_states"] = np.asarray(pairs.states)
-            if src == "maxent":
-                constant["maxent_times"] = np.asarray(pairs.times)
-    if evidence.preferences is not None:
-        observed["preference_labels"] = np.asarray(evidence.preferences.label)
-        constant["preference_first"] = np.asarray(evidence.preferences.first)
-        constant["preference_second"] = np.asarray(evidence.preferences.second)
-    return observed, constant
+    """``(observed, constant, dims)`` of the sources of ``evidence``."""
+    observed, constant, dims = {}, {}, {}
+    for name, source in _observed(evidence):
+        data = evidence[name]
+        observed[source.site] = np.asarray(source.observations(data))
+        dims[source.site] = [source.dim]
+        for key, value in source.constants(data).items():
+            constant[key] = np.asarray(value)
+            dims[key] = [source.dim]
+    return observed, constant, dims
 
 
 def add_predictive_groups(idata, mdp: MDP, evidence: Evidence, *, seed: int = 0,
@@ -256,7 +275,7 @@ def add_predictive_groups(idata, mdp: MDP, evidence: Evidence, *, seed: int = 0,
     Args:
         idata: the fit (its posterior holds the model's latent sites).
         mdp, evidence, model_kwargs: exactly as passed to
-            :func:`~bayesirl.models.irl_model` by the fit.
+            :func:`~bayesirl.models.reward_model` by the fit.
         seed: PRNG seed of the replicated data.
         posterior_predictive_draws: False stores the log-likelihood only.
 
@@ -264,15 +283,12 @@ def add_predictive_groups(idata, mdp: MDP, evidence: Evidence, *, seed: int = 0,
         a new ``InferenceData``; ``idata`` is not modified.
     """
     samples = posterior_samples(idata)
-    ll = {k: np.asarray(v) for k, v in log_likelihood(samples, mdp, evidence, **model_kwargs).items()}
+    ll = {k: np.asarray(v) for k, v in log_likelihood(samples, mdp, evidence,
+                                                      **model_kwargs).items()}
     pp = None
     if posterior_predictive_draws:
         pp = {k: np.asarray(v) for k, v in posterior_predictive(
             jax.random.PRNGKey(seed), samples, mdp, evidence, **model_kwargs).items()}
-    observed, constant = _data_groups(evidence)
-    dims = {k: [_DIM[k]] for k in ll}
-    dims.update({k: [_DIM[OBSERVED_SITES[k.split("_")[0]]]] for k in constant
-                 if k.startswith(("boltzmann", "maxent"))})
-    dims.update({k: ["comparison"] for k in constant if k.startswith("preference")})
+    observed, constant, dims = _data_groups(evidence)
     return _arviz.with_groups(idata, log_likelihood=ll, posterior_predictive=pp,
                               observed_data=observed, constant_data=constant, dims=dims)

@@ -17,6 +17,7 @@ from numpyro.infer.mcmc import MCMCKernel
 from numpyro.infer.util import ParamInfo, init_to_uniform, initialize_model
 from numpyro.util import identity, is_prng_key
 
+from bayesirl.inference.engine import DENSE_AUTO_MAX_DIM, sphere_blocks_of
 from bayesirl.inference.proposals import num_polar_normals
 from bayesirl.inference.random_walk import MHState, build_kernel, mh_init
 from bayesirl.inference.adaptation import (
@@ -27,38 +28,6 @@ from bayesirl.inference.adaptation import (
 )
 
 __all__ = ["DENSE_AUTO_MAX_DIM", "RandomWalkMH", "sphere_blocks_of"]
-
-#: ``dense_covariance="auto"`` uses a dense proposal covariance when at most this many
-#: unconstrained parameters move by the Gaussian step (``O(d^2)`` per step is then negligible
-#: next to a likelihood evaluation), a diagonal one above. Measured: dense gave R-hat 1.002 and
-#: ESS 954 on the γ = 0.999, β = 100 gridworld (4 features), but on FrozenLake8x8 (64 one-hot
-#: features) R-hat 1.05 and ESS 94 against ~290 for the diagonal covariance.
-DENSE_AUTO_MAX_DIM: int = 32
-
-
-def sphere_blocks_of(z, sphere_sites) -> tuple[tuple[int, int], ...]:
-    """Slices ``((start, F), ...)`` of ``ravel_pytree(z)`` holding the sites ``sphere_sites``.
-
-    Args:
-        z: one chain's unconstrained position, a dict of site name -> array (anything else
-            has no named sites: the result is empty).
-        sphere_sites: site names; names that ``z`` does not have are skipped (as NumPyro's
-            ``init_to_value`` skips values of absent sites).
-
-    Returns:
-        The slices, in the order of the flat position.
-    """
-    if not isinstance(z, dict) or not sphere_sites:
-        return ()
-    blocks, offset = [], 0
-    for path, leaf in jax.tree_util.tree_flatten_with_path(z)[0]:
-        size = int(np.size(leaf))
-        name = getattr(path[0], "key", None)
-        if name in sphere_sites and len(path) == 1:
-            blocks.append((offset, size))
-        offset += size
-    return tuple(blocks)
-
 
 def _batched_sample_fn(kernel, update, get_potential_fn, num_warmup: int,
                        shared_draws: int = 0):

@@ -8,7 +8,7 @@ model's posterior the ranks are uniform on {0, …, L}; a bias shifts them, an o
 :mod:`bayesirl.analysis.calibration`; this module makes the draws.
 
 * :func:`simulate_replications` draws R rewards from the prior of
-  :func:`~bayesirl.models.irl_model` and, for each, the evidence (actions at the given
+  :func:`~bayesirl.models.reward_model` and, for each, the evidence (actions at the given
   states, preference labels of the given comparisons) with NumPyro's ``Predictive``;
 * :func:`fit_replications` samples the R posteriors at once: one chain per replication (NUTS
   or random-walk MH, each with its own adaptation), ``vmap``-ed, so one compilation serves
@@ -17,7 +17,7 @@ model's posterior the ranks are uniform on {0, …, L}; a bias shifts them, an o
 
 The states (and times, compared trajectories) of the evidence are covariates: they are held
 fixed and only the actions and labels are simulated, exactly the conditional model that
-:func:`~bayesirl.models.irl_model` defines.
+:func:`~bayesirl.models.reward_model` defines.
 """
 
 from __future__ import annotations
@@ -37,39 +37,43 @@ from bayesirl.inference.policy_walk import sample_policy_walk
 from bayesirl.inference.predictive import observed_sites, without_observations
 from bayesirl.inference.random_walk import build_kernel as build_mh_kernel
 from bayesirl.inference.random_walk import default_target_accept_prob, mh_init
-from bayesirl.models import Evidence, irl_model
+from bayesirl.inference.samplers import SAMPLERS
+from bayesirl.likelihoods.registry import SOURCES
+from bayesirl.likelihoods.registry import Evidence
+from bayesirl.models import reward_model
 
 __all__ = ["SBC_SAMPLERS", "simulate_replications", "fit_replications",
            "policy_walk_replications"]
 
-#: Samplers accepted by :func:`fit_replications`.
-SBC_SAMPLERS = ("nuts", "mh")
+#: Samplers accepted by :func:`fit_replications`: those of the registry that run an engine
+#: kernel (:data:`~bayesirl.inference.samplers.SAMPLERS`); PolicyWalk has
+#: :func:`policy_walk_replications`.
+SBC_SAMPLERS = tuple(name for name, s in SAMPLERS.items() if s.engine_kernel)
 
 
-def simulate_replications(rng_key: PRNGKey, mdp: MDP, evidence: Evidence,
+def simulate_replications(rng_key: PRNGKey, mdp: MDP | None, evidence: Evidence,
                           num_replications: int, **model_kwargs) -> tuple[dict, Evidence]:
     """Draw R rewards from the prior and the evidence of each (prior predictive).
 
     Args:
         rng_key: PRNG key.
-        mdp: the MDP.
+        mdp: the MDP (None for evidence without one).
         evidence: the covariates: states (and times) of the demonstration pairs, trajectory
-            feature counts and compared pairs; its actions and labels are ignored.
+            feature counts and compared pairs; its observations are ignored.
         num_replications: R >= 1.
-        **model_kwargs: for :func:`~bayesirl.models.irl_model` (prior, betas, q, …).
+        **model_kwargs: for :func:`~bayesirl.models.reward_model` (prior, betas, q, …).
 
     Returns:
         ``(truth, evidences)``: every latent and deterministic site of the model with a leading
-        axis R (``truth["reward_weights"]`` is (R, F)), and the evidence with its observed
-        actions/labels replaced by the simulated ones, every leaf with a leading axis R.
+        axis R (``truth["reward_weights"]`` is (R, F)), and the evidence with its observations
+        replaced by the simulated ones, every leaf with a leading axis R.
 
     Raises:
         ValueError: ``num_replications`` < 1.
     """
     R = check_scalar(num_replications, "num_replications", low=1, integer=True)
     blank = without_observations(evidence)
-    draws = Predictive(irl_model, num_samples=R)(
-        rng_key, mdp, blank, **model_kwargs)
+    draws = Predictive(reward_model, num_samples=R)(rng_key, blank, mdp, **model_kwargs)
     observed = set(observed_sites(evidence))
     truth = {k: v for k, v in draws.items() if k not in observed and not k.endswith("_radial")}
 
@@ -77,22 +81,18 @@ def simulate_replications(rng_key: PRNGKey, mdp: MDP, evidence: Evidence,
         return None if x is None else jnp.broadcast_to(x, (R,) + jnp.shape(x))
 
     parts = {}
-    if evidence.boltzmann is not None:
-        parts["boltzmann"] = jax.tree.map(stack, evidence.boltzmann)._replace(
-            actions=draws["boltzmann_actions"].astype(jnp.int32))
-    if evidence.maxent is not None:
-        parts["maxent"] = jax.tree.map(stack, evidence.maxent)._replace(
-            actions=draws["maxent_actions"].astype(jnp.int32))
-    if evidence.preferences is not None:
-        parts["preference_features"] = stack(evidence.preference_features)
-        parts["preferences"] = jax.tree.map(stack, evidence.preferences)._replace(
-            label=draws["preference_labels"].astype(jnp.int32))
-    return truth, Evidence(**parts)
+    for name, data in evidence.items():
+        source = SOURCES[name]
+        data = jax.tree.map(stack, data)
+        if source.observations is not None:
+            data = source.replace_observations(data, draws[source.site].astype(jnp.int32))
+        parts[name] = data
+    return truth, Evidence(parts)
 
 
 def _potential(mdp, model_kwargs):
     def potential(params, ev):
-        return potential_energy(irl_model, (mdp, ev), model_kwargs, params)
+        return potential_energy(reward_model, (ev, mdp), model_kwargs, params)
 
     return potential
 
@@ -140,7 +140,7 @@ def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler
         thinning: keep every ``thinning``-th iteration after warm-up.
         kernel_kwargs: NUTS: ``target_accept_prob``, ``max_tree_depth``…; MH:
             ``target_accept_prob``, ``step_size``.
-        **model_kwargs: for :func:`~bayesirl.models.irl_model`; may differ from those of the
+        **model_kwargs: for :func:`~bayesirl.models.reward_model`; may differ from those of the
             simulation (a deliberately mis-specified fit).
 
     Returns:
@@ -158,12 +158,13 @@ def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler
     R = jax.tree.leaves(evidences)[0].shape[0]
     first = jax.tree.map(lambda x: x[0], evidences)
     k_init, k_run = jax.random.split(rng_key)
-    info = initialize_model(k_init, irl_model, model_args=(mdp, first), model_kwargs=model_kwargs)
+    info = initialize_model(k_init, reward_model, model_args=(first, mdp),
+                            model_kwargs=model_kwargs)
     init = {k: jax.random.uniform(jax.random.fold_in(k_init, i), (R,) + jnp.shape(v),
                                   jnp.result_type(v), -1.0, 1.0)
             for i, (k, v) in enumerate(sorted(info.param_info.z.items()))}
     potential = _potential(mdp, model_kwargs)
-    chain = _nuts_chain if sampler == "nuts" else _mh_chain
+    chain = _nuts_chain if SAMPLERS[sampler].engine_kernel == "nuts" else _mh_chain
     kernel_kwargs = dict(kernel_kwargs or {})
 
     def one(ev, z0, key):
@@ -173,7 +174,8 @@ def fit_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *, sampler
     z = jax.jit(jax.vmap(one))(evidences, init, jax.random.split(k_run, R))  # (R, L, ...)
 
     def constrain(params, ev):
-        return constrain_fn(irl_model, (mdp, ev), model_kwargs, params, return_deterministic=True)
+        return constrain_fn(reward_model, (ev, mdp), model_kwargs, params,
+                            return_deterministic=True)
 
     sites = jax.jit(jax.vmap(lambda zr, ev: jax.vmap(lambda zl: constrain(zl, ev))(zr)))(
         z, evidences)
@@ -186,7 +188,7 @@ def policy_walk_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *,
                              norm: int = 2) -> Array:
     """PolicyWalk posteriors of R replications of Boltzmann evidence over hard Q* (vmapped).
 
-    The prior is uniform on the unit L1 or L2 sphere (``irl_model`` with ``prior="l1-sphere"``
+    The prior is uniform on the unit L1 or L2 sphere (``reward_model`` with ``prior="l1-sphere"``
     or ``"l2-sphere"``, ``q="hard"``); see
     :func:`~bayesirl.inference.policy_walk.sample_policy_walk` (Ramachandran & Amir 2007;
     Brown & Niekum 2018).
@@ -204,9 +206,9 @@ def policy_walk_replications(rng_key: PRNGKey, mdp: MDP, evidences: Evidence, *,
     Raises:
         ValueError: no Boltzmann evidence.
     """
-    if evidences.boltzmann is None:
+    if "boltzmann" not in evidences:
         raise ValueError("evidences: PolicyWalk needs Boltzmann demonstration pairs")
-    pairs = evidences.boltzmann
+    pairs = evidences["boltzmann"]
     R = pairs.states.shape[0]
     keys = jax.random.split(rng_key, 2 * R)
     dtype = mdp.next_probs.dtype

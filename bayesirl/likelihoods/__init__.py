@@ -4,7 +4,12 @@
   Amir 2007) over soft or hard Q-values;
 * :mod:`bayesirl.likelihoods.maxent` — maximum-causal-entropy trajectories (Ziebart 2008, 2010);
 * :mod:`bayesirl.likelihoods.bradley_terry` — strict and weak preferences between trajectories
-  (Bradley–Terry; T-REX / Bayesian REX, Brown et al. 2019, 2020; Bıyık et al. 2019).
+  (Bradley–Terry; T-REX / Bayesian REX, Brown et al. 2019, 2020; Bıyık et al. 2019);
+* :mod:`bayesirl.likelihoods.sample_maxent` — MaxEnt demonstrations without dynamics
+  (Boularias et al. 2011).
+
+Each module defines its :class:`~bayesirl.likelihoods.source.EvidenceSource` (``SOURCE``); the
+registry of sources by name is :data:`~bayesirl.likelihoods.registry.SOURCES`.
 """
 
 from bayesirl.likelihoods.boltzmann import (
@@ -22,9 +27,13 @@ from bayesirl.likelihoods.bradley_terry import (
     observe_preferences,
 )
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
+from bayesirl.likelihoods.registry import SOURCES, Evidence, get_source, source_names
+from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 from bayesirl.likelihoods.value_space import ValueSpaceReward, reward_from_values
 
 __all__ = [
+    "SOURCES", "get_source", "source_names", "Evidence", "EvidenceInputs", "EvidenceSource",
+    "ModelContext",
     "ValueSpaceReward", "reward_from_values",
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
     "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",

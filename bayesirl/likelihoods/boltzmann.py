@@ -27,6 +27,7 @@ from bayesirl._typing import Array
 from bayesirl._validate import check_concrete
 from bayesirl.data.demos import Demonstrations
 from bayesirl.data.mdp import MDP, reward_from_weights
+from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 from bayesirl.solvers.value_iteration import soft_value_iteration, value_iteration
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "boltzmann_log_likelihood",
     "action_log_probabilities",
     "Q_KINDS",
+    "SOURCE",
 ]
 
 #: The kinds of Q-values accepted by the Boltzmann likelihood.
@@ -174,3 +176,50 @@ def action_log_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft"
     logits = jax.vmap(lambda w, b: boltzmann_q_values(mdp, reward_from_weights(mdp, w), b, q))(
         weights, beta)
     return jax.nn.log_softmax(logits, axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The evidence source
+# ---------------------------------------------------------------------------------------------
+
+
+def _solver_kwargs(options: dict) -> dict:
+    kwargs = options.get("solver_kwargs") or {}
+    return dict(kwargs)
+
+
+def _build_pairs(inputs: EvidenceInputs, options: dict) -> DemonstrationPairs:
+    """Demonstration pairs of the world's demonstrations, checked against its MDP."""
+    from bayesirl.data.demos import check_demonstrations
+
+    if inputs.mdp is None:
+        raise ValueError("mdp: the Boltzmann and MaxEnt likelihoods solve an MDP; give one "
+                         "(with trajectory features only, use bradley-terry or sample-maxent)")
+    if inputs.demonstrations is None:
+        raise ValueError("demos: the boltzmann and maxent likelihoods need demonstrations")
+    check_demonstrations(inputs.mdp, inputs.demonstrations)
+    return demonstration_pairs(inputs.mdp, inputs.demonstrations)
+
+
+def _observe_boltzmann(context: ModelContext, pairs: DemonstrationPairs, beta, options) -> None:
+    """``a_i | s_i ~ BoltzmannPolicy(Q(s_i, ·; β R))`` at the observed site
+    ``"boltzmann_actions"``, plate ``"boltzmann_pairs"``."""
+    import numpyro
+
+    logits = boltzmann_q_values(context.mdp, context.reward, beta, options.get("q", "soft"),
+                                **_solver_kwargs(options))
+    with numpyro.plate("boltzmann_pairs", pairs.states.shape[0]):
+        numpyro.sample("boltzmann_actions", BoltzmannPolicy(logits[pairs.states], 1.0),
+                       obs=pairs.actions)
+
+
+#: The Boltzmann-rational demonstrator as an evidence source (Ramachandran & Amir 2007).
+SOURCE = EvidenceSource(
+    name="boltzmann", site="boltzmann_actions", dim="boltzmann_pair", needs_mdp=True,
+    worlds=("mdp",),
+    build=_build_pairs, observe=_observe_boltzmann,
+    observations=lambda pairs: pairs.actions,
+    replace_observations=lambda pairs, actions: pairs._replace(actions=actions),
+    constants=lambda pairs: {"boltzmann_states": pairs.states},
+    options=("q", "solver_kwargs"),
+    description="Boltzmann-rational demonstrator over soft or hard Q (Ramachandran & Amir 2007)")

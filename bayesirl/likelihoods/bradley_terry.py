@@ -16,6 +16,8 @@ One likelihood evaluation is a matrix–vector product; no MDP solve.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpyro
@@ -24,9 +26,10 @@ import numpyro.distributions as dist
 from bayesirl._deprecation import renamed_arguments
 from bayesirl._typing import Array
 from bayesirl.data.preferences import Preferences
+from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 
-__all__ = ["PreferenceChoice", "bradley_terry_log_likelihood", "log_sigmoid",
-           "observe_preferences", "observe_reward_differences"]
+__all__ = ["SOURCE", "PreferenceChoice", "PreferenceData", "bradley_terry_log_likelihood",
+           "log_sigmoid", "observe_preferences", "observe_reward_differences"]
 
 
 def log_sigmoid(x: Array) -> Array:
@@ -131,7 +134,7 @@ def observe_reward_differences(reward_differences: Array, preferences: Preferenc
 
     With feature counts Φ the differences are one matrix–vector product
     ``(Φ_first − Φ_second) @ w`` (P × F): under ``vmap`` over C chains one (C, F) × (F, P)
-    matmul, no gather per chain (:func:`~bayesirl.trajectory_model.trajectory_model`).
+    matmul, no gather per chain (the Bradley–Terry source of :func:`bayesirl.models.reward_model`).
 
     Args:
         reward_differences: (P,) ``R(first_p) − R(second_p)``.
@@ -142,3 +145,79 @@ def observe_reward_differences(reward_differences: Array, preferences: Preferenc
     x = beta * reward_differences
     with numpyro.plate("comparisons", preferences.first.shape[0]):
         numpyro.sample("preference_labels", PreferenceChoice(x, margin), obs=preferences.label)
+
+
+# ---------------------------------------------------------------------------------------------
+# The evidence source
+# ---------------------------------------------------------------------------------------------
+
+
+class PreferenceData(NamedTuple):
+    """The data of the Bradley–Terry source.
+
+    Attributes:
+        features: (N, F) discounted feature counts Φ of the compared trajectories.
+        comparisons: P :class:`~bayesirl.data.preferences.Preferences` indexing them.
+    """
+
+    features: Array
+    comparisons: Preferences
+
+
+def _build_preferences(inputs: EvidenceInputs, options: dict) -> PreferenceData:
+    """Feature counts of the compared trajectories (from the MDP world's trajectories or the
+    trajectory world's rows) and the comparisons, checked."""
+    import numpy as np
+
+    prefs = inputs.preferences
+    if prefs is None:
+        raise ValueError("preferences: the bradley-terry likelihood needs preferences")
+    dtype = jnp.result_type(float)
+    if inputs.preference_features is not None:
+        features = jnp.asarray(inputs.preference_features, dtype)
+    elif inputs.trajectories is not None:
+        features = jnp.asarray(inputs.trajectories.feature_counts, dtype)
+    elif inputs.mdp is not None and inputs.preference_trajectories is not None:
+        from bayesirl.data.demos import check_demonstrations
+        from bayesirl.solvers.occupancy import empirical_feature_counts
+
+        check_demonstrations(inputs.mdp, inputs.preference_trajectories)
+        features = empirical_feature_counts(inputs.mdp, inputs.preference_trajectories)
+    else:
+        raise ValueError("preferences: the compared trajectories are missing")
+    N = int(features.shape[0])
+    for name in ("first", "second"):
+        ids = np.asarray(getattr(prefs, name))
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= N):
+            raise ValueError(f"preferences.{name}: a comparison refers to an unknown trajectory "
+                             f"(ids must be in 0..{N - 1})")
+    margin = float(options.get("margin") or 0.0)
+    if margin == 0 and bool(np.any(np.asarray(prefs.label) == 2)):
+        raise ValueError("margin: 'equal' answers need the weak-preference model, margin > 0 "
+                         "(the command line's --margin)")
+    return PreferenceData(features, prefs)
+
+
+def _observe_preferences(context: ModelContext, data: PreferenceData, beta, options) -> None:
+    """``label_p ~ PreferenceChoice(β w·(Φ_first − Φ_second), margin)`` at the observed site
+    ``"preference_labels"``, plate ``"comparisons"``."""
+    prefs, phi = data.comparisons, data.features
+    # (Φ_first − Φ_second) @ w: one (P, F) matvec, a (C, F) x (F, P) matmul over chains
+    observe_reward_differences((phi[prefs.first] - phi[prefs.second]) @ context.weights, prefs,
+                               beta, float(options.get("margin") or 0.0))
+
+
+#: Bradley–Terry / weak preferences between trajectories as an evidence source.
+SOURCE = EvidenceSource(
+    name="bradley-terry", site="preference_labels", dim="comparison", needs_mdp=False,
+    worlds=("mdp", "trajectories"),
+    build=_build_preferences, observe=_observe_preferences,
+    observations=lambda data: data.comparisons.label,
+    replace_observations=lambda data, labels: data._replace(
+        comparisons=data.comparisons._replace(label=labels)),
+    constants=lambda data: {"preference_first": data.comparisons.first,
+                            "preference_second": data.comparisons.second},
+    options=("margin",),
+    description="preferences between trajectories: Bradley–Terry, weak with a margin "
+                "(Bradley & Terry 1952; Brown et al. 2019, 2020; Bıyık et al. 2019)",
+    num_features=lambda data: data.features.shape[-1])

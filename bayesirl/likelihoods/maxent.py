@@ -15,9 +15,10 @@ from bayesirl._typing import Array
 from bayesirl._validate import check_concrete
 from bayesirl.data.demos import Demonstrations
 from bayesirl.data.mdp import MDP
+from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 from bayesirl.solvers.value_iteration import finite_horizon_soft_value_iteration, soft_value_iteration
 
-__all__ = ["maxent_logits", "maxent_log_likelihood"]
+__all__ = ["SOURCE", "maxent_logits", "maxent_log_likelihood"]
 
 
 def maxent_logits(mdp: MDP, reward: Array, beta=1.0, horizon: int | None = None,
@@ -88,3 +89,49 @@ def maxent_log_likelihood(mdp: MDP, reward: Array, demos: Demonstrations, beta=1
         lp = log_pi[jnp.arange(T)[None, :], demos.states, demos.actions]
     valid = demos.mask & ~mdp.terminal[demos.states]
     return jnp.sum(jnp.where(valid, lp, 0.0), axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The evidence source
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_maxent(inputs: EvidenceInputs, options: dict):
+    """Demonstration pairs (with their time steps), no longer than the finite horizon."""
+    from bayesirl.likelihoods.boltzmann import SOURCE as BOLTZMANN
+
+    pairs = BOLTZMANN.build(inputs, options)
+    horizon = options.get("maxent_horizon")
+    if horizon is not None and inputs.demonstrations.states.shape[1] > horizon:
+        raise ValueError(f"maxent_horizon: demonstrations have "
+                         f"{inputs.demonstrations.states.shape[1]} steps, more than the horizon "
+                         f"{horizon}")
+    return pairs
+
+
+def _observe_maxent(context: ModelContext, pairs, beta, options) -> None:
+    """``a_i | s_i, t_i ~ π_t(· | s_i)``, the MaxEnt policy of β R (finite horizon or
+    discounted), at the observed site ``"maxent_actions"``, plate ``"maxent_pairs"``."""
+    import numpyro
+
+    from bayesirl.likelihoods.boltzmann import BoltzmannPolicy
+
+    horizon = options.get("maxent_horizon")
+    log_pi = maxent_logits(context.mdp, context.reward, beta, horizon,
+                           **dict(options.get("solver_kwargs") or {}))
+    logits = log_pi[pairs.states] if horizon is None else log_pi[pairs.times, pairs.states]
+    with numpyro.plate("maxent_pairs", pairs.states.shape[0]):
+        numpyro.sample("maxent_actions", BoltzmannPolicy(logits, 1.0), obs=pairs.actions)
+
+
+#: Maximum-causal-entropy trajectories as an evidence source (Ziebart 2008, 2010).
+SOURCE = EvidenceSource(
+    name="maxent", site="maxent_actions", dim="maxent_pair", needs_mdp=True,
+    worlds=("mdp",),
+    build=_build_maxent, observe=_observe_maxent,
+    observations=lambda pairs: pairs.actions,
+    replace_observations=lambda pairs, actions: pairs._replace(actions=actions),
+    constants=lambda pairs: {"maxent_states": pairs.states, "maxent_times": pairs.times},
+    options=("maxent_horizon", "solver_kwargs"),
+    description="maximum-causal-entropy trajectories, finite horizon or discounted "
+                "(Ziebart 2008, 2010)")

@@ -27,14 +27,18 @@ per posterior draw, and :func:`check_importance_ess` warns when it collapses.
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from bayesirl._typing import Array
+from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 
 __all__ = [
+    "SOURCE",
+    "SampleMaxEntData",
     "ImportanceWeightWarning",
     "MIN_ESS_FRACTION",
     "log_partition_estimate",
@@ -161,3 +165,73 @@ def check_importance_ess(ess, num_background: int, min_fraction: float = MIN_ESS
         "of the demonstrator with noise) or use fewer, shorter features.",
         ImportanceWeightWarning, stacklevel=stacklevel)
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The evidence source
+# ---------------------------------------------------------------------------------------------
+
+
+class SampleMaxEntData(NamedTuple):
+    """The data of the sample-based MaxEnt source.
+
+    Attributes:
+        demo_counts: (D, F) feature counts of the demonstrations.
+        background_counts: (K, F) feature counts of the background trajectories.
+        background_log_probs: (K,) their log sampling probabilities ``log π_b(τ_k)``.
+    """
+
+    demo_counts: Array
+    background_counts: Array
+    background_log_probs: Array
+
+
+def _ids(ids, name: str, N: int) -> np.ndarray:
+    from bayesirl._validate import as_index_array
+
+    idx = as_index_array(ids, name, N)
+    if idx.size == 0:
+        raise ValueError(f"{name}: expected at least one trajectory id, got none")
+    return idx
+
+
+def _build_sample_maxent(inputs: EvidenceInputs, options: dict) -> SampleMaxEntData:
+    """Demonstration and background rows of the world's trajectory set, checked."""
+    trajectories = inputs.trajectories
+    if inputs.demonstration_ids is None or trajectories is None:
+        if inputs.background_ids is not None:
+            raise ValueError("background: background trajectories need demonstrations")
+        raise ValueError("demonstrations: the sample-maxent likelihood needs demonstration ids "
+                         "into a trajectory set")
+    N = trajectories.num_trajectories
+    demo = _ids(inputs.demonstration_ids, "demonstrations", N)
+    back = (np.setdiff1d(np.arange(N), demo) if inputs.background_ids is None
+            else _ids(inputs.background_ids, "background", N))
+    if back.size == 0:
+        raise ValueError("background: expected at least one background trajectory, got none")
+    if trajectories.log_probs is None:
+        raise ValueError("trajectories: the sample-based MaxEnt likelihood needs the "
+                         "sampling log-probabilities (log_probs) of the background")
+    dtype = jnp.result_type(float)
+    counts = np.asarray(trajectories.feature_counts)
+    return SampleMaxEntData(jnp.asarray(counts[demo], dtype), jnp.asarray(counts[back], dtype),
+                            jnp.asarray(np.asarray(trajectories.log_probs)[back], dtype))
+
+
+def _observe_sample_maxent(context: ModelContext, data: SampleMaxEntData, beta, options) -> None:
+    """The factor ``"sample_maxent"``: ``Σ_d β w·Φ_d − D log Ẑ(w)`` (Boularias et al. 2011)."""
+    import numpyro
+
+    numpyro.factor("sample_maxent", sample_maxent_log_likelihood(
+        context.weights, data.demo_counts, data.background_counts, data.background_log_probs,
+        beta))
+
+
+#: Sample-based MaxEnt demonstrations (no MDP) as an evidence source.
+SOURCE = EvidenceSource(
+    name="sample-maxent", site="sample_maxent", dim="demonstration", needs_mdp=False,
+    worlds=("trajectories",),
+    build=_build_sample_maxent, observe=_observe_sample_maxent,
+    description="MaxEnt demonstrations without dynamics, the partition function importance-"
+                "sampled over background trajectories (Boularias et al. 2011)",
+    num_features=lambda data: data.demo_counts.shape[-1])

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from bayesirl.app import ConfigError, RunConfig, UsageError
-from bayesirl.app.trajectory_fit import is_trajectory_run, load_trajectory_run, run_trajectory_fit
-from bayesirl.app.trajectory_report import run_trajectory_report
+from bayesirl.app.fit import run_fit
+from bayesirl.app.report import run_report
+from bayesirl.app.run import load_run
+from bayesirl.app.world import is_trajectory_run
 from bayesirl.data.trajectories import make_trajectories, save_trajectories
 
 
@@ -39,15 +41,15 @@ def test_map_run_folder(tmp_path):
     save_trajectories(tmp_path / "t.npz", trajs)
     config = RunConfig(trajectories=str(tmp_path / "t.npz"), demos_ids=(0, 1), sampler="map",
                        num_chains=2)
-    result = run_trajectory_fit(config, tmp_path / "run", echo=lambda m: None)
+    result = run_fit(config, tmp_path / "run", echo=lambda m: None)
     assert result.summary["files"] == ["config.json", "posterior.nc", "summary.json",
                                        "trajectories.npz"]
     assert is_trajectory_run(tmp_path / "run")
-    run = load_trajectory_run(tmp_path / "run")
+    run = load_run(tmp_path / "run")
     np.testing.assert_allclose(run.trajectories.feature_counts, trajs.feature_counts)
     assert run.preferences is None and run.config.demos_ids == (0, 1)
     with pytest.raises(UsageError, match="single draw"):
-        run_trajectory_report(tmp_path / "run", quiet=True)
+        run_report(tmp_path / "run", quiet=True)
     with pytest.raises(UsageError, match="--demos-ids: id 12 is out of range"):
-        run_trajectory_fit(RunConfig(trajectories=str(tmp_path / "t.npz"), demos_ids=(12,)),
+        run_fit(RunConfig(trajectories=str(tmp_path / "t.npz"), demos_ids=(12,)),
                            tmp_path / "other")

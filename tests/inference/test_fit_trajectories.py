@@ -11,11 +11,12 @@ from numpyro.infer.util import log_density, potential_energy
 
 from bayesirl.data.preferences import make_preferences
 from bayesirl.data.trajectories import make_trajectories
-from bayesirl.inference.fit_trajectories import fit_trajectories
+from bayesirl.inference import fit_trajectories
 from bayesirl.inference.random_walk import build_kernel, mh_init
 from bayesirl.likelihoods import bradley_terry_log_likelihood
 from bayesirl.likelihoods.sample_maxent import ImportanceWeightWarning, sample_maxent_log_likelihood
-from bayesirl.trajectory_model import TrajectoryEvidence, trajectory_evidence, trajectory_model
+from bayesirl.likelihoods.registry import Evidence
+from bayesirl.models import trajectory_evidence, trajectory_model
 
 #: Direction recovery at 200 preferences (the issue's acceptance criterion).
 COSINE_MIN = 0.95
@@ -59,7 +60,7 @@ def test_credible_intervals_cover_at_nominal_rate():
         w = rng.standard_normal(F)
         phi, a, b, label = bt_data(rng, N, P, F, w, beta=1.0)
         truth.append(w)
-        evs.append(TrajectoryEvidence(jnp.asarray(phi), make_preferences(
+        evs.append(Evidence(preference_features=jnp.asarray(phi), preferences=make_preferences(
             N, list(zip(a.tolist(), b.tolist(), label.tolist())))))
     batch = jax.tree.map(lambda *x: jnp.stack(x), *evs)
     kernel = build_kernel(warm, 0.3)
@@ -86,7 +87,7 @@ def test_joint_log_density_is_sum_of_sources():
     phi = rng.standard_normal((8, 2))
     trajs = make_trajectories(feature_counts=phi, log_probs=-rng.uniform(1, 3, 8))
     prefs = make_preferences(8, [(0, 1, 0), (2, 3, 1), (4, 5, 2)])
-    ev = trajectory_evidence(trajs, preferences=prefs, demonstrations=[6, 7], dtype=jnp.float64)
+    ev = trajectory_evidence(trajs, preferences=prefs, demonstrations=[6, 7])
     w = jnp.asarray([0.3, -0.8])
     betas = {"bradley-terry": 2.0, "sample-maxent": 0.5}
     lp, _ = log_density(trajectory_model, (ev,), dict(betas=betas, margin=0.4),

@@ -20,7 +20,7 @@ from scipy.special import log_expit
 from bayesirl.data.preferences import make_preferences
 from bayesirl.data.trajectories import make_trajectories
 from bayesirl.inference.random_walk_kernel import RandomWalkMH
-from bayesirl.trajectory_model import trajectory_evidence, trajectory_model
+from bayesirl.models import trajectory_evidence, trajectory_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

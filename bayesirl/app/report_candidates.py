@@ -1,5 +1,5 @@
-"""``bayesirl report DIR`` on a trajectory run: high-confidence evaluation of candidate policies
-without an MDP (issue 11; Brown, Coleman, Srinivasan & Niekum, ICML 2020, Sec. 5).
+"""The report of a run without an MDP: high-confidence evaluation of candidate policies from their
+feature counts (Brown, Coleman, Srinivasan & Niekum, ICML 2020, Sec. 5).
 
 For each candidate policy π with expected feature counts μ(π) (the mean of its rollouts'
 feature counts) the posterior draws of w give draws of its expected return ``w·μ(π)``; the
@@ -15,50 +15,24 @@ the mean of the demonstrations when the run has some. Returns are in the units o
 posterior's w (with a sphere prior, of the unit-norm reward: compare candidates, not numbers
 across runs).
 
-Writes ``DIR/report/`` whole (staged, :func:`bayesirl._io.staged_folder`): ``report.json``,
-``report.txt`` and ``policy_returns.png``.
+:func:`bayesirl.app.report.run_report` writes it into ``DIR/report/`` (``report.json``,
+``report.txt`` and ``policy_returns.png``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from dataclasses import dataclass
 
 import numpy as np
 
 from bayesirl._io import staged_folder, write_json, write_text
 from bayesirl.app.errors import UsageError
-from bayesirl.app.trajectory_fit import load_trajectory_run
 
-__all__ = ["TrajectoryReportOptions", "run_trajectory_report", "read_policy_feature_counts",
+__all__ = ["analyse_candidates", "write_candidate_report", "read_policy_feature_counts",
            "evaluate_candidates", "MAX_TEXT_ROWS"]
 
 #: Candidates listed in ``report.txt`` (best and worst by the bound; all are in the JSON).
 MAX_TEXT_ROWS = 20
-_REPORT_FOLDER = "report"
-
-
-@dataclass(frozen=True)
-class TrajectoryReportOptions:
-    """Settings of a trajectory-run report.
-
-    Attributes:
-        alpha: quantile level α in (0, 1) of the VaR bounds.
-        delta: the bounds hold with probability >= 1 − δ, δ in (0, 1).
-        hdi_prob: mass of the equal-tailed credible intervals, in (0, 1).
-        policies: a candidate-policies ``.npz`` (see the module docstring), or None.
-        baseline: the name of the candidate the regret is measured against, or None (the
-            first candidate).
-        sample_size: ``"draws"`` or ``"ess"`` (n of the bounds).
-    """
-
-    alpha: float = 0.95
-    delta: float = 0.05
-    hdi_prob: float = 0.9
-    policies: str | None = None
-    baseline: str | None = None
-    sample_size: str = "ess"
 
 
 def read_policy_feature_counts(path: str, num_features: int) -> tuple[list[str], np.ndarray]:
@@ -108,7 +82,7 @@ def _candidates(run, opts) -> tuple[list[str], np.ndarray, str]:
     return names, np.asarray(mu, float), "the run's trajectories (one candidate each)"
 
 
-def evaluate_candidates(weights, names, mu, opts: TrajectoryReportOptions) -> dict:
+def evaluate_candidates(weights, names, mu, opts) -> dict:
     """Posterior summaries, bounds and the ranking of P candidates.
 
     Args:
@@ -126,7 +100,7 @@ def evaluate_candidates(weights, names, mu, opts: TrajectoryReportOptions) -> di
     from bayesirl.analysis.performance import (evaluate_policies, policy_returns, rank_policies,
                                                regret_bound)
 
-    baseline = names[0] if opts.baseline is None else opts.baseline
+    baseline = names[0] if opts.baseline in (None, "uniform") else opts.baseline
     if baseline not in names:
         raise UsageError(f"--baseline: expected a candidate name ({', '.join(names[:5])}"
                          f"{', …' if len(names) > 5 else ''}), got {baseline!r}")
@@ -199,46 +173,44 @@ def _plot(path: str, doc: dict) -> None:
     plt.close(fig)
 
 
-def run_trajectory_report(run_dir: str, opts: TrajectoryReportOptions = TrajectoryReportOptions(),
-                          *, force: bool = False, quiet: bool = False) -> dict:
-    """Evaluate candidate policies under the posterior of a trajectory run; write
-    ``run_dir/report/`` as a whole.
+def analyse_candidates(run, opts) -> dict:
+    """The report of a trajectory run: diagnostics and the candidates' returns and bounds.
+
+    Args:
+        run: a loaded trajectory run (:class:`~bayesirl.app.run.Run`).
+        opts: :class:`~bayesirl.app.report.ReportOptions` (``alpha``, ``delta``,
+            ``hdi_prob``, ``policies``, ``baseline``: a candidate name or ``"uniform"`` for the
+            first candidate, ``sample_size``).
 
     Returns:
-        The content of ``report.json``: ``{"dir", "kind": "trajectories", "candidates_from",
-        "diagnostics", "warnings", "evaluation", "files"}``.
+        ``(doc, Diagnostics)``: the content of ``report.json`` (``{"dir", "kind":
+        "trajectories", "candidates_from", "diagnostics", "warnings", "evaluation"}``) and the
+        diagnostics of the draws.
 
     Raises:
-        UsageError: not a trajectory run, ``report/`` exists without ``force``, a single-draw
-            (MAP) run, a bad policies file or baseline.
+        UsageError: a single-draw (MAP) run, a bad policies file or baseline.
     """
     from bayesirl.app.summary import diagnostics_summary
 
-    run_dir = os.fspath(run_dir)
-    run = load_trajectory_run(run_dir)
-    out = os.path.join(run_dir, _REPORT_FOLDER)
-    if os.path.exists(out) and not force:
-        raise UsageError(f"DIR: {out} exists; pass --force to replace it")
     weights = np.asarray(run.idata.posterior["reward_weights"])
     if weights.shape[0] * weights.shape[1] < 2:
-        raise UsageError(f"DIR: {run_dir} holds a single draw (a MAP fit): intervals and "
+        raise UsageError(f"DIR: {run.path} holds a single draw (a MAP fit): intervals and "
                          "bounds need posterior draws; fit with --sampler nuts or mh")
     names, mu, source = _candidates(run, opts)
     diag, diag_doc = diagnostics_summary(run.idata)
-    doc = {"dir": run_dir, "kind": "trajectories", "candidates_from": source,
-           "diagnostics": diag_doc,
-           "warnings": list(diag.problems) + [w for w in run.summary.get("warnings", [])
-                                              if w not in diag.problems],
-           "evaluation": evaluate_candidates(weights, names, mu, opts)}
-    with staged_folder(out, force=force) as stage:
-        _plot(os.path.join(stage, "policy_returns.png"), doc)
-        doc["files"] = ["report.txt", "report.json", "policy_returns.png"]
-        text = _render_text(doc)
-        write_text(os.path.join(stage, "report.txt"), text)
-        write_json(os.path.join(stage, "report.json"), doc)
-    for problem in diag.problems:
-        print(f"bayesirl: warning: posterior should not be trusted: {problem}", file=sys.stderr)
-    if not quiet:
-        print(text, end="")
-        print(f"Wrote {', '.join(doc['files'])} to {out}")
-    return doc
+    return {"dir": run.path, "kind": "trajectories", "candidates_from": source,
+            "diagnostics": diag_doc,
+            "warnings": list(diag.problems) + [w for w in run.summary.get("warnings", [])
+                                               if w not in diag.problems],
+            "evaluation": evaluate_candidates(weights, names, mu, opts)}, diag
+
+
+def write_candidate_report(stage: str, doc: dict) -> str:
+    """Write ``policy_returns.png``, ``report.txt`` and ``report.json`` of a trajectory run's
+    report into ``stage``; returns the text."""
+    _plot(os.path.join(stage, "policy_returns.png"), doc)
+    doc["files"] = ["report.txt", "report.json", "policy_returns.png"]
+    text = _render_text(doc)
+    write_text(os.path.join(stage, "report.txt"), text)
+    write_json(os.path.join(stage, "report.json"), doc)
+    return text
