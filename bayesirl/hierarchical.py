@@ -92,16 +92,17 @@ def choice_model(choices: ChoiceSets, *, prior_scale: float = 10.0, beta: float 
     observe_choices(linear_utilities(w, choices.features), choices, beta)
 
 
-def hierarchical_choice_model(choices: ChoiceSets, *, random=None, num_persons: int | None = None,
-                              prior_scale: float = 10.0, scale_prior: float = 1.0,
-                              concentration: float = 2.0, beta: float = 1.0,
-                              person_weights: bool = False) -> None:
+def hierarchical_choice_model(choices: ChoiceSets, *, random=None, feature_names=(),
+                              num_persons: int | None = None, prior_scale: float = 10.0,
+                              scale_prior: float = 1.0, concentration: float = 2.0,
+                              beta: float = 1.0, person_weights: bool = False) -> None:
     """Per-person weights ``w_i = w̄ + S diag(τ) Ω^{1/2} z_i`` around a population mean (panel).
 
     Args:
         choices: N choice sets with (N, K, F) features; ``choices.person`` (N,) says whose.
-        random: the R features whose weights vary across persons (indices; None: all F). The
-            others are fixed at w̄ for everyone.
+        random: the R features whose weights vary across persons, as indices or names (None:
+            all F); the others are fixed at w̄ for everyone.
+        feature_names: F names, to give ``random`` by name (e.g. ``ChoiceData.feature_names``).
         num_persons: I (default ``choices.num_persons``; read eagerly, so pass it when the
             model is traced with abstract data).
         prior_scale: standard deviation of the Normal prior on each population mean w̄_f.
@@ -121,7 +122,7 @@ def hierarchical_choice_model(choices: ChoiceSets, *, random=None, num_persons: 
     """
     _check_choices(choices)
     F = choices.features.shape[-1]
-    idx = random_feature_indices(random, F)
+    idx = random_feature_indices(random, F, feature_names)
     I = choices.num_persons if num_persons is None else check_scalar(
         num_persons, "num_persons", low=1, integer=True)
     prior_scale = check_scalar(prior_scale, "prior_scale", low=0, low_open=True)

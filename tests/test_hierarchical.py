@@ -40,7 +40,7 @@ def test_site_shapes_and_observed_choices():
     assert tr["z"]["value"].shape == (4, 2)
     assert tr["person_weights"]["value"].shape == (4, 4)
     assert tr["chosen"]["is_observed"]
-    one = _trace(hierarchical_choice_model, random=[1])
+    one = _trace(hierarchical_choice_model, random=["b"], feature_names=("a", "b", "c", "d"))
     assert "correlation_cholesky" not in one and one["z"]["value"].shape == (4, 1)
 
 

@@ -212,7 +212,7 @@ def make_choice_sets(features, chosen, available=None, person=None, *,
 
     Raises:
         TypeError: non-numeric features, non-integer indices.
-        ValueError: wrong shapes (K < 2, F < 0), NaN/inf features of an available option, an
+        ValueError: wrong shapes (N < 1, K < 2, F < 1), NaN/inf features of an available option, an
             index out of range, a chosen option that is not available, a choice set with fewer
             than 2 available options; the message names the argument and the choice set.
     """
