@@ -137,7 +137,7 @@ def test_maximum_likelihood_matches_choix_on_choices_among_subsets():
     rng = np.random.default_rng(4)
     n_items, alpha = 6, 0.01
     strengths = rng.normal(0, 1, n_items)
-    data = _top1_data(rng, strengths, 400)
+    data = _top1_data(rng, strengths, 200)
     # our representation: all items are the options, the offered subset is available, the
     # features are one-hot item indicators, so u = w[item]
     available = np.zeros((len(data), n_items), bool)
