@@ -2,10 +2,20 @@
 
 Everything here is a validated, immutable pytree (NamedTuple) plus its file format:
 :class:`MDP` (:mod:`bayesirl.data.mdp`), :class:`Demonstrations` (:mod:`bayesirl.data.demos`),
-:class:`Preferences` (:mod:`bayesirl.data.preferences`) and the built-in environments
+:class:`Preferences` (:mod:`bayesirl.data.preferences`), :class:`ChoiceSets` and
+:class:`Rankings` of options (:mod:`bayesirl.data.choices`) and the built-in environments
 (:mod:`bayesirl.data.envs`).
 """
 
+from bayesirl.data.choices import (
+    ChoiceData,
+    ChoiceSets,
+    Rankings,
+    load_choices,
+    make_choice_sets,
+    make_rankings,
+    save_choices,
+)
 from bayesirl.data.demos import (
     Demonstrations,
     check_demonstrations,
@@ -51,4 +61,6 @@ __all__ = [
     "LABELS", "Preferences", "make_preferences", "ranking_to_comparisons", "trajectory_returns",
     "synthetic_preferences", "save_preferences", "load_preferences",
     "Environment", "make_environment", "gridworld", "from_gymnasium",
+    "ChoiceSets", "Rankings", "ChoiceData", "make_choice_sets", "make_rankings", "save_choices",
+    "load_choices",
 ]

@@ -6,7 +6,9 @@
 * :mod:`bayesirl.likelihoods.bradley_terry` — strict and weak preferences between trajectories
   (Bradley–Terry; T-REX / Bayesian REX, Brown et al. 2019, 2020; Bıyık et al. 2019);
 * :mod:`bayesirl.likelihoods.sample_maxent` — MaxEnt demonstrations without dynamics
-  (Boularias et al. 2011).
+  (Boularias et al. 2011);
+* :mod:`bayesirl.likelihoods.choice` — choices among K options (Luce 1959; McFadden 1974) and
+  rankings (Plackett 1975).
 
 Each module defines its :class:`~bayesirl.likelihoods.source.EvidenceSource` (``SOURCE``); the
 registry of sources by name is :data:`~bayesirl.likelihoods.registry.SOURCES`.
@@ -26,6 +28,17 @@ from bayesirl.likelihoods.bradley_terry import (
     bradley_terry_log_likelihood,
     observe_preferences,
 )
+from bayesirl.likelihoods.choice import (
+    ChoiceDistribution,
+    PlackettLuce,
+    choice_log_likelihood,
+    choice_log_probabilities,
+    linear_utilities,
+    observe_choices,
+    observe_rankings,
+    plackett_luce_log_likelihood,
+    plackett_luce_log_probability,
+)
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
 from bayesirl.likelihoods.registry import SOURCES, Evidence, get_source, source_names
 from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
@@ -38,4 +51,7 @@ __all__ = [
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
     "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",
     "PreferenceChoice", "bradley_terry_log_likelihood", "observe_preferences",
+    "ChoiceDistribution", "PlackettLuce", "linear_utilities", "choice_log_probabilities",
+    "choice_log_likelihood", "plackett_luce_log_probability", "plackett_luce_log_likelihood",
+    "observe_choices", "observe_rankings",
 ]

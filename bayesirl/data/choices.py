@@ -1,0 +1,573 @@
+"""Discrete choices among K options and rankings of them: the data, JSON and CSV files.
+
+A choice set offers K options, option k described by a feature vector ``x_k`` (F,); a person
+picks one of the options that are available to them. With a linear utility ``u_k = w·x_k``
+(the reward weights w of the library, in utility units) the Boltzmann-rational chooser is the
+multinomial logit of McFadden (1974), Luce's choice rule (1959); a ranking of the options is
+the Plackett–Luce model (Plackett 1975). The likelihoods are in
+:mod:`bayesirl.likelihoods.choice`.
+
+Choice sets with fewer than K options are padded with unavailable options (``available`` False,
+features 0). Each choice set belongs to a person (an index in [0, I)), so a hierarchical model
+can give every person their own weights (:mod:`bayesirl.hierarchical`).
+
+Files (:func:`save_choices`, :func:`load_choices`) are JSON (``bayesirl.choices/1``) or CSV in
+long format (one row per option); both are documented in :func:`save_choices`.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from bayesirl._io import atomic_path, read_json, write_json
+from bayesirl._typing import Array
+from bayesirl._validate import as_index_array
+
+__all__ = [
+    "ChoiceSets",
+    "Rankings",
+    "ChoiceData",
+    "make_choice_sets",
+    "make_rankings",
+    "save_choices",
+    "load_choices",
+    "CSV_COLUMNS",
+]
+
+_FORMAT = "bayesirl.choices/1"
+#: The reserved columns of the long-format CSV; every other column is a feature.
+CSV_COLUMNS = ("choice_set", "option", "chosen", "available", "person")
+
+
+class ChoiceSets(NamedTuple):
+    """N choices, each among K options with F features (a JAX pytree).
+
+    Attributes:
+        features: (N, K, F) float feature vectors x of the options (0 for unavailable ones).
+        available: (N, K) bool, True for the options offered in each choice set.
+        chosen: (N,) int32 index of the chosen option (always an available one).
+        person: (N,) int32 index in [0, I) of the person who chose (all 0 for one person).
+    """
+
+    features: Array
+    available: Array
+    chosen: Array
+    person: Array
+
+    @property
+    def num_choices(self) -> int:
+        """N, the number of choice sets."""
+        return self.features.shape[0]
+
+    @property
+    def num_options(self) -> int:
+        """K, the largest number of options in a choice set."""
+        return self.features.shape[1]
+
+    @property
+    def num_features(self) -> int:
+        """F, the number of features of an option."""
+        return self.features.shape[2]
+
+    @property
+    def num_persons(self) -> int:
+        """I = 1 + the largest person index (read eagerly: not inside jit)."""
+        return int(np.max(np.asarray(self.person))) + 1
+
+
+class Rankings(NamedTuple):
+    """N rankings, each of (some of) the K options of a choice set (a JAX pytree).
+
+    A full ranking orders every available option; a top-k ranking orders only the best
+    ``length`` of them (the rest are known to be worse, in no known order).
+
+    Attributes:
+        features: (N, K, F) float feature vectors of the options (0 for unavailable ones).
+        order: (N, K) int32, a permutation of 0 … K−1 per row: the ranked options best first,
+            then the unranked available options, then the unavailable ones.
+        length: (N,) int32 number of ranked options (1 <= length <= available options).
+        available: (N, K) bool, True for the options offered.
+        person: (N,) int32 index in [0, I) of the person who ranked.
+    """
+
+    features: Array
+    order: Array
+    length: Array
+    available: Array
+    person: Array
+
+    @property
+    def num_rankings(self) -> int:
+        """N, the number of rankings."""
+        return self.features.shape[0]
+
+    @property
+    def num_persons(self) -> int:
+        """I = 1 + the largest person index (read eagerly: not inside jit)."""
+        return int(np.max(np.asarray(self.person))) + 1
+
+
+class ChoiceData(NamedTuple):
+    """Choice sets with the names of their features and options, as files and data sets give them.
+
+    Attributes:
+        choices: the :class:`ChoiceSets`.
+        feature_names: F names, one per feature (column of ``choices.features[..., f]``).
+        option_names: K names of the options (e.g. ``("TRAIN", "SM", "CAR")``), or ``()`` when
+            options are only positions.
+        description: what the data are and where they come from (may be empty).
+    """
+
+    choices: ChoiceSets
+    feature_names: tuple[str, ...]
+    option_names: tuple[str, ...] = ()
+    description: str = ""
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def _features(features) -> np.ndarray:
+    try:
+        arr = np.array(features, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"features: expected a numeric (N, K, F) array, got "
+                        f"{type(features).__name__}") from err
+    if arr.ndim != 3:
+        raise ValueError(f"features: expected an (N, K, F) array, got shape {arr.shape}")
+    N, K, F = arr.shape
+    if N < 1 or K < 2 or F < 1:
+        raise ValueError(f"features: expected N >= 1 choice sets, K >= 2 options and F >= 1 "
+                         f"features, got shape {arr.shape}")
+    return arr
+
+
+def _available(available, shape: tuple[int, int]) -> np.ndarray:
+    if available is None:
+        return np.ones(shape, bool)
+    raw = np.array(available, copy=True)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"available: expected booleans (or 0/1), got dtype {raw.dtype}")
+    if raw.shape != shape:
+        raise ValueError(f"available: expected shape {shape} (N, K), got {raw.shape}")
+    if raw.dtype.kind != "b" and not np.all((raw == 0) | (raw == 1)):
+        bad = tuple(int(i) for i in np.argwhere((raw != 0) & (raw != 1))[0])
+        raise ValueError(f"available: expected booleans or 0/1, got {raw[bad]} at index {bad}")
+    return raw.astype(bool)
+
+
+def _persons(person, N: int, num_persons) -> np.ndarray:
+    if person is None:
+        return np.zeros(N, np.int64)
+    if num_persons is None:
+        ids = as_index_array(person, "person", np.iinfo(np.int32).max)
+    else:
+        if isinstance(num_persons, bool) or not isinstance(num_persons, (int, np.integer)) \
+                or num_persons < 1:
+            raise ValueError(f"num_persons: expected an integer >= 1, got {num_persons!r}")
+        ids = as_index_array(person, "person", int(num_persons))
+    if ids.shape != (N,):
+        raise ValueError(f"person: expected shape ({N},) (one index per choice set), "
+                         f"got {ids.shape}")
+    return ids
+
+
+def _check_features_available(arr: np.ndarray, available: np.ndarray) -> np.ndarray:
+    bad = ~np.isfinite(arr) & available[..., None]
+    if bad.any():
+        n, k, f = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"features: expected finite numbers for available options, got "
+                         f"{arr[n, k, f]} at choice set {n}, option {k}, feature {f}")
+    return np.where(available[..., None], arr, 0.0)  # unavailable options: NaN allowed, stored 0
+
+
+def _check_counts(available: np.ndarray, what: str) -> None:
+    counts = available.sum(axis=1)
+    if (counts < 2).any():
+        n = int(np.argmax(counts < 2))
+        raise ValueError(f"available: {what} {n} offers {int(counts[n])} option(s); expected "
+                         f"at least 2")
+
+
+def make_choice_sets(features, chosen, available=None, person=None, *,
+                     num_persons: int | None = None) -> ChoiceSets:
+    """Validated :class:`ChoiceSets` from arrays (inputs are copied, never modified).
+
+    Args:
+        features: (N, K, F) feature vectors; entries of unavailable options may be NaN (they are
+            stored as 0).
+        chosen: (N,) index of the chosen option of each choice set.
+        available: (N, K) booleans (or 0/1); default: every option is available.
+        person: (N,) person index of each choice set; default all 0.
+        num_persons: I; person indices must lie in [0, I). Default: 1 + the largest index.
+
+    Returns:
+        ChoiceSets (features in JAX's default float dtype, indices int32).
+
+    Raises:
+        TypeError: non-numeric features, non-integer indices.
+        ValueError: wrong shapes (N < 1, K < 2, F < 1), NaN/inf features of an available option, an
+            index out of range, a chosen option that is not available, a choice set with fewer
+            than 2 available options; the message names the argument and the choice set.
+    """
+    arr = _features(features)
+    N, K, _ = arr.shape
+    avail = _available(available, (N, K))
+    picks = as_index_array(chosen, "chosen", K)
+    if picks.shape != (N,):
+        raise ValueError(f"chosen: expected shape ({N},) (one index per choice set), "
+                         f"got {picks.shape}")
+    ids = _persons(person, N, num_persons)
+    arr = _check_features_available(arr, avail)
+    _check_counts(avail, "choice set")
+    unavailable = ~avail[np.arange(N), picks]
+    if unavailable.any():
+        n = int(np.argmax(unavailable))
+        raise ValueError(f"chosen: choice set {n} chose option {int(picks[n])}, which is not "
+                         f"available")
+    return ChoiceSets(jnp.asarray(arr), jnp.asarray(avail), jnp.asarray(picks, jnp.int32),
+                      jnp.asarray(ids, jnp.int32))
+
+
+def _ranking_rows(rankings, N: int, K: int) -> list[list[int]]:
+    if isinstance(rankings, np.ndarray) or hasattr(rankings, "shape"):
+        arr = np.asarray(rankings)
+        if arr.ndim != 2 or arr.shape[0] != N:
+            raise ValueError(f"rankings: expected an (N, K) array with N = {N} (padding -1) or a "
+                             f"list of N lists, got shape {arr.shape}")
+        rows = [[x for x in row.tolist() if x != -1] for row in arr]
+    else:
+        rows = [list(r) if isinstance(r, (list, tuple, np.ndarray)) else r for r in rankings]
+        if len(rows) != N:
+            raise ValueError(f"rankings: expected {N} rankings (one per choice set), "
+                             f"got {len(rows)}")
+    out = []
+    for n, row in enumerate(rows):
+        if not isinstance(row, list) or not row:
+            raise ValueError(f"rankings[{n}]: expected a non-empty list of option indices, "
+                             f"got {row!r}")
+        out.append([int(i) for i in as_index_array(row, f"rankings[{n}]", K)])
+    return out
+
+
+def make_rankings(features, rankings, available=None, person=None, *,
+                  num_persons: int | None = None) -> Rankings:
+    """Validated :class:`Rankings` (inputs are copied, never modified).
+
+    Args:
+        features: (N, K, F) feature vectors of the options (NaN allowed for unavailable ones).
+        rankings: N rankings, each a list of option indices best first (all available options:
+            a full ranking; fewer: a top-k ranking), or an (N, K) integer array padded with -1.
+        available: (N, K) booleans; default all available.
+        person: (N,) person indices; default all 0.
+        num_persons: I; person indices must lie in [0, I). Default: 1 + the largest index.
+
+    Returns:
+        Rankings whose ``order`` completes each ranking to a permutation of 0 … K−1.
+
+    Raises:
+        TypeError / ValueError: as :func:`make_choice_sets`, and a ranking that is empty,
+            repeats an option or ranks an unavailable one.
+    """
+    arr = _features(features)
+    N, K, _ = arr.shape
+    avail = _available(available, (N, K))
+    rows = _ranking_rows(rankings, N, K)
+    ids = _persons(person, N, num_persons)
+    arr = _check_features_available(arr, avail)
+    _check_counts(avail, "ranking")
+    order = np.zeros((N, K), np.int64)
+    length = np.zeros(N, np.int64)
+    for n, row in enumerate(rows):
+        if len(set(row)) != len(row):
+            raise ValueError(f"rankings[{n}]: an option appears more than once in {row}")
+        off = [k for k in row if not avail[n, k]]
+        if off:
+            raise ValueError(f"rankings[{n}]: option {off[0]} is ranked but not available")
+        ranked = set(row)
+        rest = [k for k in range(K) if k not in ranked and avail[n, k]]
+        rest += [k for k in range(K) if not avail[n, k]]
+        order[n], length[n] = row + rest, len(row)
+    return Rankings(jnp.asarray(arr), jnp.asarray(order, jnp.int32),
+                    jnp.asarray(length, jnp.int32), jnp.asarray(avail),
+                    jnp.asarray(ids, jnp.int32))
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def _names(names, count: int, what: str, default_prefix: str | None) -> tuple[str, ...]:
+    if names is None or len(names) == 0:
+        return tuple(f"{default_prefix}{i}" for i in range(count)) if default_prefix else ()
+    names = tuple(str(x) for x in names)
+    if len(names) != count:
+        raise ValueError(f"{what}: expected {count} names, got {len(names)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what}: names must be distinct, got {list(names)}")
+    return names
+
+
+def save_choices(path: str | os.PathLike, choices: ChoiceSets, feature_names=None,
+                 option_names=None) -> None:
+    """Write choice sets as JSON or long-format CSV, by the file name (atomic write).
+
+    **JSON** (``.json``)::
+
+        {"format": "bayesirl.choices/1",
+         "feature_names": ["price", "time"],          # F names
+         "option_names": ["A", "B", "C"],             # optional: K names
+         "choice_sets": [
+            {"features": [[1.0, 2.5], [0.5, 3.0], null],  # K rows of F numbers (null: absent)
+             "available": [true, true, false],            # optional, default all true
+             "chosen": 1,                                 # option index (or name)
+             "person": 0},                                # optional, default 0
+            ...]}
+
+    Choice sets may list fewer options than others; missing options are unavailable.
+
+    **CSV** (``.csv`` or ``.csv.gz``), one row per option of each choice set::
+
+        choice_set,option,chosen,available,person,price,time
+        0,0,0,1,0,1.0,2.5
+        0,1,1,1,0,0.5,3.0
+
+    ``choice_set`` is any label (sets are numbered in order of first appearance); ``option`` an
+    index in [0, K) or a name (numbered in order of first appearance); ``chosen`` 1 on exactly
+    one row per set; ``available`` (optional column, default 1) 0 or 1; ``person`` (optional,
+    default 0) an integer index >= 0; every other column is a numeric feature. An option missing
+    from a set is unavailable; a feature cell may be empty for an unavailable option.
+
+    Args:
+        path: the file; its name ends in ``.json``, ``.csv`` or ``.csv.gz``.
+        choices: the N choice sets.
+        feature_names: F names (default ``x0``, ``x1``, …).
+        option_names: K names (default: options written as indices).
+
+    Raises:
+        ValueError: an unknown file extension, or names of the wrong number.
+    """
+    F, K = choices.num_features, choices.num_options
+    fnames = _names(feature_names, F, "feature_names", "x")
+    onames = _names(option_names, K, "option_names", None)
+    bad = [n for n in fnames if n in CSV_COLUMNS]
+    if bad:
+        raise ValueError(f"feature_names: {bad[0]!r} is a reserved column name {CSV_COLUMNS}")
+    feats, avail, chosen, person = (np.asarray(x) for x in choices)
+    kind = _kind(path)
+    if kind == "json":
+        sets = []
+        for n in range(feats.shape[0]):
+            item = {"features": [feats[n, k].tolist() for k in range(K)],
+                    "chosen": onames[chosen[n]] if onames else int(chosen[n]),
+                    "person": int(person[n])}
+            if not avail[n].all():
+                item["available"] = avail[n].tolist()
+            sets.append(item)
+        doc = {"format": _FORMAT, "feature_names": list(fnames), "choice_sets": sets}
+        if onames:
+            doc["option_names"] = list(onames)
+        write_json(path, doc, indent=None)
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, *fnames])
+    for n in range(feats.shape[0]):
+        for k in range(K):
+            writer.writerow([n, onames[k] if onames else k, int(chosen[n] == k), int(avail[n, k]),
+                             int(person[n]), *(repr(float(v)) for v in feats[n, k])])
+    with atomic_path(path) as tmp:
+        opener = gzip.open if kind == "csv.gz" else open
+        with opener(tmp, "wt", encoding="utf-8", newline="") as f:
+            f.write(buffer.getvalue())
+
+
+def _kind(path) -> str:
+    name = os.fspath(path).lower()
+    for kind in ("csv.gz", "csv", "json"):
+        if name.endswith("." + kind):
+            return kind
+    raise ValueError(f"path: expected a file name ending in .json, .csv or .csv.gz, got "
+                     f"{os.fspath(path)!r}")
+
+
+def load_choices(path: str | os.PathLike) -> ChoiceData:
+    """Read and validate a choices file (JSON or long-format CSV, see :func:`save_choices`).
+
+    Returns:
+        ChoiceData with the choice sets and the feature and option names.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: invalid content; the message names the file, the line or choice set and
+            the field.
+    """
+    kind = _kind(path)
+    if kind == "json":
+        return _load_json(path)
+    opener = gzip.open if kind == "csv.gz" else open
+    with opener(os.fspath(path), "rt", encoding="utf-8", newline="") as f:
+        return _load_csv(f, path)
+
+
+def _load_json(path) -> ChoiceData:
+    where = f"choices: {os.fspath(path)}"
+    doc = read_json(path, "choices")
+    if not isinstance(doc, dict) or not isinstance(doc.get("choice_sets"), list):
+        raise ValueError(f"{where} must be an object with a 'choice_sets' list")
+    if not doc["choice_sets"]:
+        raise ValueError(f"{where}: 'choice_sets' is empty")
+    fnames = doc.get("feature_names")
+    if not isinstance(fnames, list) or not fnames:
+        raise ValueError(f"{where}: 'feature_names' must be a non-empty list of names")
+    F = len(fnames)
+    onames = doc.get("option_names", [])
+    if not isinstance(onames, list):
+        raise ValueError(f"{where}: 'option_names' must be a list of names")
+    sets = doc["choice_sets"]
+    K = max([len(s.get("features", [])) if isinstance(s, dict) else 0 for s in sets] +
+            [len(onames)])
+    N = len(sets)
+    feats = np.full((N, K, F), np.nan)
+    avail = np.zeros((N, K), bool)
+    chosen = np.zeros(N, np.int64)
+    person = np.zeros(N, np.int64)
+    for n, item in enumerate(sets):
+        here = f"{where}, choice_sets[{n}]"
+        if not isinstance(item, dict) or "features" not in item or "chosen" not in item:
+            raise ValueError(f"{here}: expected an object with 'features' and 'chosen'")
+        rows = item["features"]
+        if not isinstance(rows, list):
+            raise ValueError(f"{here}.features: expected a list of option feature rows")
+        given = item.get("available", [row is not None for row in rows])
+        if not isinstance(given, list) or len(given) != len(rows) or \
+                not all(isinstance(a, bool) or a in (0, 1) for a in given):
+            raise ValueError(f"{here}.available: expected {len(rows)} booleans, got {given!r}")
+        for k, row in enumerate(rows):
+            if row is None:
+                if given[k]:
+                    raise ValueError(f"{here}.features[{k}]: an available option needs "
+                                     f"features, got null")
+                continue
+            if not isinstance(row, list) or len(row) != F:
+                raise ValueError(f"{here}.features[{k}]: expected {F} numbers "
+                                 f"(one per feature name), got {row!r}")
+            try:
+                feats[n, k] = [np.nan if v is None else float(v) for v in row]
+            except (TypeError, ValueError):
+                raise ValueError(f"{here}.features[{k}]: expected numbers, got {row!r}") from None
+            avail[n, k] = bool(given[k])
+        pick = item["chosen"]
+        if isinstance(pick, str):
+            if pick not in onames:
+                raise ValueError(f"{here}.chosen: unknown option name {pick!r}; "
+                                 f"option_names are {onames}")
+            pick = onames.index(pick)
+        if isinstance(pick, bool) or not isinstance(pick, int):
+            raise ValueError(f"{here}.chosen: expected an option index or name, got {pick!r}")
+        chosen[n] = pick
+        p = item.get("person", 0)
+        if isinstance(p, bool) or not isinstance(p, int) or p < 0:
+            raise ValueError(f"{here}.person: expected an integer >= 0, got {p!r}")
+        person[n] = p
+    try:
+        choices = make_choice_sets(feats, chosen, avail, person)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: {err}") from None
+    return ChoiceData(choices, tuple(str(x) for x in fnames),
+                      _names(onames, K, "option_names", None) if onames else ())
+
+
+def _load_csv(f, path) -> ChoiceData:
+    where = f"choices: {os.fspath(path)}"
+    reader = csv.reader(f)
+    header = next(reader, None)
+    if not header:
+        raise ValueError(f"{where} is empty; expected a header row {CSV_COLUMNS[:3]} + features")
+    header = [h.strip() for h in header]
+    missing = [c for c in CSV_COLUMNS[:3] if c not in header]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {missing}; expected at least "
+                         f"{list(CSV_COLUMNS[:3])} and feature columns")
+    if len(set(header)) != len(header):
+        raise ValueError(f"{where}: repeated column names in the header {header}")
+    col = {name: i for i, name in enumerate(header)}
+    fcols = [i for i, name in enumerate(header) if name not in CSV_COLUMNS]
+    if not fcols:
+        raise ValueError(f"{where}: no feature columns (every column besides {CSV_COLUMNS})")
+    set_ids, option_labels, records = {}, {}, []
+    for line, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{where}, line {line}: expected {len(header)} columns, "
+                             f"got {len(row)}")
+
+        def flag(name, default=None, line=line, row=row):
+            if name not in col:
+                return default
+            value = row[col[name]].strip()
+            if value not in ("0", "1"):
+                raise ValueError(f"{where}, line {line}: column '{name}' must be 0 or 1, "
+                                 f"got {value!r}")
+            return value == "1"
+
+        n = set_ids.setdefault(row[col["choice_set"]].strip(), len(set_ids))
+        label = row[col["option"]].strip()
+        option_labels.setdefault(label, len(option_labels))
+        is_chosen, is_avail = flag("chosen"), flag("available", True)
+        p = row[col["person"]].strip() if "person" in col else "0"
+        if not p.isdigit():
+            raise ValueError(f"{where}, line {line}: column 'person' must be an integer >= 0, "
+                             f"got {p!r}")
+        values = []
+        for i in fcols:
+            cell = row[i].strip()
+            try:
+                values.append(float(cell) if cell else np.nan)
+            except ValueError:
+                raise ValueError(f"{where}, line {line}: feature column '{header[i]}' must be "
+                                 f"a number, got {cell!r}") from None
+        records.append((line, n, label, is_chosen, is_avail, int(p), values))
+    if not records:
+        raise ValueError(f"{where}: no data rows")
+    numeric = all(lbl.isdigit() for lbl in option_labels)
+    onames = () if numeric else tuple(option_labels)
+    K = max(int(lbl) for lbl in option_labels) + 1 if numeric else len(option_labels)
+    if K < 2:
+        raise ValueError(f"{where}: column 'option' names a single option; a choice needs >= 2")
+    N, F = len(set_ids), len(fcols)
+    feats = np.full((N, K, F), np.nan)
+    avail = np.zeros((N, K), bool)
+    seen = np.zeros((N, K), bool)
+    chosen = np.full(N, -1, np.int64)
+    person = np.full(N, -1, np.int64)
+    for line, n, label, is_chosen, is_avail, p, values in records:
+        k = int(label) if numeric else option_labels[label]
+        if seen[n, k]:
+            raise ValueError(f"{where}, line {line}: option {label!r} appears twice in choice "
+                             f"set {list(set_ids)[n]!r}")
+        seen[n, k] = True
+        feats[n, k], avail[n, k] = values, is_avail
+        if person[n] not in (-1, p):
+            raise ValueError(f"{where}, line {line}: column 'person' differs within choice set "
+                             f"{list(set_ids)[n]!r} ({person[n]} and {p})")
+        person[n] = p
+        if is_chosen:
+            if chosen[n] != -1:
+                raise ValueError(f"{where}, line {line}: choice set {list(set_ids)[n]!r} has "
+                                 f"more than one chosen option")
+            chosen[n] = k
+    if (chosen < 0).any():
+        n = int(np.argmax(chosen < 0))
+        raise ValueError(f"{where}: choice set {list(set_ids)[n]!r} has no chosen option "
+                         f"(column 'chosen')")
+    try:
+        choices = make_choice_sets(feats, chosen, avail, person)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: {err}") from None
+    return ChoiceData(choices, tuple(header[i] for i in fcols), onames)
