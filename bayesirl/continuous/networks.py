@@ -128,12 +128,12 @@ def stack_draws(name: str, network, samples: dict) -> object:
 
 @eqx.filter_jit
 def network_outputs(network, draws, observations: Array) -> Array:
-    """All draws of a network on a batch: (M, B, A) outputs.
+    """All draws of a network on a batch: (M, N, A) outputs.
 
     Args:
         network: the template network (its static structure is used).
         draws: the array leaves with a leading draw axis (M, ...) (:func:`stack_draws`).
-        observations: (B, D) inputs (already standardised).
+        observations: (N, D) inputs (already standardised).
     """
     _, static = eqx.partition(network, eqx.is_array)
 

@@ -4,7 +4,7 @@ A :class:`QPosterior` holds M draws of a Q-network's weights (M = 1 for a point 
 the rationality β of each draw, the observation standardiser, the discount and, for the
 variational (AVRIL-style) fit, the reward encoder's variational posterior q(r | s, a).
 
-Policies, for observations (B, D):
+Policies, for observations (N, D):
 
 * ``"mean_q"``: ``softmax(β̄ · Q̄(s, ·))`` with the posterior-mean Q-values Q̄ (ValueWalk's and
   AVRIL's evaluation act greedily on it);
@@ -84,15 +84,15 @@ def _observations(observations, posterior) -> Array:
     obs = as_float_array(observations, "observations", ndim=2)
     D = int(posterior.standardizer.loc.shape[0])
     if obs.shape[1] != D:
-        raise ValueError(f"observations: expected (B, D) with D = {D}, got shape {obs.shape}")
+        raise ValueError(f"observations: expected (N, D) with D = {D}, got shape {obs.shape}")
     return posterior.standardizer(jnp.asarray(obs, jnp.float32))
 
 
 def q_values(posterior: QPosterior, observations: ArrayLike) -> Array:
-    """(M, B, A) Q-values of every draw at observations (B, D).
+    """(M, N, A) Q-values of every draw at observations (N, D).
 
     Raises:
-        ValueError: observations that are not (B, D) finite floats with the posterior's D.
+        ValueError: observations that are not (N, D) finite floats with the posterior's D.
     """
     return network_outputs(posterior.network, posterior.draws, _observations(observations, posterior))
 
@@ -109,7 +109,7 @@ def _predictive_probs(q, beta):
 
 def action_probabilities(posterior: QPosterior, observations: ArrayLike,
                          mode: str = "mean_q") -> Array:
-    """(B, A) action probabilities at observations (B, D) under the policy ``mode``
+    """(N, A) action probabilities at observations (N, D) under the policy ``mode``
     (``"mean_q"`` or ``"predictive"``, see the module docstring).
 
     Raises:
@@ -124,7 +124,7 @@ def action_probabilities(posterior: QPosterior, observations: ArrayLike,
 
 def policy_function(posterior: QPosterior, mode: str = "mean_q",
                     greedy: bool = True) -> Callable[[np.ndarray], np.ndarray]:
-    """A policy ``(B, D) observations -> (B, A)`` action probabilities for
+    """A policy ``(N, D) observations -> (N, A)`` action probabilities for
     :func:`bayesirl.data.continuous.rollout_transitions`: one-hot at the most probable action
     (``greedy``, ties to the first) or the probabilities themselves.
 

@@ -222,7 +222,7 @@ def episode_returns(transitions: Transitions) -> np.ndarray:
 def _sample_actions(policy, obs: np.ndarray, rng: np.random.Generator, A: int) -> int:
     probs = np.asarray(policy(obs[None]), np.float64)
     if probs.shape != (1, A):
-        raise ValueError(f"policy: expected action probabilities of shape (B, A) = (1, {A}), "
+        raise ValueError(f"policy: expected action probabilities of shape (N, A) = (1, {A}), "
                          f"got {probs.shape}")
     cdf = np.cumsum(probs[0])
     if not np.isfinite(cdf).all() or (probs < 0).any() or abs(cdf[-1] - 1.0) > 1e-6:
@@ -266,7 +266,7 @@ def rollout_transitions(
 
     Args:
         env_id: a gymnasium id with a ``Discrete`` action space and ``Box`` observations.
-        policy: ``(B, D) observations -> (B, A) action probabilities``.
+        policy: ``(N, D) observations -> (N, A) action probabilities``.
         num_episodes: E >= 1.
         seed: integer seed.
         max_steps: T cap per episode; default the environment's time limit, else 1000.

@@ -1,10 +1,10 @@
 """Hand-written expert controllers for gymnasium's classic-control and Box2D tasks (no RL, no
 neural network).
 
-Each expert gives *action scores* (B, A) for a batch of observations (B, D); its deterministic
+Each expert gives *action scores* (N, A) for a batch of observations (N, D); its deterministic
 policy takes the best-scoring action, and :func:`expert_policy` softens it into a Boltzmann
 policy ``softmax(κ · scores)`` or mixes in ε-uniform noise, for stochastic demonstrations.
-Policies are ``(B, D) observations -> (B, A) action probabilities``, as
+Policies are ``(N, D) observations -> (N, A) action probabilities``, as
 :func:`bayesirl.data.continuous.rollout_transitions` expects.
 
 Measured returns (undiscounted, 100 episodes, ``rollout_transitions(..., seed=0)``, mean ± sd;
@@ -40,7 +40,7 @@ class Expert(NamedTuple):
     Attributes:
         env_id: gymnasium id.
         num_actions: A.
-        scores: ``(B, D) observations -> (B, A)`` action scores; the expert takes the argmax
+        scores: ``(N, D) observations -> (N, A)`` action scores; the expert takes the argmax
             (the first on ties). Scores are dimensionless, O(1) on typical states.
         description: one line, what the controller does.
     """
@@ -113,7 +113,7 @@ def expert(env_id: str) -> Expert:
 
 def expert_policy(env_id: str, *, kappa: float | None = None,
                   epsilon: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
-    """The expert's policy, ``(B, D) observations -> (B, A) action probabilities``.
+    """The expert's policy, ``(N, D) observations -> (N, A) action probabilities``.
 
     ``kappa=None``: deterministic (one-hot at the best score). ``kappa = κ > 0``: the Boltzmann
     policy ``softmax(κ · scores)``. Then ``epsilon = ε`` mixes in uniform noise:
@@ -149,7 +149,7 @@ def expert_policy(env_id: str, *, kappa: float | None = None,
 
 
 def random_policy(num_actions: int) -> Callable[[np.ndarray], np.ndarray]:
-    """The uniformly random policy over A actions, ``(B, D) -> (B, A)`` probabilities ``1/A``.
+    """The uniformly random policy over A actions, ``(N, D) -> (N, A)`` probabilities ``1/A``.
 
     Raises:
         ValueError: A < 1.
