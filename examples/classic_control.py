@@ -63,9 +63,11 @@ def _options(method: str, task: str, args) -> dict:
     options = {"width": WIDTH.get(task, 16), "seed": 0}
     if method == "value-nuts":
         options.update(num_warmup=args.num_warmup, num_samples=args.num_samples,
-                       num_chains=args.num_chains)
+                       num_chains=args.num_chains, max_tree_depth=args.max_tree_depth,
+                       weight_scale=args.weight_scale)
     elif method.startswith("value-svi"):
-        options.update(svi_steps=args.svi_steps, num_samples=args.num_samples)
+        options.update(svi_steps=args.svi_steps, num_samples=args.num_samples,
+                       weight_scale=args.weight_scale)
     elif method in ("variational", "cloning"):
         options.update(num_steps=args.svi_steps)
     return options
@@ -150,9 +152,13 @@ def main(argv=None) -> None:
                         default=["value-nuts", "variational", "cloning"])
     parser.add_argument("--episodes", type=int, default=20, help="evaluation episodes")
     parser.add_argument("--test-trajectories", type=int, default=5)
-    parser.add_argument("--num-warmup", type=int, default=300)
-    parser.add_argument("--num-samples", type=int, default=300)
+    parser.add_argument("--num-warmup", type=int, default=200)
+    parser.add_argument("--num-samples", type=int, default=200)
     parser.add_argument("--num-chains", type=int, default=2)
+    parser.add_argument("--max-tree-depth", type=int, default=6,
+                        help="NUTS tree depth cap (the posterior saturates depth 8: 255 steps)")
+    parser.add_argument("--weight-scale", type=float, default=3.0,
+                        help="σ_w of the value-space weight prior")
     parser.add_argument("--svi-steps", type=int, default=3000)
     parser.add_argument("--json", default=None, help="write rows and summary to this file")
     args = parser.parse_args(argv)

@@ -102,14 +102,17 @@ def _per_draw_fit(draws, network, beta, data):
     return jnp.mean(jnp.take_along_axis(logp, actions[None, :, None], axis=2)[..., 0], axis=1)
 
 
-def _run_nuts(model, data, kwargs, rng_key, num_warmup, num_samples, num_chains, network):
-    kernel = NUTS(model, target_accept_prob=0.8, max_tree_depth=8)
+def _run_nuts(model, data, kwargs, rng_key, num_warmup, num_samples, num_chains, dense_mass,
+              max_tree_depth):
+    kernel = NUTS(model, target_accept_prob=0.8, max_tree_depth=max_tree_depth,
+                  dense_mass=dense_mass)
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                 chain_method="sequential", progress_bar=False)
-    mcmc.run(rng_key, *data, **kwargs, extra_fields=("diverging",))
+    mcmc.run(rng_key, *data, **kwargs, extra_fields=("diverging", "num_steps"))
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=False))
-    divergences = int(np.sum(np.asarray(mcmc.get_extra_fields()["diverging"])))
-    return samples, {"divergences": divergences}
+    extra = mcmc.get_extra_fields()
+    return samples, {"divergences": int(np.sum(np.asarray(extra["diverging"]))),
+                     "mean_leapfrog_steps": float(np.mean(np.asarray(extra["num_steps"])))}
 
 
 def _run_svi(model, data, kwargs, rng_key, guide_kind, num_steps, num_samples, learning_rate):
@@ -139,6 +142,8 @@ def fit_value_space(
     num_warmup: int = 500,
     num_samples: int = 500,
     num_chains: int = 2,
+    dense_mass: bool = False,
+    max_tree_depth: int = 8,
     svi_steps: int = 3000,
     learning_rate: float = 0.01,
     seed: int = 0,
@@ -158,6 +163,8 @@ def fit_value_space(
         num_warmup: NUTS warm-up iterations per chain.
         num_samples: NUTS draws per chain, or draws from the fitted SVI guide.
         num_chains: NUTS chains, run one after another.
+        dense_mass: adapt a dense (True) or diagonal mass matrix during NUTS warm-up.
+        max_tree_depth: NUTS tree depth cap (at most 2^depth − 1 leapfrog steps a draw).
         svi_steps: Adam steps for SVI.
         learning_rate: Adam step size for SVI.
         seed: integer seed.
@@ -165,7 +172,7 @@ def fit_value_space(
     Returns:
         :class:`~bayesirl.continuous.posterior.QPosterior` with M draws (NUTS:
         ``num_chains · num_samples``) and diagnostics: ``wall_s``, and for NUTS
-        ``divergences`` and ``r_hat`` — split R-hat of each draw's mean action log-likelihood
+        ``divergences``, ``mean_leapfrog_steps`` and ``r_hat`` — split R-hat of each draw's mean action log-likelihood
         on the demonstrations (the weights themselves are not identifiable: hidden units can
         be permuted and sign-flipped, so their R-hat says nothing about the fit).
 
@@ -189,7 +196,7 @@ def fit_value_space(
     rng_key = jax.random.key(seed)
     if method == "nuts":
         samples, diagnostics = _run_nuts(value_space_model, data, kwargs, rng_key, num_warmup,
-                                         num_samples, num_chains, network)
+                                         num_samples, num_chains, dense_mass, max_tree_depth)
     else:
         samples, diagnostics = _run_svi(value_space_model, data, kwargs, rng_key, method,
                                         svi_steps, num_samples, learning_rate)
