@@ -9,8 +9,8 @@ pytest.importorskip("gymnasium")
 
 from bayesirl.data.continuous import episode_returns, rollout_transitions  # noqa: E402
 
-#: Minimum mean return over 3 episodes (seed 0); the docstring's 100-episode means are 500,
-#: about −80, −119 and 250, so each threshold leaves room for a few bad episodes.
+#: Minimum mean return over 3 episodes (seed 0); the 100-episode means (experts.py) are 500,
+#: −86, −119 and 228, so each threshold leaves room for a few bad episodes.
 THRESHOLDS = {"CartPole-v1": 475.0, "Acrobot-v1": -150.0, "MountainCar-v0": -150.0,
               "LunarLander-v3": 100.0}
 
