@@ -20,7 +20,7 @@ the controllers of :mod:`bayesirl.data.experts`, so the comparison is indicative
 
 Outputs: ``--json PATH`` writes ``{"rows": [{task, num_trajectories, seed, method,
 expert_return, random_return, mean_return, sd_return, normalized, test_action_log_prob,
-wall_s, r_hat, divergences}, ...], "summary": [...], "wall_time_s"}``.
+wall_s, r_hat, r_hat_policy, divergences}, ...], "summary": [...], "wall_time_s"}``.
 Run ``python examples/classic_control.py --help``.
 """
 
@@ -104,7 +104,8 @@ def run_task(task: str, args) -> list[dict]:
                     "normalized": float((returns.mean() - random_ret) / (expert_ret - random_ret)),
                     "test_action_log_prob": action_log_prob(posterior, test),
                     "wall_s": float(diag.get("wall_s", np.nan)),
-                    "r_hat": diag.get("r_hat"), "divergences": diag.get("divergences"),
+                    "r_hat": diag.get("r_hat"), "r_hat_policy": diag.get("r_hat_policy"),
+                    "divergences": diag.get("divergences"),
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -118,6 +119,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     for task, n, method in keys:
         sel = [r for r in rows if (r["task"], r["num_trajectories"], r["method"]) == (task, n, method)]
         rhats = [r["r_hat"] for r in sel if r["r_hat"] is not None]
+        policy_rhats = [r["r_hat_policy"] for r in sel if r.get("r_hat_policy") is not None]
         out.append({
             "task": task, "num_trajectories": n, "method": method, "seeds": len(sel),
             "mean_return": float(np.mean([r["mean_return"] for r in sel])),
@@ -125,6 +127,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             "test_action_log_prob": float(np.mean([r["test_action_log_prob"] for r in sel])),
             "wall_s_max": float(np.max([r["wall_s"] for r in sel])),
             "r_hat_max": float(np.max(rhats)) if rhats else None,
+            "r_hat_policy_max": float(np.max(policy_rhats)) if policy_rhats else None,
             "valuewalk": _published(task, n, "ValueWalk"), "avril": _published(task, n, "AVRIL"),
         })
     return out
@@ -132,13 +135,13 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def _print_summary(summary: list[dict]) -> None:
     print(f"{'task':15s} {'n':>3s} {'method':18s} {'return':>8s} {'norm':>6s} {'VW':>6s} "
-          f"{'AVRIL':>6s} {'test lp':>8s} {'fit s':>6s} {'R-hat':>6s}")
+          f"{'AVRIL':>6s} {'test lp':>8s} {'fit s':>6s} {'R-hat':>6s} {'R-hat π':>7s}")
     fmt = lambda x: "   -  " if x is None else f"{x:6.2f}"  # noqa: E731
     for s in summary:
         print(f"{s['task']:15s} {s['num_trajectories']:3d} {s['method']:18s} "
               f"{s['mean_return']:8.1f} {s['normalized']:6.2f} {fmt(s['valuewalk'])} "
               f"{fmt(s['avril'])} {s['test_action_log_prob']:8.3f} {s['wall_s_max']:6.1f} "
-              f"{fmt(s['r_hat_max'])}")
+              f"{fmt(s['r_hat_max'])} {fmt(s['r_hat_policy_max'])}")
 
 
 def main(argv=None) -> None:

@@ -15,42 +15,14 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 
 from bayesirl._validate import check_scalar
 from bayesirl.continuous.networks import fit_standardizer, make_network
+from bayesirl.continuous.optimize import train_full_batch
 from bayesirl.continuous.posterior import QPosterior
 from bayesirl.data.continuous import Transitions
 
-__all__ = ["fit_cloning", "train_full_batch"]
-
-
-def train_full_batch(loss_fn, params, num_steps: int, learning_rate: float):
-    """Minimise ``loss_fn(params)`` with full-batch Adam for ``num_steps`` steps.
-
-    Args:
-        loss_fn: scalar loss of a parameter pytree.
-        params: initial parameter pytree (arrays).
-        num_steps: Adam steps (>= 1).
-        learning_rate: Adam step size.
-
-    Returns:
-        ``(params, losses)``: the final parameters and the (num_steps,) loss trace.
-    """
-    optimizer = optax.adam(learning_rate)
-
-    def step(carry, _):
-        p, state = carry
-        loss, grads = jax.value_and_grad(loss_fn)(p)
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), loss
-
-    @jax.jit
-    def run(p):
-        (p, _), losses = jax.lax.scan(step, (p, optimizer.init(p)), None, length=num_steps)
-        return p, losses
-
-    return run(params)
+__all__ = ["fit_cloning"]
 
 
 def fit_cloning(transitions: Transitions, *, width: int = 8, depth: int = 1,

@@ -35,6 +35,7 @@ import optax
 from numpyro.contrib.module import random_eqx_module
 from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+from numpyro.infer.util import initialize_model
 
 from bayesirl._typing import Array
 from bayesirl._validate import check_scalar
@@ -45,6 +46,7 @@ from bayesirl.continuous.networks import (
     network_outputs,
     stack_draws,
 )
+from bayesirl.continuous.optimize import train_full_batch
 from bayesirl.continuous.posterior import QPosterior
 from bayesirl.data.continuous import Transitions
 
@@ -94,21 +96,51 @@ def _data(transitions: Transitions, standardizer):
             standardizer(f32(transitions.next_observations)), jnp.asarray(transitions.dones))
 
 
-def _per_draw_fit(draws, network, beta, data):
-    """(M,) mean action log-likelihood of each draw on the demonstrations (for R-hat)."""
+def _convergence(draws, network, beta, data, num_chains: int) -> dict:
+    """Split R-hat of identifiable per-draw quantities (the weights are not identifiable):
+    ``r_hat``, of each draw's mean action log-likelihood on the demonstrations, and
+    ``r_hat_policy``, the largest over up to 64 demonstration states of the expert action's
+    log-probability."""
+    from numpyro.diagnostics import split_gelman_rubin
+
     obs, actions = data[0], data[1]
     q = network_outputs(network, draws, obs)
     logp = jax.nn.log_softmax(beta[:, None, None] * q, axis=-1)
-    return jnp.mean(jnp.take_along_axis(logp, actions[None, :, None], axis=2)[..., 0], axis=1)
+    picked = np.asarray(jnp.take_along_axis(logp, actions[None, :, None], axis=2)[..., 0])
+    M, N = picked.shape
+    by_chain = picked.reshape(num_chains, M // num_chains, N)
+    states = np.unique(np.linspace(0, N - 1, min(N, 64)).astype(int))
+    per_state = np.asarray(split_gelman_rubin(by_chain[:, :, states]))
+    return {"r_hat": float(split_gelman_rubin(by_chain.mean(axis=2))),
+            "r_hat_policy": float(np.nanmax(per_state)) if np.isfinite(per_state).any() else 1.0}
+
+
+def _map_starts(model, data, kwargs, rng_key, num_chains, map_steps, learning_rate):
+    """One start per chain: ``map_steps`` Adam steps on the potential (negative log density in
+    unconstrained space) from the chain's own random initial point (init_to_uniform)."""
+    starts = []
+    for key in jax.random.split(rng_key, num_chains):
+        info = initialize_model(key, model, model_args=data, model_kwargs=kwargs)
+        z, _ = train_full_batch(info.potential_fn, info.param_info.z, map_steps, learning_rate)
+        starts.append(z)
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *starts)
 
 
 def _run_nuts(model, data, kwargs, rng_key, num_warmup, num_samples, num_chains, dense_mass,
-              max_tree_depth):
+              max_tree_depth, map_steps, learning_rate):
     kernel = NUTS(model, target_accept_prob=0.8, max_tree_depth=max_tree_depth,
                   dense_mass=dense_mass)
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                 chain_method="sequential", progress_bar=False)
-    mcmc.run(rng_key, *data, **kwargs, extra_fields=("diverging", "num_steps"))
+    init_key, run_key = jax.random.split(rng_key)
+    init_params = None
+    if map_steps > 0:
+        init_params = _map_starts(model, data, kwargs, init_key, num_chains, map_steps,
+                                  learning_rate)
+        if num_chains == 1:
+            init_params = jax.tree_util.tree_map(lambda x: x[0], init_params)
+    mcmc.run(run_key, *data, **kwargs, init_params=init_params,
+             extra_fields=("diverging", "num_steps"))
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=False))
     extra = mcmc.get_extra_fields()
     return samples, {"divergences": int(np.sum(np.asarray(extra["diverging"]))),
@@ -144,6 +176,7 @@ def fit_value_space(
     num_chains: int = 2,
     dense_mass: bool = False,
     max_tree_depth: int = 8,
+    map_steps: int = 1000,
     svi_steps: int = 3000,
     learning_rate: float = 0.01,
     seed: int = 0,
@@ -165,16 +198,22 @@ def fit_value_space(
         num_chains: NUTS chains, run one after another.
         dense_mass: adapt a dense (True) or diagonal mass matrix during NUTS warm-up.
         max_tree_depth: NUTS tree depth cap (at most 2^depth − 1 leapfrog steps a draw).
+        map_steps: Adam steps (step size ``learning_rate``) towards the posterior mode from
+            each chain's own random start before NUTS warm-up; 0 starts NUTS at the random
+            point (NumPyro's init_to_uniform). Chains start in (possibly different) modes, so
+            warm-up adapts instead of travelling.
         svi_steps: Adam steps for SVI.
-        learning_rate: Adam step size for SVI.
+        learning_rate: Adam step size for SVI and the MAP starts.
         seed: integer seed.
 
     Returns:
         :class:`~bayesirl.continuous.posterior.QPosterior` with M draws (NUTS:
         ``num_chains · num_samples``) and diagnostics: ``wall_s``, and for NUTS
-        ``divergences``, ``mean_leapfrog_steps`` and ``r_hat`` — split R-hat of each draw's mean action log-likelihood
-        on the demonstrations (the weights themselves are not identifiable: hidden units can
-        be permuted and sign-flipped, so their R-hat says nothing about the fit).
+        ``divergences``, ``mean_leapfrog_steps``, ``r_hat`` (split R-hat of each draw's mean
+        action log-likelihood on the demonstrations) and ``r_hat_policy`` (the largest split
+        R-hat of the expert action's log-probability over up to 64 demonstration states). The
+        weights themselves are not identifiable (hidden units can be permuted and
+        sign-flipped), so their R-hat says nothing about the fit.
 
     Raises:
         ValueError: an unknown ``method``; γ outside [0, 1); non-positive scales or β.
@@ -196,7 +235,8 @@ def fit_value_space(
     rng_key = jax.random.key(seed)
     if method == "nuts":
         samples, diagnostics = _run_nuts(value_space_model, data, kwargs, rng_key, num_warmup,
-                                         num_samples, num_chains, dense_mass, max_tree_depth)
+                                         num_samples, num_chains, dense_mass, max_tree_depth,
+                                         map_steps, learning_rate)
     else:
         samples, diagnostics = _run_svi(value_space_model, data, kwargs, rng_key, method,
                                         svi_steps, num_samples, learning_rate)
@@ -204,10 +244,7 @@ def fit_value_space(
     M = jax.tree_util.tree_leaves(draws)[0].shape[0]
     betas = jnp.asarray(samples["beta"]) if beta is None else jnp.full((M,), beta)
     if method == "nuts":
-        from numpyro.diagnostics import split_gelman_rubin
-
-        fit = np.asarray(_per_draw_fit(draws, network, betas, data))
-        diagnostics["r_hat"] = float(split_gelman_rubin(fit.reshape(num_chains, num_samples)))
+        diagnostics.update(_convergence(draws, network, betas, data, num_chains))
     diagnostics["wall_s"] = time.perf_counter() - start
     return QPosterior(network, draws, betas, standardizer, discount, soft, f"value-{method}",
                       diagnostics)
