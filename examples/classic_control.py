@@ -81,7 +81,7 @@ def run_task(task: str, args) -> list[dict]:
     """Rows for one task: every seed, trajectory count and method."""
     counts = sorted(args.num_trajectories)
     rows = []
-    for seed in range(args.num_seeds):
+    for seed in range(args.first_seed, args.first_seed + args.num_seeds):
         eval_seed = 3000 + seed
         expert_ret = _evaluate(task, expert_policy(task), args.episodes, eval_seed).mean()
         random_ret = _evaluate(task, random_policy(expert(task).num_actions), args.episodes,
@@ -151,6 +151,7 @@ def main(argv=None) -> None:
     parser.add_argument("--num-trajectories", type=lambda s: [int(x) for x in s.split(",")],
                         default=list(COUNTS))
     parser.add_argument("--num-seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--methods", type=lambda s: s.split(","),
                         default=["value-nuts", "variational", "cloning"])
     parser.add_argument("--episodes", type=int, default=20, help="evaluation episodes")
