@@ -117,7 +117,8 @@ def summarise(rows: list[dict]) -> list[dict]:
     keys = sorted({(r["task"], r["num_trajectories"], r["method"]) for r in rows})
     out = []
     for task, n, method in keys:
-        sel = [r for r in rows if (r["task"], r["num_trajectories"], r["method"]) == (task, n, method)]
+        sel = [r for r in rows
+               if (r["task"], r["num_trajectories"], r["method"]) == (task, n, method)]
         rhats = [r["r_hat"] for r in sel if r["r_hat"] is not None]
         policy_rhats = [r["r_hat_policy"] for r in sel if r.get("r_hat_policy") is not None]
         out.append({

@@ -94,7 +94,8 @@ def q_values(posterior: QPosterior, observations: ArrayLike) -> Array:
     Raises:
         ValueError: observations that are not (N, D) finite floats with the posterior's D.
     """
-    return network_outputs(posterior.network, posterior.draws, _observations(observations, posterior))
+    obs = _observations(observations, posterior)
+    return network_outputs(posterior.network, posterior.draws, obs)
 
 
 @jax.jit

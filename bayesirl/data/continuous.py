@@ -161,7 +161,8 @@ def make_transitions(observations, actions, next_observations, dones, episode_id
     obs = as_float_array(observations, "observations", ndim=2)
     N, D = obs.shape
     if N == 0 or D == 0:
-        raise ValueError(f"observations: expected N >= 1 steps of D >= 1 floats, got shape {obs.shape}")
+        raise ValueError("observations: expected N >= 1 steps of D >= 1 floats, got shape "
+                         f"{obs.shape}")
     nxt = as_float_array(next_observations, "next_observations", ndim=2)
     if nxt.shape != obs.shape:
         raise ValueError(f"next_observations: expected shape (N, D) = {obs.shape}, got {nxt.shape}")
