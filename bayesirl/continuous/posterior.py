@@ -18,6 +18,7 @@ encoder, its q(r | s, a) instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import equinox as eqx
@@ -161,13 +162,17 @@ def reward_draws(posterior: QPosterior, transitions: Transitions) -> Array:
     (``V = 0`` after a terminal step; soft or hard V as the posterior's ``soft``)."""
     q = q_values(posterior, transitions.observations)
     next_q = q_values(posterior, transitions.next_observations)
-    actions = jnp.asarray(transitions.actions)
-    dones = jnp.asarray(transitions.dones)
+    return _reward_draws(q, jnp.asarray(transitions.actions), next_q,
+                         jnp.asarray(transitions.dones), posterior.beta,
+                         float(posterior.discount), bool(posterior.soft))
 
-    def one(qm, nqm, beta):
-        return implied_rewards(qm, actions, nqm, dones, posterior.discount, beta, posterior.soft)
 
-    return jax.vmap(one)(q, next_q, posterior.beta)
+@partial(jax.jit, static_argnums=(5, 6))
+def _reward_draws(q, actions, next_q, dones, beta, discount, soft):
+    def one(qm, nqm, b):
+        return implied_rewards(qm, actions, nqm, dones, discount, b, soft)
+
+    return jax.vmap(one)(q, next_q, beta)
 
 
 def reward_summary(posterior: QPosterior, transitions: Transitions) -> tuple[Array, Array]:
