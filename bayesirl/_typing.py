@@ -7,6 +7,7 @@ S      number of states
 A      number of actions
 K      successors stored per state-action pair (sparse transitions)
 F      number of features (reward weights)
+D      size of an observation vector (continuous states, :mod:`bayesirl.data.continuous`)
 T      horizon / trajectory length (time steps)
 N      number of demonstrations or trajectories
 M      number of posterior draws, or of SMC particles (weighted draws)

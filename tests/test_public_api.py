@@ -17,9 +17,9 @@ import pytest
 import bayesirl
 
 #: Optional dependencies whose absence may make a module unimportable.
-OPTIONAL = ("gymnasium", "matplotlib")
+OPTIONAL = ("gymnasium", "matplotlib", "equinox", "optax")
 #: A shape in the docstring: "(S, A)", "(M,)", "(N, T)", "(...)", "()" or the word "shape".
-SHAPE = re.compile(r"\((?:\)|\.\.\.|…|[SAKFTNMCPRBWd](?:[ ,)]|\w*,))|shape|scalar")
+SHAPE = re.compile(r"\((?:\)|\.\.\.|…|[SAKFDTNMCPRBWd](?:[ ,)]|\w*,))|shape|scalar")
 
 
 def _public_modules():
