@@ -16,6 +16,7 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
@@ -101,17 +102,20 @@ def check_prior(prior: str, beta) -> None:
     """Validate a (prior, β) combination eagerly.
 
     Raises:
-        ValueError: unknown prior; or a learned β (a distribution) with a Gaussian/Laplace
-            prior, which leaves the scale of β·w unidentified (a ridge in the posterior).
-        TypeError: β neither a positive number nor a NumPyro distribution.
+        ValueError: unknown prior; a β that is not a finite number > 0; or a learned β (a
+            distribution) with a Gaussian/Laplace prior, which leaves the scale of β·w
+            unidentified (a ridge in the posterior).
+        TypeError: β neither a number nor a NumPyro distribution.
     """
     if prior not in PRIORS:
         raise ValueError(f"prior: expected one of {PRIORS}, got {prior!r}")
     if isinstance(beta, dist.Distribution):
         check_beta_identifiable(prior, ["beta"], ["beta"])
         return
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
         raise TypeError(f"beta: expected a number > 0 or a numpyro distribution, got {beta!r}")
+    if not (np.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta: expected a finite number > 0, got {beta!r}")
 
 
 def sample_reward_weights(num_features: int, prior: str = "gaussian", scale: float = 1.0):

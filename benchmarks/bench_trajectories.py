@@ -52,7 +52,7 @@ def run(chains, num_warmup, target_s, repeats, budget_s, seed, kernels=("polar",
     import jax.numpy as jnp
 
     from bayesirl.data.trajectories import make_trajectories
-    from bayesirl.trajectory_model import trajectory_evidence, trajectory_model
+    from bayesirl.models import trajectory_evidence, trajectory_model
 
     phi, prefs, winner, loser = bp.preference_data(12, None, seed)
     ev = trajectory_evidence(make_trajectories(feature_counts=phi), preferences=prefs,

@@ -73,7 +73,7 @@ from bayesirl.analysis.performance import (
 from bayesirl.data.preferences import make_preferences
 from bayesirl.data.rollouts import rollout_features
 from bayesirl.data.trajectories import make_trajectories
-from bayesirl.inference.fit_trajectories import fit_trajectories
+from bayesirl.inference import fit_trajectories
 
 TASK = "MountainCar-v0"
 NUM_ACTIONS = 3

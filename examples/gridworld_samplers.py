@@ -1,4 +1,4 @@
-"""Compare NUTS, random-walk MH and MAP on a random-colour gridworld with a known reward.
+"""Compare the samplers (and ``method="auto"``) on a random-colour gridworld with a known reward.
 
 For each sampler: wall time, the cosine between the posterior-mean and true weights, the
 expected value difference (EVD) of the posterior-mean reward's optimal policy, and diagnostics.
@@ -15,6 +15,7 @@ import numpy as np
 
 import bayesirl as birl
 from bayesirl.analysis import summary
+from bayesirl.inference.samplers import SAMPLERS, requirement_reasons
 
 
 def main(argv=None):
@@ -33,9 +34,13 @@ def main(argv=None):
     demos = birl.sample_demonstrations(jax.random.PRNGKey(args.seed), env.mdp, expert,
                                        args.num_demos, env.max_episode_steps)
     w_true = np.asarray(env.true_weights)
-    print(f"{'sampler':8s} {'time_s':>7s} {'cosine':>7s} {'EVD':>9s} {'max_rhat':>8s} {'min_ess':>8s}")
+    print(f"{'sampler':11s} {'time_s':>7s} {'cosine':>7s} {'EVD':>9s} {'max_rhat':>8s} {'min_ess':>8s}")
     rows = {}
-    for method in birl.METHODS:
+    # every sampler that can sample this posterior (Gaussian prior, soft Q), and "auto"
+    methods = ["auto"] + [name for name, sampler in SAMPLERS.items() if not requirement_reasons(
+        sampler.requirements, sources=("boltzmann",), prior="gaussian", q="soft",
+        learned_beta=False, has_mdp=True, num_states=env.mdp.num_states)]
+    for method in methods:
         start = time.perf_counter()
         idata = birl.fit_demonstrations(env.mdp, demos, method=method, beta=args.beta,
                                         num_samples=args.num_samples, num_warmup=args.num_warmup,
@@ -48,7 +53,7 @@ def main(argv=None):
         table = summary(idata, var_names=["reward_weights"])
         rhat = table["r_hat"].max() if table["r_hat"].notna().any() else float("nan")
         ess = table["ess_bulk"].min() if table["ess_bulk"].notna().any() else float("nan")
-        print(f"{method:8s} {elapsed:7.1f} {cos:7.3f} {evd:9.2e} {rhat:8.3f} {ess:8.0f}")
+        print(f"{method:11s} {elapsed:7.1f} {cos:7.3f} {evd:9.2e} {rhat:8.3f} {ess:8.0f}")
         rows[method] = dict(time_s=elapsed, cosine=cos, evd=evd)
     return rows
 

@@ -106,3 +106,41 @@ def test_the_checker_sees_a_cycle_and_a_private_import():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph, set(graph)) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}, {"a", "b"}) == []
+
+
+DESIGN = ROOT.parent / "docs" / "design.md"
+
+
+def _layer_table() -> dict[str, int]:
+    """``{top-level package or module: layer}`` from the table of docs/design.md."""
+    import re
+
+    layers = {}
+    for line in DESIGN.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].isdigit():
+            for name in re.findall(r"`([A-Za-z_]+)/?`", cells[1]):
+                layers[name] = int(cells[0])
+    return layers
+
+
+def _top(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def test_design_layer_table_covers_every_package():
+    layers = _layer_table()
+    tops = {_top(m) for m in _modules() if m != "bayesirl"}
+    assert tops - set(layers) == set(), "packages missing from docs/design.md's table"
+    assert set(layers) - tops == set(), "names in docs/design.md's table that do not exist"
+
+
+def test_imports_follow_the_design_layer_order():
+    """A module imports only from its own layer and the layers below (docs/design.md)."""
+    layers = _layer_table()
+    graph, _ = _imports(_modules())
+    upward = [f"{mod} (layer {layers[_top(mod)]}) imports {dst} (layer {layers[_top(dst)]})"
+              for mod, targets in graph.items() if mod != "bayesirl"
+              for dst in targets if dst != "bayesirl"
+              and layers[_top(dst)] > layers[_top(mod)]]
+    assert upward == []

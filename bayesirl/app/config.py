@@ -492,8 +492,8 @@ class RunConfig:
         changes = {}
         if model.prior is None:
             changes["prior"] = "l2-sphere" if pw else "gaussian"
-        if model.q is None and pw:
-            changes["q"] = "hard"
+        if model.q is None and inference.sampler != "auto":
+            changes["q"] = "hard" if pw else "soft"
         likelihood = _resolve_likelihood(world, model.likelihood)
         changes["likelihood"] = likelihood
         prior = changes.get("prior", model.prior)
@@ -510,9 +510,9 @@ class RunConfig:
             q=self.model.q or "soft", learned_beta=any(b.learned for b in self.model.betas.values()),
             has_mdp=self.world.kind == "mdp")
         if reasons:
-            flag = _reason_flag(reasons[0])
+            flag = _FLAGS.get(reasons[0][0], "--sampler")
             raise ConfigError(f"{flag}: --sampler {name} cannot sample this posterior: "
-                              f"{'; '.join(reasons)}")
+                              f"{'; '.join(phrase for _, phrase in reasons)}")
         if name == "policy-walk" and self.inference.num_warmup < 4:
             raise ConfigError(f"--num-warmup: --sampler policy-walk adapts its proposal during "
                               f"warm-up: expected >= 4, got {self.inference.num_warmup}")
@@ -658,12 +658,9 @@ def _from_json_values(part: dict) -> dict:
     return part
 
 
-def _reason_flag(reason: str) -> str:
-    for word, flag in (("prior", "--prior"), ("q ", "--q"), ("β", "--beta"),
-                       ("evidence", "--likelihood"), ("MDP", "--trajectories")):
-        if word in reason:
-            return flag
-    return "--sampler"
+#: The flag of each model argument a sampler requirement names.
+_FLAGS = {"mdp": "--trajectories", "likelihoods": "--likelihood", "prior": "--prior", "q": "--q",
+          "beta": "--beta"}
 
 
 def _resolve_likelihood(world: WorldSpec, names) -> tuple[str, ...]:

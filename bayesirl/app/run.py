@@ -125,7 +125,8 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
 
     path = os.fspath(path)
     if not os.path.isdir(path):
-        raise UsageError(f"DIR: {path} is not a folder; give a folder written by "
+        raise UsageError(f"DIR: {path} is not a folder (it has no mdp.npz or trajectories.npz "
+                         "and no posterior.nc); give a folder written by "
                          "'bayesirl fit --out DIR'")
     inputs = TRAJECTORIES_FILE if is_trajectory_run(path) else MDP_FILE
     for name in (POSTERIOR_FILE, inputs):

@@ -154,7 +154,8 @@ def policy_walk_hint(idata) -> str | None:
         The one-line hint, or None (another sampler, or acceptance at least the threshold).
     """
     attrs = idata.posterior.attrs
-    if attrs.get("method") != "policy_walk" or "independence_accept" not in attrs:
+    if attrs.get("method") not in ("policy-walk", "policy_walk") or (
+            "independence_accept" not in attrs):
         return None
     accept = float(attrs["independence_accept"])
     if accept >= POLICY_WALK_ACCEPT_HINT:

@@ -90,7 +90,9 @@ def value_space_model(observations: Array, actions: Array, next_observations: Ar
         numpyro.sample("actions", dist.Categorical(logits=beta * q), obs=actions)
 
 
-def _data(transitions: Transitions, standardizer):
+def transition_arrays(transitions: Transitions, standardizer):
+    """``(observations (N, D), actions (N,), next_observations (N, D), dones (N,))`` as float32
+    JAX arrays, the observations standardised by ``standardizer``."""
     f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
     return (standardizer(f32(transitions.observations)), jnp.asarray(transitions.actions),
             standardizer(f32(transitions.next_observations)), jnp.asarray(transitions.dones))
@@ -229,7 +231,7 @@ def fit_value_space(
     network = make_network(transitions.observation_size, transitions.num_actions, width=width,
                            depth=depth, seed=seed)
     standardizer = fit_standardizer(transitions.observations)
-    data = _data(transitions, standardizer)
+    data = transition_arrays(transitions, standardizer)
     kwargs = dict(network=network, discount=discount, beta=beta, reward_scale=reward_scale,
                   weight_scale=weight_scale, soft=soft)
     rng_key = jax.random.key(seed)

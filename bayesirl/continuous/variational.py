@@ -37,7 +37,7 @@ from bayesirl._validate import check_scalar
 from bayesirl.continuous.bellman import implied_rewards
 from bayesirl.continuous.networks import fit_standardizer, make_network
 from bayesirl.continuous.posterior import QPosterior
-from bayesirl.continuous.value_space import _data
+from bayesirl.continuous.value_space import transition_arrays
 from bayesirl.data.continuous import Transitions
 
 __all__ = ["variational_model", "variational_guide", "fit_variational"]
@@ -137,7 +137,7 @@ def fit_variational(
     network = make_network(D, A, width=width, depth=depth, seed=seed)
     encoder = make_network(D, 2 * A, width=width, depth=depth, seed=seed + 1)
     standardizer = fit_standardizer(transitions.observations)
-    data = _data(transitions, standardizer)
+    data = transition_arrays(transitions, standardizer)
     kwargs = dict(network=network, encoder=encoder, discount=discount, beta=beta,
                   reward_scale=reward_scale, td_scale=td_scale, td_weight=td_weight, soft=soft)
     svi = SVI(variational_model, variational_guide, optax.adam(learning_rate), Trace_ELBO())

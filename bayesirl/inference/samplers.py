@@ -298,14 +298,14 @@ def _generic(run_model: Callable) -> Callable:
 
 
 def _policy_walk(problem: Problem, settings: Settings):
-    from bayesirl.inference.fit_policy_walk import fit_policy_walk
+    from bayesirl.inference.fit_policy_walk import policy_walk_posterior
 
-    return fit_policy_walk(
+    return policy_walk_posterior(
         problem.mdp, problem.evidence["boltzmann"], beta=float(problem.betas.get("boltzmann", 1.0)),
         prior=problem.prior, q=problem.options["q"], num_samples=settings.num_samples,
         num_warmup=settings.num_warmup, num_chains=settings.num_chains,
         thinning=settings.thinning, seed=settings.seed, feature_names=problem.feature_names,
-        predictive_groups=False, **(settings.kernel_kwargs or {}))
+        **(settings.kernel_kwargs or {}))
 
 
 def _laplace_imh(problem: Problem, settings: Settings):
@@ -410,7 +410,8 @@ def get_sampler(name: str) -> Sampler:
 
 
 def requirement_reasons(requirements: Requirements, *, sources, prior: str, q: str,
-                        learned_beta: bool, has_mdp: bool, num_states: int = 0) -> list[str]:
+                        learned_beta: bool, has_mdp: bool, num_states: int = 0
+                        ) -> list[tuple[str, str]]:
     """Why a sampler with ``requirements`` cannot sample a model (an empty list when it can).
 
     Args:
@@ -423,28 +424,31 @@ def requirement_reasons(requirements: Requirements, *, sources, prior: str, q: s
         num_states: S (0 when unknown).
 
     Returns:
-        One phrase per unmet requirement.
+        ``(argument, phrase)`` per unmet requirement: the model argument at fault (``mdp``,
+        ``likelihoods``, ``prior``, ``q``, ``beta``) and what is missing.
     """
     req = requirements
     reasons = []
     if req.needs_mdp and not has_mdp:
-        reasons.append("it needs an MDP")
+        reasons.append(("mdp", "it needs an MDP"))
     if req.sources is not None and not set(sources) <= req.sources:
-        reasons.append(f"it samples {', '.join(sorted(req.sources))} evidence only, got "
-                       f"{', '.join(sources)}")
+        reasons.append(("likelihoods", f"it samples {', '.join(sorted(req.sources))} evidence "
+                                       f"only, got {', '.join(sources)}"))
     if req.priors is not None and prior not in req.priors:
-        reasons.append(f"it needs prior {' or '.join(req.priors)}, got {prior}")
+        reasons.append(("prior", f"it needs prior {' or '.join(req.priors)}, got {prior}"))
     if req.q is not None and {"boltzmann", "maxent"} & set(sources) and q not in req.q:
-        reasons.append(f"it needs q {' or '.join(req.q)}, got {q}")
+        reasons.append(("q", f"it needs q {' or '.join(req.q)}, got {q}"))
     if req.fixed_beta and learned_beta:
-        reasons.append("it needs a fixed β, got a prior on β")
+        reasons.append(("beta", "it needs a fixed β (a number > 0), got a prior on β"))
     if req.max_states is not None and num_states > req.max_states:
-        reasons.append(f"it is meant for at most {req.max_states} states, got {num_states}")
+        reasons.append(("mdp", f"it is meant for at most {req.max_states} states, got "
+                               f"{num_states}"))
     return reasons
 
 
-def problem_reasons(sampler: Sampler, problem: Problem) -> list[str]:
-    """Why ``sampler`` cannot run ``problem`` (an empty list when it can)."""
+def problem_reasons(sampler: Sampler, problem: Problem) -> list[tuple[str, str]]:
+    """Why ``sampler`` cannot run ``problem``: ``(argument, phrase)`` pairs, empty when it can
+    (see :func:`requirement_reasons`)."""
     return requirement_reasons(sampler.requirements, sources=problem.sources,
                                prior=problem.prior, q=problem.options.get("q", "soft"),
                                learned_beta=problem.learned_beta,
@@ -452,11 +456,18 @@ def problem_reasons(sampler: Sampler, problem: Problem) -> list[str]:
 
 
 def check_supported(sampler: Sampler, problem: Problem) -> None:
-    """Raise ValueError naming ``method`` when ``sampler`` cannot run ``problem``."""
+    """Refuse a problem ``sampler`` cannot run.
+
+    Raises:
+        ValueError: naming the argument at fault (TypeError for a prior on β where a number is
+            needed).
+    """
     reasons = problem_reasons(sampler, problem)
     if reasons:
-        raise ValueError(f"method: {sampler.name} cannot sample this posterior: "
-                         f"{'; '.join(reasons)}")
+        argument = reasons[0][0]
+        error = TypeError if argument == "beta" else ValueError
+        raise error(f"{argument}: method {sampler.name} cannot sample this posterior: "
+                    f"{'; '.join(phrase for _, phrase in reasons)}")
 
 
 def resolve_settings(sampler: Sampler, problem: Problem | None, *, num_samples=None,

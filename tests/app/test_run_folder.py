@@ -53,7 +53,7 @@ def test_force_replaces_the_whole_folder(first_run, capsys):
         assert (first_run / name).read_bytes() != old.get(name), name
     assert not [p for p in os.listdir(first_run.parent) if p.startswith(".")]
     config = json.loads((first_run / "config.json").read_text())
-    assert config["data_seed"] == 3 and config["likelihood"] == ["bradley-terry"]
+    assert config["world"]["data_seed"] == 3 and config["model"]["likelihood"] == ["bradley-terry"]
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(first_run).st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
@@ -93,7 +93,7 @@ def test_seed_changes_inference_not_data(reference, tmp_path):
     demos = [(p / "demos.json").read_text() for p in (reference, tmp_path / "b", tmp_path / "c")]
     assert demos[0] == demos[1] != demos[2]
     config = json.loads((tmp_path / "b" / "config.json").read_text())
-    assert config["seed"] == 7 and config["data_seed"] == 0
+    assert config["inference"]["seed"] == 7 and config["world"]["data_seed"] == 0
 
 
 def test_python_api_writes_the_cli_folder(reference, tmp_path):
@@ -127,7 +127,7 @@ def test_interrupt_while_writing_leaves_the_old_run(first_run, capsys, monkeypat
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fit_module, "fit_posterior", lambda *a, **k: idata)
+    monkeypatch.setattr(fit_module, "fit_posterior", lambda *a, **k: (idata, []))
     monkeypatch.setattr(fit_module._arviz, "to_netcdf", interrupted)
     code = main(["fit", *TINY, "--num-demos", "5", "--out", str(first_run), "--force"])
     assert code == 130

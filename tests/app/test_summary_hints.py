@@ -17,13 +17,13 @@ def _idata(method, accept=None, features=3):
 
 @pytest.mark.parametrize("accept", [0.02, POLICY_WALK_ACCEPT_HINT / 2])
 def test_low_independence_acceptance_gets_a_hint(accept):
-    hint = policy_walk_hint(_idata("policy_walk", accept, features=64))
+    hint = policy_walk_hint(_idata("policy-walk", accept, features=64))
     assert hint is not None
     assert f"{accept:.1%}" in hint and "F = 64" in hint and "--sampler mh" in hint
 
 
-@pytest.mark.parametrize("method, accept", [("policy_walk", 0.5),
-                                            ("policy_walk", POLICY_WALK_ACCEPT_HINT),
-                                            ("mh", 0.01), ("policy_walk", None)])
+@pytest.mark.parametrize("method, accept", [("policy-walk", 0.5),
+                                            ("policy-walk", POLICY_WALK_ACCEPT_HINT),
+                                            ("mh", 0.01), ("policy-walk", None)])
 def test_no_hint_otherwise(method, accept):
     assert policy_walk_hint(_idata(method, accept)) is None

@@ -29,17 +29,17 @@ def test_fit_and_report(tmp_path, capsys):
                  "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     config = json.loads((out / "config.json").read_text())
-    assert (config["sampler"], config["q"], config["prior"]) == ("policy-walk", "hard",
-                                                                  "l2-sphere")
+    assert (config["inference"]["sampler"], config["model"]["q"],
+            config["model"]["prior"]) == ("policy-walk", "hard", "l2-sphere")
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["diagnostics"]["method"] == "policy_walk"
+    assert summary["diagnostics"]["method"] == "policy-walk"
     assert summary["diagnostics"]["num_chains"] == 4 and len(summary["policy"]) == 9
     idata = _arviz.from_netcdf(out / "posterior.nc")
     assert idata.posterior["reward_weights"].shape == (4, 100, 3)
     capsys.readouterr()
     assert main(["report", str(out)]) == 0
     report = json.loads((out / "report" / "report.json").read_text())
-    assert report["run"]["method"] == "policy_walk"
+    assert report["run"]["method"] == "policy-walk"
     assert report["evaluation_policy"]["kind"] == "map"  # the draws carry lp
 
 

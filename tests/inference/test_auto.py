@@ -95,8 +95,9 @@ def test_rule_table_lists_every_rule():
 def test_requirements_name_what_is_missing(grid):
     pw = SAMPLERS["policy-walk"]
     reasons = problem_reasons(pw, _problem(grid, prior="gaussian"))
-    assert any("prior" in r for r in reasons) and any("q hard" in r for r in reasons)
-    with pytest.raises(ValueError, match="method: policy-walk cannot sample"):
+    assert [arg for arg, _ in reasons] == ["prior", "q"]
+    assert "needs q hard" in reasons[1][1]
+    with pytest.raises(ValueError, match="prior: method policy-walk cannot sample"):
         check_supported(pw, _problem(grid))
     assert problem_reasons(SAMPLERS["mh"], _problem(grid)) == []
 

@@ -95,7 +95,7 @@ def test_inference_data_layout(problem, pw_idata):
     pointwise = np.asarray(pw_idata.log_likelihood["boltzmann_actions"].values).sum(-1)
     np.testing.assert_allclose(pointwise, pw_idata.sample_stats["lp"].values, atol=1e-6)
     attrs = post.attrs
-    assert attrs["method"] == "policy_walk" and attrs["seed"] == 0
+    assert attrs["method"] == "policy-walk" and attrs["seed"] == 0
     assert (attrs["num_chains"], attrs["num_samples"], attrs["num_warmup"]) == (8, 2000, 200)
     assert attrs["beta"] == BETA and attrs["prior"] == "l2-sphere" and attrs["all_converged"] == 1
     assert attrs["sampling_time_s"] > 0
