@@ -41,6 +41,7 @@ from bayesirl.data.preferences import (
     synthetic_preferences,
     trajectory_returns,
 )
+from bayesirl.data.sparse_build import pad_states, sparse_mdp_from_chunks
 
 __all__ = [
     "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
@@ -51,4 +52,5 @@ __all__ = [
     "LABELS", "Preferences", "make_preferences", "ranking_to_comparisons", "trajectory_returns",
     "synthetic_preferences", "save_preferences", "load_preferences",
     "Environment", "make_environment", "gridworld", "from_gymnasium",
+    "sparse_mdp_from_chunks", "pad_states",
 ]

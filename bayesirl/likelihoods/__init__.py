@@ -22,6 +22,10 @@ from bayesirl.likelihoods.bradley_terry import (
     observe_preferences,
 )
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
+from bayesirl.likelihoods.sharded_boltzmann import (
+    sharded_boltzmann_log_likelihood,
+    sharded_boltzmann_q_values,
+)
 from bayesirl.likelihoods.value_space import ValueSpaceReward, reward_from_values
 
 __all__ = [
@@ -29,4 +33,5 @@ __all__ = [
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
     "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",
     "PreferenceChoice", "bradley_terry_log_likelihood", "observe_preferences",
+    "sharded_boltzmann_q_values", "sharded_boltzmann_log_likelihood",
 ]

@@ -34,10 +34,10 @@ __all__ = ["estimate_solver_memory", "check_solver_memory", "STATE_ACTION_ARRAYS
 
 #: (S, A) arrays alive at the peak of a Newton solve (reward, Q and policy of the current
 #: values, the loop's copies, the returned Q and policy).
-STATE_ACTION_ARRAYS = 10
-#: (S,) vectors alive at the peak besides the Krylov basis (values, Bellman update, residual
-#: work, the outer loop's carries).
-STATE_ARRAYS = 16
+STATE_ACTION_ARRAYS = 8
+#: (S,) vectors alive at the peak besides GMRES' two (S, restart + 1) work arrays (values,
+#: Bellman update, the outer loop's carries).
+STATE_ARRAYS = 4
 #: A solve may use at most this fraction of the memory available when it starts (the rest is
 #: for the process, the compiler and whatever else runs).
 MEMORY_FRACTION = 0.8

@@ -166,13 +166,21 @@ def sharded_call(fn: Callable, mdp: MDP, state_arrays: dict, *, mesh: Mesh | Non
             if x.ndim == 0 or x.shape[0] != S:
                 raise ValueError(f"{name}: expected S = {S} rows (shape (S, ...)), got shape "
                                  f"{x.shape}")
-            x = jax.device_put(_pad_rows(x, padded_S), rows)
+            x = _place(_pad_rows(x, padded_S), rows)
         placed[name] = x
     with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
         out = fn(mdp, **placed, **kwargs)
     if padded_S == S:
         return out
     return jax.tree.map(lambda x: x[:S] if jnp.ndim(x) and x.shape[0] == padded_S else x, out)
+
+
+def _place(x: Array, sharding: NamedSharding) -> Array:
+    # Traced (under jit, grad or vmap): a sharding constraint, whose vmap rule leaves the batch
+    # axis whole; concrete: moved there now.
+    if isinstance(x, jax.core.Tracer):
+        return jax.lax.with_sharding_constraint(x, sharding)
+    return jax.device_put(x, sharding)
 
 
 def _pad_rows(x: Array, num_rows: int) -> Array:
