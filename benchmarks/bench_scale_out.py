@@ -3,7 +3,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_scale_out.py            # 10^6 and 10^7 states (~10-20 min, 2 cores)
+    python benchmarks/bench_scale_out.py            # 10^6 and 10^7 states (~1 h on 2 cores)
     python benchmarks/bench_scale_out.py --quick    # 10^5 states (~1 min)
     python benchmarks/bench_scale_out.py --sizes 1000000 --devices 1,2 --json out.json
 
@@ -17,15 +17,19 @@ Each configuration runs in its own process, since the number of CPU host devices
 (``XLA_FLAGS=--xla_force_host_platform_device_count=D``) is fixed when JAX starts. Rows:
 
 * ``plain``: the one-device solver ``bayesirl.solvers.soft_value_iteration`` (no mesh);
-* ``D = 1, 2, 4``: ``sharded_soft_value_iteration`` on a mesh of D host devices.
+* ``D = 1, 2, 4``: ``sharded_soft_value_iteration`` on a mesh of D host devices (its sparse
+  operators walk their rows in blocks and its GMRES stops as soon as the tolerance holds: see
+  :mod:`bayesirl.solvers.sharded`).
 
 Columns: build and compile seconds, solve seconds (best of the repeats, compile excluded),
 iterations (Newton steps + sweeps), converged, peak resident memory of the process
 (``ru_maxrss``: build, compile and solve together), the estimate of
 ``estimate_solver_memory`` plus the process' JAX baseline, the speed-up over D = 1 in this
-run, and the largest difference of the values from D = 1. The last lines project the solve
-to 10^8 states, linearly in the number of transition edges S·A·K from the largest S measured,
-with the memory a device would need.
+run, the largest difference of the values from D = 1, and the machine's load average before
+and after the configuration (other work on a shared machine slows it). The last lines project
+the solve to 10^8 states, linearly in the number of transition edges S·A·K from the largest S
+measured (random reads of V get slower as V outgrows the caches, so this is optimistic), with
+the memory a device would need.
 
 On CPU host devices the D devices share the machine's cores and memory bandwidth: a speed-up
 needs as many idle cores as devices. On GPUs (one device per GPU) each device brings its own.
@@ -151,13 +155,18 @@ def run_config(S, D, plain, repeats, values_path, timeout):
            "--repeats", str(repeats), "--values", values_path or ""]
     if plain:
         cmd.append("--plain")
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(S=S, D=D, plain=plain, error=[f"timed out after {timeout:.0f} s"],
+                    wall_s=time.perf_counter() - t0)
     if out.returncode != 0:
         return dict(S=S, D=D, plain=plain, error=out.stderr.strip().splitlines()[-1:],
                     wall_s=time.perf_counter() - t0)
     row = json.loads(out.stdout.strip().splitlines()[-1])
-    row["wall_s"] = time.perf_counter() - t0
+    # The machine's 1-minute load average before and after: other work slows the solve.
+    row.update(wall_s=time.perf_counter() - t0, load=(load0, os.getloadavg()[0]))
     return row
 
 
@@ -175,7 +184,7 @@ def print_rows(rows):
           f"(target: S = 10^7 in <= {TARGET_TIME_S:.0f} s and <= {TARGET_GB:.0f} GB)")
     _harness.print_table_header(
         f"{'S':>9} {'devices':>8} {'build s':>8} {'compile s':>9} {'solve s':>8} {'iters':>5} "
-        f"{'conv':>5} {'peak GB':>8} {'est GB':>7} {'vs D=1':>7} {'max|ΔV|':>9}")
+        f"{'conv':>5} {'peak GB':>8} {'est GB':>7} {'vs D=1':>7} {'max|ΔV|':>9} {'load':>9}")
     for r in rows:
         name = "plain" if r["plain"] else str(r["D"])
         if "error" in r:
@@ -186,11 +195,13 @@ def print_rows(rows):
         diff = f"{r['max_diff']:.2e}" if r.get("max_diff") is not None else ""
         print(f"{r['S']:>9} {name:>8} {r['build_s']:>8.1f} {r['compile_s']:>9.1f} "
               f"{r['solve_s']:>8.1f} {r['iterations']:>5} {str(r['converged']):>5} "
-              f"{_gb(r['peak_rss']):>8.2f} {est:>7.2f} {speed:>7} {diff:>9}")
+              f"{_gb(r['peak_rss']):>8.2f} {est:>7.2f} {speed:>7} {diff:>9} "
+              f"{r['load'][0]:>4.1f}-{r['load'][1]:<4.1f}")
     print("plain: bayesirl.solvers.soft_value_iteration (one device, no mesh); D: "
           "sharded_soft_value_iteration on D CPU host devices; peak GB: ru_maxrss of the "
           "process; est GB: estimate_solver_memory (all devices) + the process' JAX baseline; "
-          "max|ΔV|: against D = 1 of the same S")
+          "max|ΔV|: against D = 1 of the same S; load: the machine's 1-minute load average "
+          f"before and after (it has {os.cpu_count()} cores)")
 
 
 def project(rows):
@@ -246,9 +257,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for S in sizes:
             repeats = args.repeats or (3 if S < 10**6 else 1)
-            # D = 1 first: the reference of the speed-up and of the values.
-            configs = sorted([(D, False) for D in devices] + ([] if args.no_plain
-                                                              else [(1, True)]))
+            # D = 1 first (the reference of the speed-up and of the values); plain last.
+            configs = [(D, False) for D in sorted(devices)] + ([] if args.no_plain
+                                                               else [(1, True)])
             ref = None
             for D, plain in configs:
                 path = os.path.join(tmp, f"v_{S}_{D}_{int(plain)}.npy")

@@ -82,6 +82,9 @@ def test_one_device_mesh_matches_the_solver_and_its_likelihood_gradient(one_devi
     grad_split = jax.jit(jax.grad(lambda r: sharded_boltzmann_log_likelihood(
         mdp, r, pairs, 3.0, mesh=one_device_mesh)))(reward)
     np.testing.assert_allclose(grad_split, grad_one, atol=ATOL)
+    # A mesh from jax.make_mesh (explicit axes by default) works the same.
+    explicit = sharded_soft_value_iteration(mdp, reward, mesh=jax.make_mesh((1,), ("states",)))
+    np.testing.assert_allclose(explicit.values, one.values, atol=ATOL)
 
 
 def test_padding_states_changes_nothing_on_the_original_states():
