@@ -4,7 +4,7 @@ Dense LU below :data:`DENSE_SOLVE_MAX_STATES` states; above it restarted GMRES (
 1986; ``jax.scipy.sparse.linalg.gmres``) on the sparse transitions, whose iteration count does
 not grow like 1/(1 − γ), or — where an iteration count is reported (policy evaluation) — the
 Neumann (fixed-point) iteration ``x ← b + γ P_π x``. All are differentiable in b and π through
-``lax.custom_linear_solve``. Under a mesh with a ``"states"`` axis (``jax.set_mesh``; see
+``lax.custom_linear_solve``. Under a context mesh with a ``"states"`` axis (set by
 :mod:`bayesirl.solvers.sharded`) the two sparse operators run with the states split over the
 devices. Shared by the value-iteration and policy-iteration solvers
 (implicit gradients, Newton steps, policy evaluation) and the occupancy measures.

@@ -1,6 +1,7 @@
 """The sparse transition operators with the states split over devices (``shard_map`` kernels).
 
-When the context mesh (``jax.set_mesh``) has an axis named :data:`STATE_AXIS`, the operators of
+When the context mesh (``jax.set_mesh``, ``jax.sharding.use_abstract_mesh``) has an axis named
+:data:`STATE_AXIS`, the operators of
 :mod:`bayesirl.solvers._linear` (``expected_next_values``, ``policy_rmatvec``) run these
 kernels instead of their one-device forms, so every solver built on them — value iteration,
 soft value iteration, Newton steps, policy evaluation and the implicit gradients — runs with
@@ -34,7 +35,8 @@ __all__ = ["STATE_AXIS", "BLOCK_EDGES", "state_mesh", "sharded_expected_next_val
 #: Name of the mesh axis the states are split over.
 STATE_AXIS = "states"
 #: Transition edges (state-action-successor entries) a kernel handles at once: 2^22, i.e. a
-#: 16 MiB float32 temporary, large enough that the loop over blocks costs nothing measurable.
+#: 16 MiB float32 temporary. One backup at S = 10^6 (A = K = 4) took within a few per cent of
+#: the one-block gather, at S = 10^7 30 % less time (2.8 s instead of 3.9 s, 2-core CPU).
 BLOCK_EDGES = 2**22
 
 _GATHER = lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(0,),
