@@ -50,7 +50,7 @@ def test_site_sources_exist():
     for page in ["index.md", "getting-started.md", "explanation.md", "api.rst", "conf.py",
                  "howto/fit-own-mdp.md", "howto/fit-preferences.md", "howto/bound-policy-loss.md",
                  "howto/decide-sufficiency.md", "howto/choose-next-query.md",
-                 "howto/compare-models.md"]:
+                 "howto/compare-models.md", "howto/multi-device.md"]:
         assert (DOCS / page).is_file(), page
 
 

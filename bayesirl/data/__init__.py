@@ -51,6 +51,7 @@ from bayesirl.data.preferences import (
     synthetic_preferences,
     trajectory_returns,
 )
+from bayesirl.data.sparse_build import pad_states, sparse_mdp_from_chunks
 
 __all__ = [
     "MDP", "make_mdp", "make_sparse_mdp", "transition_matrix", "reward_from_weights",
@@ -63,4 +64,5 @@ __all__ = [
     "Environment", "make_environment", "gridworld", "from_gymnasium",
     "ChoiceSets", "Rankings", "ChoiceData", "make_choice_sets", "make_rankings", "save_choices",
     "load_choices",
+    "sparse_mdp_from_chunks", "pad_states",
 ]

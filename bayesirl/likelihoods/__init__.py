@@ -42,6 +42,10 @@ from bayesirl.likelihoods.choice import (
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
 from bayesirl.likelihoods.registry import SOURCES, Evidence, get_source, source_names
 from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
+from bayesirl.likelihoods.sharded_boltzmann import (
+    sharded_boltzmann_log_likelihood,
+    sharded_boltzmann_q_values,
+)
 from bayesirl.likelihoods.value_space import ValueSpaceReward, reward_from_values
 
 __all__ = [
@@ -54,4 +58,5 @@ __all__ = [
     "ChoiceDistribution", "PlackettLuce", "linear_utilities", "choice_log_probabilities",
     "choice_log_likelihood", "plackett_luce_log_probability", "plackett_luce_log_likelihood",
     "observe_choices", "observe_rankings",
+    "sharded_boltzmann_q_values", "sharded_boltzmann_log_likelihood",
 ]

@@ -1,7 +1,9 @@
 """MDP solvers in JAX, differentiable in the reward: value iteration, soft value iteration,
 policy evaluation (:mod:`bayesirl.solvers.value_iteration`), occupancy measures and feature
 expectations (:mod:`bayesirl.solvers.occupancy`) and policy evaluation against a reward —
-expected return, EVD (:mod:`bayesirl.solvers.evaluation`).
+expected return, EVD (:mod:`bayesirl.solvers.evaluation`); the same solvers for one huge MDP
+with its states split over several devices (:mod:`bayesirl.solvers.sharded`) and the memory a
+solve needs (:mod:`bayesirl.solvers.memory`).
 """
 
 from bayesirl.solvers._linear import DENSE_SOLVE_MAX_STATES, expected_next_values
@@ -13,6 +15,7 @@ from bayesirl.solvers.evaluation import (
     uniform_policy,
     value_differences,
 )
+from bayesirl.solvers.memory import check_solver_memory, estimate_solver_memory
 from bayesirl.solvers.occupancy import (
     discounted_occupancy,
     empirical_feature_counts,
@@ -22,6 +25,15 @@ from bayesirl.solvers.occupancy import (
     trajectory_feature_counts,
 )
 from bayesirl.solvers.policy_iteration import policy_iteration, soft_policy_iteration
+from bayesirl.solvers.sharded import (
+    STATE_AXIS,
+    make_state_mesh,
+    shard_mdp,
+    sharded_call,
+    sharded_policy_evaluation,
+    sharded_soft_value_iteration,
+    sharded_value_iteration,
+)
 from bayesirl.solvers.value_iteration import (
     AUTO_NEWTON_DISCOUNT,
     SOLVER_METHODS,
@@ -44,4 +56,7 @@ __all__ = [
     "expected_feature_counts", "trajectory_feature_counts", "empirical_feature_counts",
     "expected_return", "expected_value_difference", "success_probability",
     "normalized_evd", "value_differences", "uniform_policy",
+    "STATE_AXIS", "make_state_mesh", "shard_mdp", "sharded_call", "sharded_value_iteration",
+    "sharded_soft_value_iteration", "sharded_policy_evaluation",
+    "estimate_solver_memory", "check_solver_memory",
 ]

@@ -1,0 +1,294 @@
+#!/usr/bin/env python
+"""Scale-out benchmark, part 1: one huge MDP solved with its states split over D devices.
+
+Run from the repository root::
+
+    python benchmarks/bench_scale_out.py            # 10^6 and 10^7 states (~1 h on 2 cores)
+    python benchmarks/bench_scale_out.py --quick    # 10^5 states (~1 min)
+    python benchmarks/bench_scale_out.py --sizes 1000000 --devices 1,2 --json out.json
+
+Soft value iteration (γ = 0.99, ``method="auto"``: Newton steps with GMRES, then sweeps) on a
+random MDP: A = 4 actions, K = 4 successors per state-action drawn uniformly, probabilities
+Dirichlet(1), a standard-normal state reward, float32, default tolerances. The MDP is built
+chunk by chunk on the devices (``sparse_mdp_from_chunks``), never densely; its successors come
+from a counter-based hash, so every run and every device count solves the same MDP.
+
+Each configuration runs in its own process, since the number of CPU host devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=D``) is fixed when JAX starts. Rows:
+
+* ``plain``: the one-device solver ``bayesirl.solvers.soft_value_iteration`` (no mesh);
+* ``D = 1, 2, 4``: ``sharded_soft_value_iteration`` on a mesh of D host devices (its sparse
+  operators walk their rows in blocks and its GMRES stops as soon as the tolerance holds: see
+  :mod:`bayesirl.solvers.sharded`).
+
+Columns: build and compile seconds, solve seconds (best of the repeats, compile excluded),
+iterations (Newton steps + sweeps), converged, peak resident memory of the process
+(``ru_maxrss``: build, compile and solve together), the estimate of
+``estimate_solver_memory`` plus the process' JAX baseline, the speed-up over D = 1 in this
+run, the largest difference of the values from D = 1, and the machine's load average before
+and after the configuration (other work on a shared machine slows it). The last lines project
+the solve to 10^8 states, linearly in the number of transition edges S·A·K from the largest S
+measured (random reads of V get slower as V outgrows the caches, so this is optimistic), with
+the memory a device would need.
+
+On CPU host devices the D devices share the machine's cores and memory bandwidth: a speed-up
+needs as many idle cores as devices. On GPUs (one device per GPU) each device brings its own.
+"""
+
+from __future__ import annotations
+
+import _harness  # noqa: E402, I001  (pins numpy's BLAS to one thread before numpy loads)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+#: The repository root: its bayesirl is the one benchmarked, here and in the worker processes.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+GAMMA = 0.99
+A, K = 4, 4
+SEED = 20240607
+TARGET_S, TARGET_TIME_S, TARGET_GB = 10**7, 120.0, 4.0
+PROJECT_S = 10**8
+
+
+# ---------------------------------------------------------------------------------------------
+# The random MDP, from a counter-based hash (independent of how it is chunked)
+# ---------------------------------------------------------------------------------------------
+
+
+def _splitmix64(x):
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def random_successors(num_states, seed=SEED):
+    """``successors_fn(start, stop)`` of the benchmark MDP: K uniform successors per (s, a),
+    Dirichlet(1) probabilities (normalised exponentials)."""
+
+    def successors_fn(start, stop):
+        edge = np.arange(start * A * K, stop * A * K, dtype=np.uint64)
+        h = _splitmix64(edge ^ np.uint64(seed))
+        next_states = (h % np.uint64(num_states)).astype(np.int32).reshape(-1, A, K)
+        u = (_splitmix64(h) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        e = -np.log1p(-u).reshape(-1, A, K)
+        return next_states, e / e.sum(-1, keepdims=True)
+
+    return successors_fn
+
+
+# ---------------------------------------------------------------------------------------------
+# One configuration (run in a fresh process)
+# ---------------------------------------------------------------------------------------------
+
+
+def worker(S, D, plain, repeats, values_path):
+    import resource
+
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    from bayesirl.data.sparse_build import sparse_mdp_from_chunks
+    from bayesirl.solvers import soft_value_iteration
+    from bayesirl.solvers.memory import estimate_solver_memory
+    from bayesirl.solvers.sharded import STATE_AXIS, make_state_mesh, sharded_soft_value_iteration
+
+    _harness.limit_blas_threads()
+    assert len(jax.devices()) == D, jax.devices()
+    baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    mesh = None if plain else make_state_mesh()
+    sharding = None if plain else NamedSharding(mesh, PartitionSpec(STATE_AXIS))
+    t0 = time.perf_counter()
+    mdp = sparse_mdp_from_chunks(random_successors(S), S, A, K, discount=GAMMA,
+                                 dtype=jnp.float32, sharding=sharding)
+    rng = np.random.default_rng(SEED)
+    reward = rng.standard_normal(S, dtype=np.float32)
+    reward = jnp.asarray(reward) if plain else jax.device_put(reward, sharding)
+    jax.block_until_ready((mdp, reward))
+    build_s = time.perf_counter() - t0
+
+    if plain:
+        def solve(m, r):
+            return soft_value_iteration(m, r)
+    else:
+        def solve(m, r):
+            return sharded_soft_value_iteration(m, r, mesh=mesh)
+
+    t0 = time.perf_counter()
+    compiled = jax.jit(solve).lower(mdp, reward).compile()
+    compile_s = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        res = jax.block_until_ready(compiled(mdp, reward))
+        times.append(time.perf_counter() - t0)
+    values = np.asarray(res.values)
+    if values_path:
+        np.save(values_path, values)
+    estimate = estimate_solver_memory(S, A, K, dtype="float32", num_devices=1 if plain else D)
+    return dict(S=S, D=D, plain=plain, build_s=build_s, compile_s=compile_s, solve_s=min(times),
+                iterations=int(res.iterations), converged=bool(res.converged),
+                residual=float(res.residual),
+                peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                baseline_rss=baseline_rss, estimate=estimate * (1 if plain else D),
+                finite=bool(np.isfinite(values).all()))
+
+
+def run_config(S, D, plain, repeats, values_path, timeout):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", BAYESIRL_NO_COMPILE_CACHE="1")
+    flags = [f for f in env.get("XLA_FLAGS", "").split()
+             if not f.startswith("--xla_force_host_platform_device_count")]
+    env["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={D}"])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(S), str(D),
+           "--repeats", str(repeats), "--values", values_path or ""]
+    if plain:
+        cmd.append("--plain")
+    t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(S=S, D=D, plain=plain, error=[f"timed out after {timeout:.0f} s"],
+                    wall_s=time.perf_counter() - t0)
+    if out.returncode != 0:
+        return dict(S=S, D=D, plain=plain, error=out.stderr.strip().splitlines()[-1:],
+                    wall_s=time.perf_counter() - t0)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    # The machine's 1-minute load average before and after: other work slows the solve.
+    row.update(wall_s=time.perf_counter() - t0, load=(load0, os.getloadavg()[0]))
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing
+# ---------------------------------------------------------------------------------------------
+
+
+def _gb(n):
+    return n / 1e9
+
+
+def print_rows(rows):
+    print(f"\nsoft value iteration, γ = {GAMMA}, A = {A}, K = {K}, float32, method='auto' "
+          f"(target: S = 10^7 in <= {TARGET_TIME_S:.0f} s and <= {TARGET_GB:.0f} GB)")
+    _harness.print_table_header(
+        f"{'S':>9} {'devices':>8} {'build s':>8} {'compile s':>9} {'solve s':>8} {'iters':>5} "
+        f"{'conv':>5} {'peak GB':>8} {'est GB':>7} {'vs D=1':>7} {'max|ΔV|':>9} {'load':>9}")
+    for r in rows:
+        name = "plain" if r["plain"] else str(r["D"])
+        if "error" in r:
+            print(f"{r['S']:>9} {name:>8}  failed: {r['error']}")
+            continue
+        est = _gb(r["estimate"] + r["baseline_rss"])
+        speed = f"{r['speedup']:.2f}x" if r.get("speedup") else ""
+        diff = f"{r['max_diff']:.2e}" if r.get("max_diff") is not None else ""
+        print(f"{r['S']:>9} {name:>8} {r['build_s']:>8.1f} {r['compile_s']:>9.1f} "
+              f"{r['solve_s']:>8.1f} {r['iterations']:>5} {str(r['converged']):>5} "
+              f"{_gb(r['peak_rss']):>8.2f} {est:>7.2f} {speed:>7} {diff:>9} "
+              f"{r['load'][0]:>4.1f}-{r['load'][1]:<4.1f}")
+    print("plain: bayesirl.solvers.soft_value_iteration (one device, no mesh); D: "
+          "sharded_soft_value_iteration on D CPU host devices; peak GB: ru_maxrss of the "
+          "process; est GB: estimate_solver_memory (all devices) + the process' JAX baseline; "
+          "max|ΔV|: against D = 1 of the same S; load: the machine's 1-minute load average "
+          f"before and after (it has {os.cpu_count()} cores)")
+
+
+def project(rows):
+    """Project each device count's largest solve to 10^8 states (linear in edges)."""
+    from bayesirl.solvers.memory import estimate_solver_memory
+
+    out = []
+    for D in sorted({r["D"] for r in rows if not r["plain"] and "error" not in r}):
+        best = max((r for r in rows if r["D"] == D and not r["plain"] and "error" not in r),
+                   key=lambda r: r["S"])
+        scale = PROJECT_S / best["S"]
+        per_device = estimate_solver_memory(PROJECT_S, A, K, dtype="float32", num_devices=D)
+        out.append(dict(D=D, from_S=best["S"], solve_s=best["solve_s"] * scale,
+                        build_s=best["build_s"] * scale, per_device_bytes=per_device))
+    print(f"\nprojection to S = 10^8 (linear in S·A·K edges from the largest S measured; "
+          f"same hardware)")
+    for p in out:
+        print(f"  D = {p['D']}: solve ~{p['solve_s'] / 60:.0f} min, build ~{p['build_s'] / 60:.0f}"
+              f" min (from S = {p['from_S']:.0e}); {_gb(p['per_device_bytes']):.1f} GB per "
+              f"device ({_gb(p['per_device_bytes']) * p['D']:.0f} GB in all)")
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="10^5 states only (~1 min)")
+    p.add_argument("--sizes", metavar="LIST", help="comma-separated S (default 10^6,10^7)")
+    p.add_argument("--devices", default="1,2,4", metavar="LIST",
+                   help="comma-separated device counts D (default 1,2,4)")
+    p.add_argument("--no-plain", action="store_true", help="skip the one-device solver rows")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed solves per configuration (default 3 below 10^6 states, else 1)")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per configuration")
+    p.add_argument("--json", metavar="PATH")
+    p.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
+    p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--values", default="", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        S, D = args.worker
+        row = worker(S, D, args.plain, args.repeats or 1, args.values or None)
+        print(json.dumps(row))
+        return 0
+
+    t_start = time.perf_counter()
+    env = _harness.environment_info()
+    _harness.print_header("bayesirl scale-out benchmark: one MDP, states split over devices",
+                          env)
+    sizes = ([10**5] if args.quick else [10**6, 10**7]) if args.sizes is None else \
+        [int(float(s)) for s in args.sizes.split(",")]
+    devices = [int(d) for d in args.devices.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for S in sizes:
+            repeats = args.repeats or (3 if S < 10**6 else 1)
+            # D = 1 first (the reference of the speed-up and of the values); plain last.
+            configs = [(D, False) for D in sorted(devices)] + ([] if args.no_plain
+                                                               else [(1, True)])
+            ref = None
+            for D, plain in configs:
+                path = os.path.join(tmp, f"v_{S}_{D}_{int(plain)}.npy")
+                row = run_config(S, D, plain, repeats, path, args.timeout)
+                rows.append(row)
+                if "error" not in row:
+                    values = np.load(path)
+                    if not plain and D == 1:
+                        ref = (values, row["solve_s"])
+                    if ref is not None:
+                        row["max_diff"] = float(np.max(np.abs(values - ref[0])))
+                        row["speedup"] = ref[1] / row["solve_s"]
+                    os.remove(path)
+                print(f"  [S={S} {'plain' if plain else f'D={D}'}: "
+                      f"{row.get('solve_s', float('nan')):.1f} s]", flush=True)
+    print_rows(rows)
+    projection = project(rows)
+    target = [r for r in rows if r["S"] == TARGET_S and "error" not in r]
+    for r in target:
+        ok = (r["converged"] and r["solve_s"] <= TARGET_TIME_S
+              and r["peak_rss"] <= TARGET_GB * 1e9)
+        label = "plain" if r["plain"] else f"D = {r['D']}"
+        print(f"target S = 10^7, {label}: {'met' if ok else 'NOT met'} (solve "
+              f"{r['solve_s']:.0f} s, peak {_gb(r['peak_rss']):.2f} GB, converged "
+              f"{r['converged']})")
+    _harness.finish({"environment": env, "settings": vars(args), "rows": rows,
+                     "projection": projection}, t_start, args.json, indent=2, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
