@@ -142,7 +142,7 @@ def sharded_call(fn: Callable, mdp: MDP, state_arrays: dict, *, mesh: Mesh | Non
     The building block of the sharded solvers (and of
     :func:`bayesirl.likelihoods.sharded_boltzmann.sharded_boltzmann_log_likelihood`): pads S to
     a multiple of D when needed (:func:`~bayesirl.data.sparse_build.pad_states`; per-state
-    arrays padded with zeros), places the MDP and the per-state arrays on ``mesh``, calls
+    arrays padded with zeros, a ``policy`` with uniform rows), places the MDP and the per-state arrays on ``mesh``, calls
     ``fn`` under ``jax.set_mesh(mesh)`` — so the sparse operators of the solvers run their
     split kernels — and cuts arrays of the output whose first axis is the padded S back to S.
 
@@ -173,7 +173,9 @@ def sharded_call(fn: Callable, mdp: MDP, state_arrays: dict, *, mesh: Mesh | Non
             if x.ndim == 0 or x.shape[0] != S:
                 raise ValueError(f"{name}: expected S = {S} rows (shape (S, ...)), got shape "
                                  f"{x.shape}")
-            x = _place(_pad_rows(x, padded_S), rows)
+            # A policy's padded rows must still be distributions (uniform over the actions).
+            fill = 1.0 / x.shape[-1] if name == "policy" else 0.0
+            x = _place(_pad_rows(x, padded_S, fill), rows)
         placed[name] = x
     with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
         out = fn(mdp, **placed, **kwargs)
@@ -190,11 +192,11 @@ def _place(x: Array, sharding: NamedSharding) -> Array:
     return jax.device_put(x, sharding)
 
 
-def _pad_rows(x: Array, num_rows: int) -> Array:
+def _pad_rows(x: Array, num_rows: int, fill: float = 0.0) -> Array:
     extra = num_rows - x.shape[0]
     if extra == 0:
         return x
-    return jnp.concatenate([x, jnp.zeros((extra,) + x.shape[1:], x.dtype)])
+    return jnp.concatenate([x, jnp.full((extra,) + x.shape[1:], fill, x.dtype)])
 
 
 def sharded_value_iteration(mdp: MDP, reward: Array, *, mesh: Mesh | None = None,
