@@ -2,7 +2,7 @@
 
 Compiling one sampler configuration takes 5–25 s on a small CPU, and a fit pays it again in
 every new process; with the cache a later fit of the same shapes loads the compiled programs
-(a 1-chain NUTS fit fell from 28 s to 6 s; issue 10). Opt out with the environment variable
+(a 1-chain NUTS fit fell from 28 s to 6 s). Opt out with the environment variable
 ``BAYESIRL_NO_COMPILE_CACHE=1``; choose the folder with ``BAYESIRL_COMPILE_CACHE_DIR``
 (default ``$XDG_CACHE_HOME/bayesirl/jax`` or ``~/.cache/bayesirl/jax``). A user who set
 ``jax_compilation_cache_dir`` (or ``JAX_COMPILATION_CACHE_DIR``) keeps their own setting.
@@ -22,7 +22,7 @@ DIR_VARIABLE = "BAYESIRL_COMPILE_CACHE_DIR"
 #: Programs that compile faster than this (seconds) are not written to the cache. 0: every
 #: program is kept, also the dozens of small ones (a few ms to load, 10–50 ms to compile)
 #: that eager code around the sampler compiles: with the former 0.5 s threshold a warm MAP
-#: fit of FrozenLake8x8 still compiled 72 of its 77 programs (issue 10).
+#: fit of FrozenLake8x8 still compiled 72 of its 77 programs.
 MIN_COMPILE_TIME_S = 0.0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reward posterior for a continuous-state gymnasium task, without an MDP (issue 11).
+"""Reward posterior for a continuous-state gymnasium task, without an MDP.
 
 Task: MountainCar-v0 (2-D continuous state: position x in [-1.2, 0.6], velocity v in
 [-0.07, 0.07]; actions push left / none / right; true reward −1 per step until the flag at
@@ -39,7 +39,7 @@ x >= 0.5, at most 200 steps, so the true return is −(episode length)).
    expert), ranked by that bound (Brown et al., ICML 2020, Sec. 5). ``bound_coverage`` is the
    share of held-out policies whose true normalised return is at or above its bound; both sides
    are on one scale: each posterior draw's returns are normalised with the same two reference
-   policies' rollouts (random = 0, expert = 1) as the true returns (checked for issue 11).
+   policies' rollouts (random = 0, expert = 1) as the true returns.
 5. A heat map of the posterior-mean reward over the (x, v) state space.
 
 Features φ(o, a) (per step, action-independent): ``step`` = 1 (so the true reward −1/step is

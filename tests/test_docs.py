@@ -84,3 +84,17 @@ def test_built_site_has_a_page_for_every_public_name(tmp_path):
         html = page.read_text()
         missing += [f"{module_name}.{n}" for n in names if f'id="{module_name}.{n}"' not in html]
     assert not missing, f"no page or anchor for: {missing[:20]}"
+
+
+def test_sampler_page_lists_every_sampler_and_rule():
+    from bayesirl.inference.auto import FALLBACK, RULES
+    from bayesirl.inference.samplers import SAMPLERS
+
+    text = (DOCS / "howto" / "choose-sampler.md").read_text()
+    for name in SAMPLERS:
+        assert f"| `{name}` |" in text, f"docs/howto/choose-sampler.md lacks the sampler {name}"
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [(int(r.split("|")[1]), r.split("|")[2].strip(" `")) for r in rows] == [
+        (number, sampler) for number, sampler, _ in RULES]
+    for first, then in FALLBACK.items():
+        assert f"`{first}` → `{then}`" in text

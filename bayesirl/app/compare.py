@@ -17,6 +17,7 @@ import numpy as np
 from bayesirl import _arviz
 from bayesirl.app.errors import UsageError
 from bayesirl.inference.predictive import DEFAULT_MAX_VALUES
+from bayesirl.likelihoods.registry import SOURCES
 
 __all__ = ["compare_runs", "action_frequency_check", "compare_run_folders", "render_comparison",
            "PPC_LEVEL", "CLEAR_ELPD_DIFF", "MAX_PRINTED_CELLS"]
@@ -57,7 +58,7 @@ def action_frequency_check(idata, source: str = "boltzmann") -> dict:
 
     Args:
         idata: a fit with the predictive groups.
-        source: ``"boltzmann"`` or ``"maxent"``.
+        source: the name of a source whose observations are actions (``EvidenceSource.policy``).
 
     Returns:
         ``{"states": (K,), "observed": (K, A), "replicated_mean": (K, A),
@@ -255,7 +256,7 @@ def compare_run_folders(run_a, run_b, *, var_name: str | None = None,
     checks = {}
     for key, idata in idatas.items():
         source = variables[key].split("_")[0]
-        if source in ("boltzmann", "maxent") and f"{source}_actions" in getattr(
+        if source in SOURCES and SOURCES[source].policy and f"{source}_actions" in getattr(
                 idata, "posterior_predictive", {}):
             checks[key] = _ppc_summary(action_frequency_check(idata, source), level)
     first = idatas[labels[0]].log_likelihood[variables[labels[0]]]

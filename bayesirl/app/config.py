@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from bayesirl.app.errors import UsageError
 from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.inference.samplers import requirement_reasons
-from bayesirl.likelihoods.registry import source_names
+from bayesirl.likelihoods.registry import required_sources, source_names
 from bayesirl.models import PRIORS
 
 __all__ = [
@@ -680,12 +680,13 @@ def _resolve_likelihood(world: WorldSpec, names) -> tuple[str, ...]:
         raise ConfigError("--num-demos/--num-preferences: no evidence: give demonstrations "
                           "(--num-demos > 0 or --demos) or preferences (--num-preferences "
                           "> 0 or --preferences)")
-    needs_demos = {"boltzmann", "maxent", "sample-maxent"} & set(names)
+    needs_demos = required_sources(names, "demonstrations")
     if needs_demos and not has_demos:
         raise ConfigError(f"--likelihood {','.join(sorted(needs_demos))} needs "
                           "demonstrations (--num-demos > 0 or --demos)")
-    if "bradley-terry" in names and not has_prefs:
-        raise ConfigError("--likelihood bradley-terry needs preferences "
+    needs_prefs = required_sources(names, "preferences")
+    if needs_prefs and not has_prefs:
+        raise ConfigError(f"--likelihood {','.join(sorted(needs_prefs))} needs preferences "
                           "(--num-preferences > 0 or --preferences)")
     return names
 

@@ -33,6 +33,7 @@ from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
 from bayesirl.app.summary import (diagnostics_summary, evaluation_summary, format_warning_block,
                                   policy_walk_hint, solver_hint, tree_depth_hint, weight_table)
 from bayesirl.app.world import World, build_world, resolve_margin
+from bayesirl.likelihoods.registry import policy_sources
 
 __all__ = ["RunResult", "run_fit", "fit_posterior", "choose", "ran_config", "summarise",
            "write_run_folder", "POLICY_NOTE", "echo_stderr"]
@@ -187,7 +188,7 @@ def ran_config(config: RunConfig, idata) -> RunConfig:
 
 
 def _solver_hint(config: RunConfig, world) -> str | None:
-    if not {"boltzmann", "maxent"} & set(config.likelihood):
+    if not policy_sources(config.likelihood):
         return None
     import jax.numpy as jnp
 

@@ -16,6 +16,7 @@ import numpy as np
 from bayesirl.app.errors import UsageError
 from bayesirl.app.run import load_run
 from bayesirl.app.world import beta_values
+from bayesirl.likelihoods.registry import policy_sources, required_sources
 
 __all__ = ["QueryOptions", "run_query", "format_query", "KINDS", "MAX_SHOWN_STEPS"]
 
@@ -102,13 +103,17 @@ def run_query(run_dir: str, opts: QueryOptions = QueryOptions()) -> dict:
     return result
 
 
+def _preference_sources(run) -> tuple[str, ...]:
+    return required_sources(run.config.likelihood, "preferences")
+
+
 def _state_queries(run, opts, weights, pick, key) -> dict:
     import jax.numpy as jnp
 
     from bayesirl.active import choose_states, state_scores
 
     acq = opts.acquisition or "bald"
-    demo_sources = [s for s in run.config.likelihood if s != "bradley-terry"] or ["boltzmann"]
+    demo_sources = policy_sources(run.config.likelihood) or ["boltzmann"]
     beta = jnp.asarray(beta_values(run.idata, run.config, demo_sources, pick), weights.dtype)
     asked = _parse_states(opts.asked, run.mdp.num_states)
     scores = state_scores(acq, run.mdp, weights, beta=beta, q=run.config.q, alpha=opts.alpha,
@@ -152,7 +157,7 @@ def _preference_queries(run, opts, weights, pick, key) -> dict:
     from bayesirl.solvers.occupancy import empirical_feature_counts
 
     acq = opts.acquisition or "mutual-information"
-    beta = jnp.asarray(beta_values(run.idata, run.config, ["bradley-terry"], pick),
+    beta = jnp.asarray(beta_values(run.idata, run.config, _preference_sources(run), pick),
                        weights.dtype)
     trajs = _candidates(run, opts, weights, key)
     phi = empirical_feature_counts(run.mdp, trajs)
@@ -309,7 +314,7 @@ def _pool_queries(run, opts: QueryOptions) -> dict:
     phi = jnp.asarray(pool.feature_counts, jnp.float32)
     scores = preference_scores(acq, jnp.asarray(w_all[pick], jnp.float32), phi[ia], phi[ib],
                                beta=jnp.asarray(beta_values(run.idata, run.config,
-                                                            ["bradley-terry"], pick),
+                                                            _preference_sources(run), pick),
                                                 jnp.float32),
                                margin=float(run.config.margin or 0.0),
                                rng_key=jax.random.PRNGKey(opts.seed))

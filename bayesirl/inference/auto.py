@@ -31,6 +31,7 @@ from bayesirl.inference.samplers import (
     problem_reasons,
 )
 from bayesirl.models import SPHERE_PRIORS
+from bayesirl.likelihoods.registry import policy_sources
 
 __all__ = ["LARGE_STATES", "POLICY_WALK_MAX_FEATURES", "POLICY_WALK_MAX_STATES", "RULES",
            "SHARP_LIKELIHOOD", "Choice", "choose_sampler"]
@@ -76,7 +77,7 @@ class Choice(NamedTuple):
 
 
 def _sharpness(problem: Problem) -> float:
-    if problem.mdp is None or not {"boltzmann", "maxent"} & set(problem.sources):
+    if problem.mdp is None or not policy_sources(problem.sources):
         return 0.0
     gamma = min(float(problem.discount), 1.0 - 1e-12)
     return problem.max_fixed_beta / (1.0 - gamma)
@@ -111,7 +112,7 @@ def choose_sampler(problem: Problem, q: str | None = None) -> Choice:
                       f"Boltzmann demonstrations only, Gaussian prior, fixed β and S = {S:,} ≥ "
                       f"{LARGE_STATES:,} states: warm-started MAP, Laplace, independence MH",
                       None)
-    if q == "hard" and {"boltzmann", "maxent"} & set(problem.sources):
+    if q == "hard" and policy_sources(problem.sources):
         return Choice("mh", q, 3, "hard-max Q is piecewise linear in the reward (NUTS would "
                                   "diverge); the random walk needs no gradient", None)
     sharp = _sharpness(problem)

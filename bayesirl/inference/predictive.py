@@ -37,7 +37,7 @@ from bayesirl.data.demos import Demonstrations, rollout
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.likelihoods import boltzmann_q_values, maxent_logits
 from bayesirl.inference.engine import merge_arguments, split_arguments
-from bayesirl.likelihoods.registry import SOURCES
+from bayesirl.likelihoods.registry import SOURCES, policy_sources
 from bayesirl.likelihoods.registry import Evidence
 
 __all__ = [
@@ -202,7 +202,7 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
         num_trajectories: N >= 1 per draw.
         horizon: T >= 1 steps (<= ``maxent_horizon`` for the finite-horizon MaxEnt policy).
         beta: rationality β (scalar or (M,)).
-        likelihood: ``"boltzmann"`` or ``"maxent"``.
+        likelihood: the name of a policy source (``EvidenceSource.policy``: Boltzmann or MaxEnt).
         q: ``"soft"`` or ``"hard"`` (Boltzmann).
         maxent_horizon: T_max of the finite-horizon MaxEnt model, None for discounted.
         initial_states: optional (N,) start states; default drawn from p0.
@@ -217,13 +217,15 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
     """
     N = check_scalar(num_trajectories, "num_trajectories", low=1, integer=True)
     T = check_scalar(horizon, "horizon", low=1, integer=True)
-    if likelihood not in ("boltzmann", "maxent"):
-        raise ValueError(f"likelihood: expected 'boltzmann' or 'maxent', got {likelihood!r}")
+    if likelihood not in policy_sources(SOURCES):
+        raise ValueError(f"likelihood: expected one of {', '.join(policy_sources(SOURCES))}, "
+                         f"got {likelihood!r}")
     weights = jnp.asarray(weights)
     if weights.ndim != 2 or weights.shape[1] != mdp.num_features:
         raise ValueError(f"weights: expected shape (M, F) with F = {mdp.num_features}, "
                          f"got {weights.shape}")
-    if likelihood == "maxent" and maxent_horizon is not None and T > maxent_horizon:
+    if ("maxent_horizon" in SOURCES[likelihood].options and maxent_horizon is not None
+            and T > maxent_horizon):
         raise ValueError(f"horizon: expected <= maxent_horizon = {maxent_horizon}, got {T}")
     M = weights.shape[0]
     betas = jnp.broadcast_to(jnp.asarray(beta, weights.dtype), (M,))

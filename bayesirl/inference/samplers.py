@@ -25,6 +25,7 @@ import numpyro.distributions as dist
 from bayesirl import _arviz
 from bayesirl.inference.engine import sample_model
 from bayesirl.models import SPHERE_PRIORS, reward_model
+from bayesirl.likelihoods.registry import policy_sources
 
 __all__ = ["DIMS", "SAMPLERS", "Problem", "Requirements", "Sampler", "Settings",
            "canonical_name", "check_supported", "get_sampler", "problem_reasons",
@@ -436,7 +437,7 @@ def requirement_reasons(requirements: Requirements, *, sources, prior: str, q: s
                                        f"only, got {', '.join(sources)}"))
     if req.priors is not None and prior not in req.priors:
         reasons.append(("prior", f"it needs prior {' or '.join(req.priors)}, got {prior}"))
-    if req.q is not None and {"boltzmann", "maxent"} & set(sources) and q not in req.q:
+    if req.q is not None and policy_sources(sources) and q not in req.q:
         reasons.append(("q", f"it needs q {' or '.join(req.q)}, got {q}"))
     if req.fixed_beta and learned_beta:
         reasons.append(("beta", "it needs a fixed β (a number > 0), got a prior on β"))

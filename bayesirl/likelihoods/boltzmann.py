@@ -216,6 +216,7 @@ def _observe_boltzmann(context: ModelContext, pairs: DemonstrationPairs, beta, o
 #: The Boltzmann-rational demonstrator as an evidence source (Ramachandran & Amir 2007).
 SOURCE = EvidenceSource(
     name="boltzmann", site="boltzmann_actions", dim="boltzmann_pair", needs_mdp=True,
+    policy=True, requires="demonstrations",
     worlds=("mdp",),
     build=_build_pairs, observe=_observe_boltzmann,
     observations=lambda pairs: pairs.actions,

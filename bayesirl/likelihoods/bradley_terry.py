@@ -210,6 +210,7 @@ def _observe_preferences(context: ModelContext, data: PreferenceData, beta, opti
 #: Bradley–Terry / weak preferences between trajectories as an evidence source.
 SOURCE = EvidenceSource(
     name="bradley-terry", site="preference_labels", dim="comparison", needs_mdp=False,
+    requires="preferences",
     worlds=("mdp", "trajectories"),
     build=_build_preferences, observe=_observe_preferences,
     observations=lambda data: data.comparisons.label,

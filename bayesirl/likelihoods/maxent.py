@@ -127,6 +127,7 @@ def _observe_maxent(context: ModelContext, pairs, beta, options) -> None:
 #: Maximum-causal-entropy trajectories as an evidence source (Ziebart 2008, 2010).
 SOURCE = EvidenceSource(
     name="maxent", site="maxent_actions", dim="maxent_pair", needs_mdp=True,
+    policy=True, requires="demonstrations",
     worlds=("mdp",),
     build=_build_maxent, observe=_observe_maxent,
     observations=lambda pairs: pairs.actions,

@@ -18,7 +18,7 @@ import jax
 from bayesirl.likelihoods import boltzmann, bradley_terry, maxent, sample_maxent
 from bayesirl.likelihoods.source import EvidenceSource
 
-__all__ = ["Evidence", "SOURCES", "get_source", "source_names"]
+__all__ = ["Evidence", "SOURCES", "get_source", "source_names", "policy_sources", "required_sources"]
 
 #: Every evidence source, by name.
 SOURCES: dict[str, EvidenceSource] = {source.name: source for source in (
@@ -45,6 +45,19 @@ def source_names(world: str | None = None) -> tuple[str, ...]:
     """Names of the registered sources, all or those a world of kind ``world`` (``"mdp"``,
     ``"trajectories"``) can build."""
     return tuple(name for name, s in SOURCES.items() if world is None or world in s.worlds)
+
+
+def policy_sources(names) -> tuple[str, ...]:
+    """The names among ``names`` whose observations are a Boltzmann-rational policy's actions in
+    MDP states (:attr:`EvidenceSource.policy`: Q-values from a solve). Unknown names raise
+    ValueError as :func:`get_source`."""
+    return tuple(n for n in names if get_source(n).policy)
+
+
+def required_sources(names, requires: str) -> tuple[str, ...]:
+    """The names among ``names`` whose evidence is of kind ``requires`` (``"demonstrations"``
+    or ``"preferences"``; :attr:`EvidenceSource.requires`)."""
+    return tuple(n for n in names if get_source(n).requires == requires)
 
 
 @jax.tree_util.register_pytree_node_class

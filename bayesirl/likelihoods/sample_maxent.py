@@ -230,6 +230,7 @@ def _observe_sample_maxent(context: ModelContext, data: SampleMaxEntData, beta, 
 #: Sample-based MaxEnt demonstrations (no MDP) as an evidence source.
 SOURCE = EvidenceSource(
     name="sample-maxent", site="sample_maxent", dim="demonstration", needs_mdp=False,
+    requires="demonstrations",
     worlds=("trajectories",),
     build=_build_sample_maxent, observe=_observe_sample_maxent,
     description="MaxEnt demonstrations without dynamics, the partition function importance-"

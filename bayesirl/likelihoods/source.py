@@ -99,6 +99,10 @@ class EvidenceSource:
         description: one line for ``--help`` and the docs (with the source paper).
         num_features: optional ``data -> F`` for sources whose data carry feature counts (a
             model without an MDP reads F from them).
+        policy: True when its observations are a Boltzmann-rational policy's actions in MDP
+            states (Q-values from a solve: the q kind, the sharpness β / (1 − γ), solver hints
+            and the action-frequency check apply to it).
+        requires: what a run needs for it: ``"demonstrations"`` or ``"preferences"``.
     """
 
     name: str
@@ -114,6 +118,8 @@ class EvidenceSource:
     options: tuple[str, ...] = ()
     description: str = ""
     num_features: Callable[[Any], int] | None = None
+    policy: bool = False
+    requires: str = "demonstrations"
 
     def num_observations(self, data) -> int:
         """Number of observations (the site's plate size) of ``data``."""
