@@ -36,7 +36,7 @@ def test_l2_sphere_prior_is_uniform():
     [
         ("cauchy", 1.0, ValueError, "prior: expected one of"),
         ("gaussian", dist.LogNormal(0, 1), ValueError, "needs a unit-sphere prior"),
-        ("gaussian", -1.0, TypeError, "beta: expected a number > 0"),
+        ("gaussian", -1.0, ValueError, "beta: expected a finite number > 0"),
         ("gaussian", "2", TypeError, "beta: expected a number > 0"),
     ],
 )

@@ -55,7 +55,7 @@ def test_fit_writes_the_run_folder(run_dir):
                                            "summary.json", "trajectories.npz"]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["world"]["demos_ids"] == [0, 1, 2] and config["world"]["mdp"] is None
-    assert config["likelihood"] == ["sample-maxent", "bradley-terry"]
+    assert config["model"]["likelihood"] == ["sample-maxent", "bradley-terry"]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["evidence"]["num_background"] == 37
     assert summary["evidence"]["importance_ess"]["median"] >= 1.0

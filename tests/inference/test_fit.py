@@ -83,7 +83,7 @@ def test_nuts_matches_numerical_integration(problem):
 def test_mh_matches_numerical_integration(problem):
     env, demos, p = problem
     idata = fit_demonstrations(env.mdp, demos, method="mh", num_samples=6000, num_warmup=2000,
-                               num_chains=4, seed=2, progress_bar=False)
+                               num_chains=4, thinning=1, seed=2, progress_bar=False)
     check_against_grid(idata, p)
 
 

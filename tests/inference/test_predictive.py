@@ -55,7 +55,7 @@ def joint_fit():
                         maxent_horizon=None, margin=0.0, solver_kwargs=None)
     full = fit_evidence(mdp, likelihoods=("boltzmann", "bradley-terry"), demos=demos,
                         preferences=(trajectories, prefs), method="mh", num_samples=M,
-                        num_warmup=200, num_chains=C, progress_bar=False)
+                        num_warmup=200, num_chains=C, thinning=1, progress_bar=False)
     idata = type(full)(posterior=full.posterior, sample_stats=full.sample_stats)
     evidence = Evidence(boltzmann=demonstration_pairs(mdp, demos),
                         preference_features=empirical_feature_counts(mdp, trajectories),
