@@ -184,12 +184,12 @@ def rhat_threshold(num_parameters: int, num_chains: int, num_draws: int, *,
 
         f = F⁻¹_{m−1, m(n−1)}((1 − α)^(1/(2P))),   threshold = max(floor, sqrt((n − 1 + f)/n))
 
-    This closed form replaces a simulation, which cannot reach the single-parameter tail
-    (1.6e-4 for P = 64) in a fraction of a second; :func:`simulated_max_rhat` checks it
-    (tests/analysis/test_diagnostics.py). Correlated parameters make the largest R-hat smaller
-    than for independent ones, so the check then raises even fewer false alarms. Draws that
-    are autocorrelated vary more than independent ones (as if N were the effective sample size
-    per chain): pass that number as ``num_draws`` to calibrate for it.
+    This closed form costs one F quantile for any P; a simulation would need about 10^6
+    R-hats to resolve the single-parameter tail (about 1e-4 for P = 64). The test suite checks
+    it against :func:`simulated_max_rhat`. Correlated parameters make the largest R-hat
+    smaller than for independent ones, so the check then raises even fewer false alarms.
+    Autocorrelated draws make R-hat vary as if each chain had as many draws as its effective
+    sample size: pass that number as ``num_draws`` to calibrate for it.
 
     Args:
         num_parameters: P >= 1, the number of scalar parameters checked.
@@ -207,7 +207,7 @@ def rhat_threshold(num_parameters: int, num_chains: int, num_draws: int, *,
         TypeError: a count is not an integer, or a number is not a number.
         ValueError: P < 1, C < 2, N < 4, ``family_alpha`` outside (0, 1) or ``floor`` < 1.
 
-    Source: Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), Sections 4.1–4.2 (split,
+    Source: Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021) (split,
     rank-normalised and folded R-hat, the 1.01 threshold); the Šidák quantile of the maximum
     of independent statistics.
     """

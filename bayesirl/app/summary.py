@@ -227,8 +227,9 @@ def _diagnostics_line(d: dict) -> str:
     other scalar diagnostics as ``key=value``."""
     parts = []
     if d.get("max_r_hat") is not None:
+        limit = d.get("r_hat_max", d["thresholds"]["r_hat_max"])
         parts.append(f"max R-hat {d['max_r_hat']:.4f} ({d.get('max_r_hat_at')}; threshold "
-                     f"{d['r_hat_max']:.4g} for {d.get('num_parameters')} parameters)")
+                     f"{limit:.4g} for {d.get('num_parameters')} parameters)")
     for kind in ("bulk", "tail"):
         if d.get(f"min_ess_{kind}") is not None:
             parts.append(f"min {kind} ESS {d[f'min_ess_{kind}']:.0f} "
