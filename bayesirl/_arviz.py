@@ -25,6 +25,7 @@ __all__ = [
     "from_netcdf",
     "ess",
     "rhat",
+    "rank_normalized_rhat",
     "quantile_ess",
     "hdi",
     "with_posterior_variables",
@@ -97,6 +98,54 @@ def rhat(idata, var_names=None):
     """Rank-normalised split R-hat per variable (xarray Dataset)."""
     with _quiet(_few_draws(idata)):
         return az.rhat(idata, var_names=var_names)
+
+
+def rank_normalized_rhat(draws) -> np.ndarray:
+    """ArviZ's rank-normalised split R-hat (``az.rhat``, Vehtari et al. 2021) of many
+    parameters at once.
+
+    ``az.rhat`` loops over parameters in Python; this is the same statistic with array
+    operations, written against arviz 0.23's ``_rhat_rank`` (equal to ``az.rhat`` of each
+    parameter to rounding; the tests check it): each chain is split into halves of
+    ``n = ⌊N/2⌋`` draws (the middle draw of an odd N dropped); all ``S = 2C·n`` split draws of
+    a parameter are rank-normalised, ``z = Φ⁻¹((r − 3/8) / (S + 1/4))`` with average ranks
+    ``r``; ``R̂ = sqrt((n − 1)/n + B/(n W))`` with ``B`` n times the variance of the 2C chain
+    means and ``W`` the mean within-chain variance; the result is the larger of the R-hat of
+    the draws (bulk) and of their folded values ``|x − median|`` (tails).
+
+    Args:
+        draws: (..., C, N) finite draws of each parameter, C >= 2 chains of N >= 4 draws
+            (leading axes index the parameters, e.g. replications × P).
+
+    Returns:
+        (...) float64 array: the R-hat of each parameter.
+
+    Raises:
+        ValueError: ``draws`` has fewer than 2 dimensions, C < 2, N < 4, or non-finite values.
+    """
+    from scipy import special, stats
+
+    x = np.asarray(draws, dtype=float)
+    if x.ndim < 2 or x.shape[-2] < 2 or x.shape[-1] < 4:
+        raise ValueError(f"draws: expected an array (..., C, N) with C >= 2 chains and N >= 4 "
+                         f"draws, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("draws: expected finite values, got NaN or infinity")
+    half = x.shape[-1] // 2
+    split = np.concatenate([x[..., :half], x[..., x.shape[-1] - half:]], axis=-2)
+    flat = split.reshape(split.shape[:-2] + (-1,))
+    folded = np.abs(flat - np.median(flat, axis=-1, keepdims=True))
+
+    def z_scale(values):
+        ranks = stats.rankdata(values, method="average", axis=-1)
+        return special.ndtri((ranks - 0.375) / (values.shape[-1] + 0.25)).reshape(split.shape)
+
+    def split_rhat(z):
+        between = half * np.var(z.mean(axis=-1), axis=-1, ddof=1)
+        within = np.var(z, axis=-1, ddof=1).mean(axis=-1)
+        return np.sqrt((between / within + half - 1) / half)
+
+    return np.maximum(split_rhat(z_scale(flat)), split_rhat(z_scale(folded)))
 
 
 def _few_draws(idata) -> bool:

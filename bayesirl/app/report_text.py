@@ -25,11 +25,11 @@ def render_text(opts, run, result) -> str:
         lines.append("WARNING: the posterior should not be trusted:")
         lines.extend(f"  - {p}" for p in diag.problems)
     else:
-        lines.append("Diagnostics: all checks passed (R-hat <= {r_hat_max}, bulk/tail ESS >= "
-                     "{ess_bulk_min}, no divergences).".format(**diag.thresholds))
-    lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in diag.as_dict().items()
-                                  if k in ("max_r_hat", "min_ess_bulk", "min_ess_tail",
-                                           "divergences", "mean_accept_prob")))
+        t = diag.thresholds
+        lines.append(f"Diagnostics: all checks passed (R-hat <= {t['r_hat_max']:.4g} for "
+                     f"{diag.num_parameters} parameters, bulk/tail ESS >= {t['ess_bulk_min']}, "
+                     "no divergences).")
+    lines.append("  " + ", ".join(_measured(diag)))
     lines.append("")
     lo, hi = doc["hdi_columns"]
     lines.append(f"Reward weights ({100 * opts.hdi_prob:g}% HDI):")
@@ -90,6 +90,16 @@ def _loss_lines(opts, result) -> list[str]:
                         f"; the α = {opts.alpha:g} bound {'holds' if held else 'FAILS'}"))
     lines.append("")
     return lines
+
+
+def _measured(diag) -> list[str]:
+    """``key=value`` of the measured diagnostics, the worst R-hat and ESS with where they are."""
+    doc = diag.as_dict()
+    out = []
+    for key in ("max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "mean_accept_prob"):
+        where = doc.get(f"{key}_at")
+        out.append(f"{key}={_fmt(doc[key])}" + (f" ({where})" if where else ""))
+    return out
 
 
 def _fmt(v):

@@ -64,10 +64,13 @@ def weight_table(idata, hdi_prob: float = 0.94):
 
 
 def diagnostics_summary(idata):
-    """:func:`bayesirl.analysis.diagnose` of ``idata`` and its JSON dict (MAP details added).
+    """:func:`bayesirl.analysis.diagnose` of ``idata`` (every sampled site: the reward weights
+    and every β) and its JSON dict (MAP details added).
 
     Returns:
-        ``(Diagnostics, dict)``.
+        ``(Diagnostics, dict)``; the dict is :meth:`Diagnostics.as_dict` plus ``r_hat_max``,
+        the R-hat threshold applied for its ``num_parameters`` parameters (also in
+        ``thresholds``), ``remedies`` and, for a MAP fit, the optimiser's details.
     """
     from bayesirl.analysis import diagnose
 
@@ -75,6 +78,7 @@ def diagnostics_summary(idata):
         warnings.simplefilter("ignore", UserWarning)
         diag = diagnose(idata)
     doc = diag.as_dict()
+    doc["r_hat_max"] = diag.thresholds["r_hat_max"]
     for key in ("map_log_density", "map_converged", "map_iterations"):
         if key in idata.posterior.attrs:
             doc[key] = _num(idata.posterior.attrs[key])
@@ -212,6 +216,29 @@ def _pairs(d: dict) -> str:
                      if not isinstance(v, (list, dict)))
 
 
+#: Keys of the diagnostics dict that :func:`_diagnostics_line` words itself or leaves out.
+_WORDED = ("thresholds", "problems", "remedies", "variables", "max_r_hat", "max_r_hat_at",
+           "min_ess_bulk", "min_ess_bulk_at", "min_ess_tail", "min_ess_tail_at",
+           "num_parameters", "r_hat_max")
+
+
+def _diagnostics_line(d: dict) -> str:
+    """The largest R-hat and smallest ESS with where they are and the thresholds, then the
+    other scalar diagnostics as ``key=value``."""
+    parts = []
+    if d.get("max_r_hat") is not None:
+        limit = d.get("r_hat_max", d["thresholds"]["r_hat_max"])
+        parts.append(f"max R-hat {d['max_r_hat']:.4f} ({d.get('max_r_hat_at')}; threshold "
+                     f"{limit:.4g} for {d.get('num_parameters')} parameters)")
+    for kind in ("bulk", "tail"):
+        if d.get(f"min_ess_{kind}") is not None:
+            parts.append(f"min {kind} ESS {d[f'min_ess_{kind}']:.0f} "
+                         f"({d.get(f'min_ess_{kind}_at')}; threshold "
+                         f"{d['thresholds'][f'ess_{kind}_min']})")
+    rest = _pairs({k: v for k, v in d.items() if k not in _WORDED})
+    return ", ".join(parts + ([rest] if rest else []))
+
+
 def format_fit_text(table, summary: dict, out: str) -> str:
     """The table, diagnostics, evaluation and timings printed by ``bayesirl fit``."""
     lines = []
@@ -224,9 +251,7 @@ def format_fit_text(table, summary: dict, out: str) -> str:
         lines.append("Posterior over reward weights (94% HDI):")
         cols = ["mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk"]
         lines.append(table[cols].to_string(float_format=lambda x: f"{x:.3f}"))
-    d = {k: v for k, v in summary["diagnostics"].items()
-         if k not in ("thresholds", "problems", "remedies")}
-    lines += ["", "Diagnostics: " + _pairs(d)]
+    lines += ["", "Diagnostics: " + _diagnostics_line(summary["diagnostics"])]
     if "evaluation" in summary:
         lines.append("Evaluation under the true reward: " + _pairs(summary["evaluation"]))
     t = summary["timings"]

@@ -55,7 +55,10 @@ def test_report_writes_text_json_and_plots(reported):
     assert doc["feature_count_bound"] > 0
     assert doc["true_evaluation"]["true_evd"] >= 0  # gridworld: the true reward is known
     assert "trustworthy" in doc["diagnostics"]
+    assert doc["diagnostics"]["num_parameters"] == 3  # the weights; β is fixed here
+    assert doc["diagnostics"]["thresholds"]["r_hat_max"] >= 1.01
     text = (reported / "report.txt").read_text()
+    assert f"max_r_hat={doc['diagnostics']['max_r_hat']:.4g} (reward_weights[" in text
     assert "Demonstration sufficiency" in text and "α-VaR upper bounds" in text
 
 
