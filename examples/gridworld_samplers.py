@@ -27,6 +27,9 @@ def main(argv=None):
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--num-warmup", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samplers", default=None,
+                        help="comma-separated subset to run (default: auto and every sampler "
+                             "that can sample this posterior)")
     args = parser.parse_args(argv)
 
     env = birl.gridworld(args.size, args.size, num_features=args.num_features, seed=args.seed)
@@ -40,6 +43,12 @@ def main(argv=None):
     methods = ["auto"] + [name for name, sampler in SAMPLERS.items() if not requirement_reasons(
         sampler.requirements, sources=("boltzmann",), prior="gaussian", q="soft",
         learned_beta=False, has_mdp=True, num_states=env.mdp.num_states)]
+    if args.samplers:
+        chosen = args.samplers.split(",")
+        unknown = sorted(set(chosen) - set(methods))
+        if unknown:
+            parser.error(f"--samplers: expected names from {methods}, got {unknown}")
+        methods = [m for m in methods if m in chosen]
     for method in methods:
         start = time.perf_counter()
         idata = birl.fit_demonstrations(env.mdp, demos, method=method, beta=args.beta,

@@ -26,12 +26,13 @@ SMALL_ARGS = {
                            "1", "--methods", "cloning,variational", "--episodes", "2",
                            "--test-trajectories", "1", "--svi-steps", "50"],
     "gridworld_samplers.py": ["--size", "3", "--num-features", "2", "--num-demos", "5",
-                              "--num-samples", "50", "--num-warmup", "50"],
-    "human_choices_draft.py": ["--parts", "a,d", "--num-chains", "1", "--num-samples", "30",
+                              "--num-samples", "50", "--num-warmup", "50",
+                              "--samplers", "auto,map,laplace"],
+    "human_choices_draft.py": ["--parts", "a", "--num-chains", "1", "--num-samples", "30",
                                "--num-warmup", "30"],
     "compare_methods.py": ["--num-worlds", "1", "--num-demos", "1,2", "--worlds", "gridworld",
                            "--num-steps", "300", "--burn-in", "50", "--thinning", "2",
-                           "--max-iterations", "20"],
+                           "--max-iterations", "20", "--methods", "bc,projection,boltzmann-posterior"],
 }
 
 
