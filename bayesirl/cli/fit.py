@@ -58,7 +58,7 @@ def _evidence_group(p) -> None:
                      help="--env gridworld: HxW (default 5x5)")
     src.add_argument("--num-features", type=t.positive_int, default=None,
                      help="--env gridworld: colour features (default 4)")
-    src.add_argument("--data-seed", type=t.nonnegative_int, default=DEFAULT_DATA_SEED,
+    src.add_argument("--data-seed", type=t.seed, default=DEFAULT_DATA_SEED,
                      help="seed of the synthetic world (--env gridworld) and of the simulated "
                           f"demonstrations and preferences (default {DEFAULT_DATA_SEED}, so "
                           "changing --seed re-runs inference on the same problem)")
@@ -115,7 +115,7 @@ def add_parser(sub) -> None:
     inf.add_argument("--num-chains", type=t.positive_int, default=None,
                      help="chains (MAP: restarts; default: the sampler's; 4, policy-walk 64, "
                           "cheap as its chains share a cache of optimal policies)")
-    inf.add_argument("--seed", type=t.nonnegative_int, default=0,
+    inf.add_argument("--seed", type=t.seed, default=0,
                      help="seed of inference: chains' initial points and moves, MAP restarts "
                           "(default 0; the data have their own --data-seed)")
     out = p.add_argument_group("output")
