@@ -49,6 +49,7 @@ __all__ = [
     "FLOAT32_MAX",
     "FLOAT32_TINY",
     "DISCOUNT_MAX_FLOAT32",
+    "BETA_MAX",
     "SAMPLERS",
     "POLICY_WALK_DEFAULT_CHAINS",
     "ConfigError",
@@ -90,6 +91,10 @@ SEED_MAX = 2**32 - 1
 #: must lie in [FLOAT32_TINY, FLOAT32_MAX] (or be 0), else they become inf or 0.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+#: The largest fixed β. Beyond it the demonstrator is already exactly optimal in float32 (for
+#: Q-values near 1, whose float32 spacing is 1.2e-7, β·ΔQ > 88 makes exp(−β·ΔQ) vanish), while
+#: β·Q overflows float32 for the largest β it holds.
+BETA_MAX = 1e9
 #: The largest discount below 1 in float32 (1 − 2⁻²⁴); a larger γ < 1 rounds to 1.
 DISCOUNT_MAX_FLOAT32 = float(np.nextafter(np.float32(1), np.float32(0)))
 
@@ -158,8 +163,9 @@ class BetaSpec:
             Exponential(rate)).
 
     Raises:
-        ConfigError: neither or both of value/prior, β <= 0, an unknown prior, the wrong
-            number of parameters, non-finite parameters or scales <= 0.
+        ConfigError: neither or both of value/prior, β <= 0 or β > :data:`BETA_MAX`, an
+            unknown prior, the wrong number of parameters, non-finite parameters or scales
+            <= 0, parameters outside float32's range.
     """
 
     value: float | None = 1.0
@@ -171,7 +177,7 @@ class BetaSpec:
             raise ConfigError(f"--beta: give a fixed value or a prior, got {self!r}")
         if self.prior is None:
             object.__setattr__(self, "value", _number(self.value, "--beta", low=0.0,
-                                                      low_open=True))
+                                                      low_open=True, high=BETA_MAX))
             return
         if self.prior not in BETA_PRIORS:
             raise ConfigError(f"--beta: expected a number > 0 or one of "

@@ -17,7 +17,8 @@ from bayesirl.cli import types as t
 from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.models import PRIORS
 
-__all__ = ["NAME", "add_parser", "run", "config_from_args", "set_chain_devices"]
+__all__ = ["NAME", "add_parser", "run", "config_from_args", "check_strict",
+           "set_chain_devices"]
 
 #: The subcommand's name on the command line.
 NAME = "fit"
@@ -146,6 +147,24 @@ def config_from_args(args) -> RunConfig:
         num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed)
 
 
+def check_strict(config: RunConfig) -> None:
+    """Refuse ``--strict`` with settings whose diagnostics always fail (see
+    :func:`bayesirl.analysis.diagnose`): a MAP fit (one point, not draws) or a single chain
+    (R-hat cannot compare chains).
+
+    Raises:
+        CLIError: naming ``--strict`` and the reason.
+    """
+    if config.sampler == "map":
+        raise t.CLIError("--strict: --sampler map finds a single point, not posterior draws, "
+                         "so its diagnostics always fail and --strict would always exit 1; "
+                         "drop --strict, or choose a sampler that draws (nuts, mh or auto)")
+    if config.num_chains == 1:
+        raise t.CLIError("--strict: with --num-chains 1 R-hat cannot compare chains, so the "
+                         "diagnostics always fail and --strict would always exit 1; run "
+                         ">= 2 chains or drop --strict")
+
+
 def set_chain_devices(num_chains: int) -> int:
     """Give JAX one CPU device per chain, so that the chains run in parallel
     (``chain_method="parallel"``): they share the cores, so even with fewer cores than chains
@@ -174,6 +193,8 @@ def run(args) -> int:
     from bayesirl.inference.fit import default_progress_bar
 
     config = config_from_args(args)
+    if args.strict:
+        check_strict(config)
     check_out(args.out, args.force)  # before JAX starts: a bad --out fails in milliseconds
     if config.sampler == "nuts" and config.q == "hard" and "boltzmann" in config.likelihood:
         print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
