@@ -183,6 +183,7 @@ QUERY = [(["query", "{RUN}", *extra], flag) for extra, flag in (
     (["--alpha", "2"], "--alpha"), (["--asked", "x"], "--asked"), (["--asked", "99"], "--asked"),
     (["--kind", "preference", "--asked", "1-1"], "--asked"),
     (["--acquisition", "curiosity"], "acquisition"), (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**32)], "--seed"), (["--top-k", HUGE], "--top-k"),
     (["--kind", "preference", "--candidates", "{ROOT}/bad.json"], "--candidates"))]
 QUERY += [(["query", d], "DIR") for d in ("{ROOT}/missing", "{ROOT}/a_file")]
 
