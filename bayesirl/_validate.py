@@ -116,7 +116,8 @@ def as_index_array(value, name: str, upper: int, ndim: int | tuple[int, ...] = 1
         raise TypeError(f"{name}: expected integer indices, got booleans")
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if raw.ndim not in allowed:
-        raise ValueError(f"{name}: expected a {allowed[0]}-D array of indices, got shape {raw.shape}")
+        raise ValueError(f"{name}: expected a {allowed[0]}-D array of indices, got shape "
+                         f"{raw.shape}")
     if raw.size:  # checked before the cast to int64, which would wrap huge values
         lo, hi = raw.min(), raw.max()
         if lo < 0 or hi >= upper:
@@ -127,7 +128,8 @@ def as_index_array(value, name: str, upper: int, ndim: int | tuple[int, ...] = 1
                 shown = str(int(bad))
             if len(shown) > 30:
                 shown = f"{shown[:12]}… ({len(shown)} digits)"
-            raise ValueError(f"{name}: index {shown} is out of range; expected 0 <= index < {upper}")
+            raise ValueError(f"{name}: index {shown} is out of range; expected "
+                             f"0 <= index < {upper}")
     return raw.astype(np.int64)
 
 

@@ -18,9 +18,9 @@ from bayesirl.likelihoods.registry import SOURCES as _REGISTRY
 #: Every evidence model a run can name (tabular and trajectory-feature runs).
 SOURCES = tuple(_REGISTRY)
 
-__all__ = ["positive_int", "nonnegative_int", "seed", "discount", "positive_float", "nonnegative_float",
-           "open_probability", "grid", "likelihoods", "beta_arg", "id_list", "Parser",
-           "CLIError"]
+__all__ = ["positive_int", "nonnegative_int", "seed", "discount", "positive_float",
+           "nonnegative_float", "open_probability", "grid", "likelihoods", "beta_arg", "id_list",
+           "Parser", "CLIError"]
 
 
 class CLIError(Exception):

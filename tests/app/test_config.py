@@ -12,8 +12,8 @@ from bayesirl.app.config import (BETA_MAX, COUNT_MAX, DISCOUNT_MAX_FLOAT32, SEED
 OUT_OF_RANGE = [
     ("seed-2**32", dict(seed=2**32), "--seed: expected an integer in [0, 4294967295], got "
                                      "4294967296"),
-    ("data-seed-beyond-int64", dict(data_seed=2**70), "--data-seed: expected an integer in "
-                                                      "[0, 4294967295], got 1180591620717411303424"),
+    ("data-seed-beyond-int64", dict(data_seed=2**70),
+     "--data-seed: expected an integer in [0, 4294967295], got 1180591620717411303424"),
     ("samples-2**31", dict(num_samples=2**31), "--num-samples: expected an integer in "
                                                "[1, 2147483647]"),
     ("chains-400-digits", dict(num_chains=10**400), "--num-chains: expected an integer in [1, "
