@@ -8,6 +8,8 @@ kill never leaves a half-written file under the name the user asked for:
   atomic on POSIX and Windows within one file system);
 * :func:`input_file` / :func:`read_json` — reading, with errors that name the file, what it
   should hold and what it seems to hold instead (a folder, an .npz archive, JSON);
+* :func:`claimed_folder` — a claim on an output folder while a long job (a fit) runs, so that
+  a second job writing the same folder is refused at its start, not after its work;
 * :func:`staged_folder` — a whole output folder (a run, a report) is built in a hidden staging
   folder *next to* the target and, on success, replaces the target as a whole: the previous
   contents are moved aside and removed only once the new folder is in place. A staging folder
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import math
 import os
@@ -47,9 +50,12 @@ __all__ = [
     "replace_folder",
     "clean_stale_staging",
     "deferred_signals",
+    "claim_file",
+    "check_unclaimed",
+    "claimed_folder",
 ]
 
-#: Name prefix of every temporary file and staging folder bayesirl creates.
+#: Name prefix of every temporary file, staging folder and claim bayesirl creates.
 STAGING_PREFIX = ".bayesirl-"
 #: File inside a staging folder: JSON with the pid, host and start time of its writer.
 STAGING_MARKER = ".bayesirl-staging.json"
@@ -454,3 +460,97 @@ def clean_stale_staging(parent: str | os.PathLike) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
+
+
+#: A claim whose file cannot be read (being written) counts as held for this many seconds.
+_CLAIM_UNREADABLE_GRACE_S = 60.0
+#: A claim of a process on another host counts as held for this many seconds.
+_CLAIM_OTHER_HOST_S = 86400.0
+
+
+def claim_file(target: str | os.PathLike) -> str:
+    """The file that claims the output folder ``target`` (see :func:`claimed_folder`): a
+    hidden JSON file in the nearest existing folder above ``target``, named after the path
+    from there."""
+    target = os.path.abspath(os.fspath(target))
+    folder = os.path.dirname(target)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    rel = os.path.relpath(target, folder)
+    digest = hashlib.sha256(rel.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return os.path.join(folder, f"{STAGING_PREFIX}claim-{os.path.basename(target)[:64]}-"
+                                f"{digest}.json")
+
+
+def check_unclaimed(target: str | os.PathLike) -> None:
+    """Raise when another live bayesirl process holds a claim on the output folder ``target``.
+
+    A claim is held while its process runs (on this host), for a day when it comes from
+    another host, and for a minute when its file cannot be read yet. Claims of processes that
+    are gone are ignored (and replaced by the next :func:`claimed_folder`).
+
+    Raises:
+        FileExistsError: ``"<target> is being written by another bayesirl process (pid N,
+            started HH:MM:SS); wait for it to finish or choose another folder"``.
+    """
+    path = claim_file(target)
+    try:
+        with open(path) as f:
+            info = json.load(f)
+        pid, host, started = int(info["pid"]), str(info["host"]), float(info["started"])
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):
+        try:
+            held = time.time() - os.path.getmtime(path) < _CLAIM_UNREADABLE_GRACE_S
+        except OSError:
+            return
+        pid, host, started = None, None, None
+    else:
+        held = (_alive(pid) if host == socket.gethostname()
+                else time.time() - started < _CLAIM_OTHER_HOST_S)
+    if held:
+        who = "" if pid is None else (
+            f" (pid {pid}{'' if host == socket.gethostname() else ' on ' + host}, started "
+            f"{time.strftime('%H:%M:%S', time.localtime(started))})")
+        raise _error(FileExistsError, f"{os.fspath(target)} is being written by another "
+                     f"bayesirl process{who}; wait for it to finish or choose another folder",
+                     errno.EEXIST)
+
+
+@contextlib.contextmanager
+def claimed_folder(target: str | os.PathLike):
+    """Hold a claim on writing the folder ``target`` while the block runs.
+
+    The claim is a small file (:func:`claim_file`, created exclusively) naming this process;
+    it is removed when the block ends, however it ends. A second process that asks for the same
+    ``target`` meanwhile is refused at once (:func:`check_unclaimed`), instead of finding the
+    folder taken when its own work is done. Where no claim can be written (a read-only
+    folder) the block runs without one: writing the results will report that folder.
+
+    Raises:
+        FileExistsError: another live process holds the claim (before the block runs).
+    """
+    path = claim_file(target)
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+            "target": os.path.abspath(os.fspath(target)), "kind": "claim"}
+    fd = None
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_umask())
+            break
+        except FileExistsError:
+            check_unclaimed(target)
+            _remove_quietly(path)  # left by a process that is gone
+        except OSError:
+            break
+    else:
+        check_unclaimed(target)
+    if fd is not None:
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            _remove_quietly(path)

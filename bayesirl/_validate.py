@@ -107,20 +107,30 @@ def as_index_array(value, name: str, upper: int, ndim: int | tuple[int, ...] = 1
     if raw.size and raw.dtype.kind == "f":
         if not np.all(np.isfinite(raw)) or not np.all(raw == np.round(raw)):
             raise TypeError(f"{name}: expected integer indices, got non-integer values")
+    elif raw.size and raw.dtype.kind == "O" and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in raw.flat):
+        pass  # Python integers too large for int64: refused as out of range below
     elif raw.size and raw.dtype.kind not in "iub":
         raise TypeError(f"{name}: expected integer indices, got dtype {raw.dtype}")
     if raw.dtype.kind == "b":
         raise TypeError(f"{name}: expected integer indices, got booleans")
-    arr = raw.astype(np.int64)
     allowed = (ndim,) if isinstance(ndim, int) else ndim
-    if arr.ndim not in allowed:
-        raise ValueError(f"{name}: expected a {allowed[0]}-D array of indices, got shape {arr.shape}")
-    if arr.size:
-        lo, hi = int(arr.min()), int(arr.max())
+    if raw.ndim not in allowed:
+        raise ValueError(f"{name}: expected a {allowed[0]}-D array of indices, got shape "
+                         f"{raw.shape}")
+    if raw.size:  # checked before the cast to int64, which would wrap huge values
+        lo, hi = raw.min(), raw.max()
         if lo < 0 or hi >= upper:
             bad = lo if lo < 0 else hi
-            raise ValueError(f"{name}: index {bad} is out of range; expected 0 <= index < {upper}")
-    return arr
+            if isinstance(bad, float | np.floating):
+                shown = str(int(bad)) if abs(bad) < 1e18 else f"{float(bad):g}"
+            else:
+                shown = str(int(bad))
+            if len(shown) > 30:
+                shown = f"{shown[:12]}… ({len(shown)} digits)"
+            raise ValueError(f"{name}: index {shown} is out of range; expected "
+                             f"0 <= index < {upper}")
+    return raw.astype(np.int64)
 
 
 def check_shape(arr: np.ndarray, shape: tuple, name: str) -> None:

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from bayesirl._io import (STAGING_MARKER, atomic_path, clean_stale_staging, read_json,
-                          staged_folder, write_json, write_text)
+from bayesirl._io import (STAGING_MARKER, atomic_path, check_unclaimed, claim_file,
+                          claimed_folder, clean_stale_staging, read_json, staged_folder,
+                          write_json, write_text)
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -221,3 +222,44 @@ def test_read_json_says_what_the_file_holds(tmp_path, make, error, match):
     make(path)
     with pytest.raises(error, match=f"^demos: {re.escape(str(path))} {re.escape(match)}"):
         read_json(path, "demos")
+
+
+def _write_claim(target, pid, started=None, host=None):
+    import socket
+    import time
+
+    with open(claim_file(target), "w") as f:
+        json.dump({"pid": pid, "host": host or socket.gethostname(),
+                   "started": time.time() if started is None else started}, f)
+
+
+def test_a_claim_refuses_a_second_writer_and_is_released_however_the_block_ends(tmp_path):
+    target = tmp_path / "run"
+    with pytest.raises(RuntimeError):
+        with claimed_folder(target):
+            assert os.path.exists(claim_file(target))
+            raise RuntimeError
+    assert os.listdir(tmp_path) == []
+    _write_claim(target, os.getppid())  # a live process
+    with pytest.raises(FileExistsError, match=r"run is being written by another bayesirl "
+                                              r"process \(pid \d+, started "):
+        with claimed_folder(target):
+            pytest.fail("the block must not run")
+    assert os.path.exists(claim_file(target))  # the other process's claim is left alone
+
+
+def test_claims_of_processes_that_are_gone_are_replaced(tmp_path):
+    target = tmp_path / "run"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    _write_claim(target, gone.pid)
+    check_unclaimed(target)
+    with claimed_folder(target):
+        with open(claim_file(target)) as f:
+            assert json.load(f)["pid"] == os.getpid()
+    _write_claim(target, 1, started=0.0, host="another-host")  # a day old
+    check_unclaimed(target)
+    (tmp_path / claim_file(target)).write_text("")  # being written: held for a while
+    with pytest.raises(FileExistsError, match="run is being written by another bayesirl "
+                                              "process;"):
+        check_unclaimed(target)

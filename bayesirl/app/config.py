@@ -24,6 +24,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bayesirl.app.errors import UsageError
 from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.inference.samplers import requirement_reasons
@@ -42,6 +44,12 @@ __all__ = [
     "NUTS_DEFAULT_SAMPLES",
     "DEFAULT_SAMPLES",
     "DEFAULT_DATA_SEED",
+    "COUNT_MAX",
+    "SEED_MAX",
+    "FLOAT32_MAX",
+    "FLOAT32_TINY",
+    "DISCOUNT_MAX_FLOAT32",
+    "BETA_MAX",
     "SAMPLERS",
     "POLICY_WALK_DEFAULT_CHAINS",
     "ConfigError",
@@ -73,29 +81,71 @@ DEFAULT_SAMPLES = _REGISTRY["mh"].defaults["num_samples"]
 POLICY_WALK_DEFAULT_CHAINS = _REGISTRY["policy-walk"].defaults["num_chains"]
 #: Seed of the synthetic world and evidence unless ``data_seed`` is given.
 DEFAULT_DATA_SEED = 0
+#: The largest count a run accepts (draws, warm-up, thinning, chains, demonstrations,
+#: comparisons, features, horizon, grid sides): JAX counts and indexes in int32.
+COUNT_MAX = 2**31 - 1
+#: The largest seed: without 64-bit JAX a PRNG key keeps 32 bits of its seed, so a larger seed
+#: would silently repeat a smaller one (``PRNGKey(2**32) == PRNGKey(0)``).
+SEED_MAX = 2**32 - 1
+#: Real settings (β, scales, margins, prior parameters) are used in float32: their magnitude
+#: must lie in [FLOAT32_TINY, FLOAT32_MAX] (or be 0), else they become inf or 0.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+#: The largest fixed β. Beyond it the demonstrator is already exactly optimal in float32 (for
+#: Q-values near 1, whose float32 spacing is 1.2e-7, β·ΔQ > 88 makes exp(−β·ΔQ) vanish), while
+#: β·Q overflows float32 for the largest β it holds.
+BETA_MAX = 1e9
+#: The largest discount below 1 in float32 (1 − 2⁻²⁴); a larger γ < 1 rounds to 1.
+DISCOUNT_MAX_FLOAT32 = float(np.nextafter(np.float32(1), np.float32(0)))
 
 
 class ConfigError(UsageError):
     """An invalid setting; the message is one line and starts with the setting's flag."""
 
 
+def _show(x) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def _given(value) -> str:
+    """``repr(value)``, shortened for an integer with very many digits."""
+    text = repr(value)
+    return text if len(text) <= 30 else f"{text[:12]}… ({len(text)} characters)"
+
+
 def _number(value, flag: str, *, low=None, high=None, low_open=False, high_open=False,
             integer=False, none_ok=False):
-    """``value`` checked as a finite (integer) number in the given range; else ConfigError."""
+    """``value`` checked as a finite (integer) number in the given range; else ConfigError.
+
+    A real (non-integer) setting must also be representable in float32 (:data:`FLOAT32_MAX`,
+    :data:`FLOAT32_TINY`), in which the model computes.
+    """
     if value is None and none_ok:
         return None
     kind = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            integer and not float(value).is_integer()) or not math.isfinite(value):
-        raise ConfigError(f"{flag}: expected {kind}, got {value!r}")
+            isinstance(value, float) and not (math.isfinite(value) and (
+                value.is_integer() or not integer))):
+        raise ConfigError(f"{flag}: expected {kind}, got {_given(value)}")
     if (low is not None and (value < low or (low_open and value == low))) or (
             high is not None and (value > high or (high_open and value == high))):
-        lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
-        hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
-        rng = f"in {lo}, {hi}" if lo and hi else (f">{'' if low_open else '='} {low:g}" if lo
-                                                  else f"<{'' if high_open else '='} {high:g}")
-        raise ConfigError(f"{flag}: expected {kind} {rng}, got {value!r}")
+        lo = "" if low is None else ("(" if low_open else "[") + _show(low)
+        hi = "" if high is None else _show(high) + (")" if high_open else "]")
+        rng = f"in {lo}, {hi}" if lo and hi else (f">{'' if low_open else '='} {_show(low)}"
+                                                  if lo else
+                                                  f"<{'' if high_open else '='} {_show(high)}")
+        raise ConfigError(f"{flag}: expected {kind} {rng}, got {_given(value)}")
+    if not integer:
+        _float32(value, flag)
     return int(value) if integer else float(value)
+
+
+def _float32(value, flag: str) -> None:
+    """ConfigError unless ``value`` is 0 or its magnitude lies in float32's normal range."""
+    if value != 0 and not FLOAT32_TINY <= abs(value) <= FLOAT32_MAX:
+        raise ConfigError(f"{flag}: {value!r} is out of range: bayesirl computes in float32, "
+                          f"which holds magnitudes from {FLOAT32_TINY:.3g} to "
+                          f"{FLOAT32_MAX:.3g} (or 0)")
 
 
 def _flag(name: str) -> str:
@@ -113,8 +163,9 @@ class BetaSpec:
             Exponential(rate)).
 
     Raises:
-        ConfigError: neither or both of value/prior, β <= 0, an unknown prior, the wrong
-            number of parameters, non-finite parameters or scales <= 0.
+        ConfigError: neither or both of value/prior, β <= 0 or β > :data:`BETA_MAX`, an
+            unknown prior, the wrong number of parameters, non-finite parameters or scales
+            <= 0, parameters outside float32's range.
     """
 
     value: float | None = 1.0
@@ -126,7 +177,7 @@ class BetaSpec:
             raise ConfigError(f"--beta: give a fixed value or a prior, got {self!r}")
         if self.prior is None:
             object.__setattr__(self, "value", _number(self.value, "--beta", low=0.0,
-                                                      low_open=True))
+                                                      low_open=True, high=BETA_MAX))
             return
         if self.prior not in BETA_PRIORS:
             raise ConfigError(f"--beta: expected a number > 0 or one of "
@@ -140,6 +191,8 @@ class BetaSpec:
                 v <= 0 for v in scales):
             raise ConfigError(f"--beta: parameters of {self.prior} must be finite and scales "
                               f"> 0, got {params}")
+        for v in params:
+            _float32(v, f"--beta: {self.prior} parameter")
         object.__setattr__(self, "params", tuple(float(v) for v in params))
 
     @property
@@ -152,9 +205,11 @@ class BetaSpec:
         """``"5"`` (fixed) or ``"lognormal:0,1"``, ``"gamma:2,0.5"``, ``"halfnormal:10"``,
         ``"exponential:0.1"`` (a prior). Raises :class:`ConfigError`."""
         try:
-            return cls(value=float(text))
+            value = float(text)
         except ValueError:
             pass
+        else:
+            return cls(value=value)
         name, _, params = str(text).partition(":")
         if name not in BETA_PRIORS:
             raise ConfigError(f"--beta: expected a number > 0 or one of "
@@ -258,7 +313,8 @@ class WorldSpec:
         else:
             self._check_mdp_world()
         for name, low in (("num_demos", 0), ("num_preferences", 0), ("data_seed", 0)):
-            _set(self, name, _number(getattr(self, name), _flag(name), low=low, integer=True))
+            _set(self, name, _number(getattr(self, name), _flag(name), low=low, integer=True,
+                                     high=SEED_MAX if name == "data_seed" else COUNT_MAX))
 
     @property
     def kind(self) -> str:
@@ -302,12 +358,16 @@ class WorldSpec:
             size = tuple(self.grid_size)
             if len(size) != 2:
                 raise ConfigError(f"--grid-size: expected HEIGHTxWIDTH, got {self.grid_size!r}")
-            _set(self, "grid_size", tuple(_number(v, "--grid-size", low=1, integer=True)
-                                          for v in size))
+            _set(self, "grid_size", tuple(_number(v, "--grid-size", low=1, high=COUNT_MAX,
+                                                  integer=True) for v in size))
             _set(self, "num_features", _number(self.num_features, "--num-features", low=1,
-                                               integer=True))
+                                               high=COUNT_MAX, integer=True))
         _set(self, "discount", _number(self.discount, "--discount", low=0.0, high=1.0,
                                        high_open=True, none_ok=True))
+        if self.discount is not None and np.float32(self.discount) >= 1:
+            raise ConfigError(f"--discount: expected a number below 1 in float32 (at most "
+                              f"{DISCOUNT_MAX_FLOAT32!r}), got {self.discount!r}, which "
+                              "float32 rounds to 1")
         if not self.env:
             if self.num_preferences:
                 raise ConfigError("--num-preferences needs --env (to label rollouts by the "
@@ -334,7 +394,8 @@ class WorldSpec:
             ids = (ids,) if isinstance(ids, int) else tuple(ids)
             if not ids:
                 raise ConfigError(f"{_flag(name)}: expected at least one trajectory id, got none")
-            _set(self, name, tuple(_number(i, _flag(name), low=0, integer=True) for i in ids))
+            _set(self, name, tuple(_number(i, _flag(name), low=0, high=COUNT_MAX, integer=True)
+                                    for i in ids))
         if self.num_preferences:
             raise ConfigError("--num-preferences needs --env (to label rollouts by the "
                               "true return)")
@@ -375,7 +436,7 @@ class ModelSpec:
             names = (self.likelihood,) if isinstance(self.likelihood, str) else tuple(
                 self.likelihood)
             _set(self, "likelihood", names)
-        _set(self, "horizon", _number(self.horizon, "--horizon", low=1, integer=True,
+        _set(self, "horizon", _number(self.horizon, "--horizon", low=1, high=COUNT_MAX, integer=True,
                                       none_ok=True))
         _set(self, "margin", _number(self.margin, "--margin", low=0.0, none_ok=True))
         _set(self, "prior_scale", _number(self.prior_scale, "--prior-scale", low=0.0,
@@ -424,9 +485,9 @@ class InferenceSpec:
         _set(self, "sampler", sampler)
         for name, low in (("num_samples", 1), ("num_warmup", 0), ("thinning", 1),
                           ("num_chains", 1)):
-            _set(self, name, _number(getattr(self, name), _flag(name), low=low, integer=True,
-                                     none_ok=True))
-        _set(self, "seed", _number(self.seed, "--seed", low=0, integer=True))
+            _set(self, name, _number(getattr(self, name), _flag(name), low=low, high=COUNT_MAX,
+                                     integer=True, none_ok=True))
+        _set(self, "seed", _number(self.seed, "--seed", low=0, high=SEED_MAX, integer=True))
         if sampler != "auto":
             defaults = _REGISTRY[sampler].defaults
             for name in ("num_samples", "num_warmup", "thinning", "num_chains"):

@@ -27,7 +27,7 @@ import numpy as np
 
 from bayesirl import _arviz
 from bayesirl._io import staged_folder, write_json
-from bayesirl.app.checks import check_memory, check_out
+from bayesirl.app.checks import check_memory, check_out, claim_out
 from bayesirl.app.config import RunConfig
 from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
 from bayesirl.app.summary import (diagnostics_summary, evaluation_summary, format_warning_block,
@@ -119,7 +119,8 @@ def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
             echo: Callable[[str], None] = echo_stderr) -> RunResult:
     """Run one fit end to end and write its folder.
 
-    Checks ``out`` first (before anything slow), builds the world (``config.data_seed``),
+    Checks ``out`` first (before anything slow) and claims it until the end (a second run
+    into the same folder is refused at its start), builds the world (``config.data_seed``),
     chooses the sampler when ``auto`` (and says which and why through ``echo``), checks the
     memory, fits (``config.seed``), diagnoses, evaluates and writes.
 
@@ -135,14 +136,21 @@ def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
         :class:`RunResult`.
 
     Raises:
-        UsageError: a bad ``out``, input file or setting, or a run too large for the memory
-            (the message names the flag).
+        UsageError: a bad ``out`` (or one another running process is writing), input file or
+            setting, or a run too large for the memory (the message names the flag).
         OSError: writing failed (``out`` is then as it was).
     """
     start = time.perf_counter()
     out = os.fspath(out)
     messages = [f"bayesirl: note: removed {p}, left by an interrupted run"
                 for p in check_out(out, force)]
+    with claim_out(out):
+        return _fit_and_write(config, out, force, start, messages, progress_bar, echo)
+
+
+def _fit_and_write(config: RunConfig, out: str, force: bool, start: float, messages: list,
+                   progress_bar: bool, echo) -> RunResult:
+    """The work of :func:`run_fit` once ``out`` is checked and claimed."""
     world = build_world(config)
     config = config.replace(margin=resolve_margin(config, world))
     problem = _problem(config, world)

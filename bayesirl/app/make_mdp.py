@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from bayesirl._io import atomic_path
+from bayesirl._io import atomic_path, check_output_file, file_kind, input_file
 from bayesirl.app.errors import UsageError
 
 __all__ = ["read_array", "parse_terminal", "make_mdp_file"]
@@ -21,14 +21,18 @@ def read_array(path: str, flag: str) -> np.ndarray:
     """A ``.npy`` (or single-array ``.npz``) file as a NumPy array (no pickles).
 
     Raises:
-        UsageError: missing, unreadable or not a single array (names ``flag``).
+        UsageError: missing, a folder, unreadable or not a single array (names ``flag``, the
+            file and what it seems to hold).
     """
-    if not os.path.isfile(path):
-        raise UsageError(f"{flag}: no such file: {path}")
+    try:
+        input_file(path, flag, "a .npy array file")
+    except OSError as err:
+        raise UsageError(str(err)) from None
     try:
         data = np.load(path, allow_pickle=False)
     except Exception:  # numpy raises several kinds for a foreign file
-        raise UsageError(f"{flag}: {path} is not a .npy array file (write one with np.save)") from None
+        raise UsageError(f"{flag}: {path} is not a .npy array file but {file_kind(path)} "
+                         "(write one with np.save)") from None
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
             if len(data.files) != 1:
@@ -44,8 +48,8 @@ def parse_terminal(text: str | None, num_states: int):
         return None
     if text.endswith((".npy", ".npz")):
         return read_array(text, "--terminal")
-    try:
-        return np.array([int(s) for s in text.split(",")], dtype=int)
+    try:  # a list of Python ints: make_mdp refuses those out of range (even beyond int64)
+        return [int(s) for s in text.split(",")]
     except ValueError:
         raise UsageError(f"--terminal: expected comma-separated state indices (0 … "
                          f"{num_states - 1}) or a .npy file, got {text!r}") from None
@@ -77,20 +81,27 @@ def make_mdp_file(out: str, transitions: str, features: str, discount: float, *,
 
     if not out or not str(out).strip():
         raise UsageError(f"--out: expected a file name, got {out!r}")
-    if os.path.exists(out) and not force:
-        raise UsageError(f"--out: {out} exists; pass --force to replace it")
     if not str(out).endswith(".npz"):
         raise UsageError(f"--out: expected a name ending in .npz, got {out!r}")
+    try:
+        check_output_file(out)
+    except OSError as err:
+        raise UsageError(f"--out: {err}") from None
+    if os.path.exists(out) and not force:
+        raise UsageError(f"--out: {out} exists; pass --force to replace it")
     P = read_array(transitions, "--transitions")
     phi = read_array(features, "--features")
     p0 = read_array(initial, "--initial") if initial else None
+    terminal_states = parse_terminal(terminal, P.shape[0] if P.ndim else 0)
     flags = {"transitions": "--transitions", "features": "--features", "discount": "--discount",
              "initial_distribution": "--initial", "terminal_states": "--terminal"}
     try:
-        mdp = make_mdp(P, phi, discount, p0, parse_terminal(terminal, P.shape[0] if P.ndim else 0))
+        mdp = make_mdp(P, phi, discount, p0, terminal_states)
     except (ValueError, TypeError) as err:
-        name = str(err).split(":", 1)[0]
-        raise UsageError(f"{flags.get(name, '--transitions')}: {err}") from None
+        name, sep, rest = str(err).partition(":")
+        if sep and name in flags:
+            raise UsageError(f"{flags[name]}:{rest}") from None
+        raise UsageError(f"--transitions: {err}") from None
     extra = {}
     if reward:
         R = read_array(reward, "--reward")
@@ -100,7 +111,10 @@ def make_mdp_file(out: str, transitions: str, features: str, discount: float, *,
                              f"({mdp.num_states}, {mdp.num_actions}), got {R.dtype} {R.shape}")
         extra["true_reward"] = R
     arrays = {name: np.asarray(value) for name, value in mdp._asdict().items()}
-    with atomic_path(out) as tmp:
-        np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"), **arrays, **extra)
+    try:
+        with atomic_path(out) as tmp:
+            np.savez_compressed(tmp, format=np.array("bayesirl.MDP/1"), **arrays, **extra)
+    except OSError as err:  # the message names out, never the temporary file
+        raise UsageError(f"--out: {err}") from None
     return {"num_states": mdp.num_states, "num_actions": mdp.num_actions,
             "num_features": mdp.num_features, "discount": float(mdp.discount), "out": out}

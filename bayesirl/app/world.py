@@ -23,6 +23,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from bayesirl.app.checks import check_world_memory
 from bayesirl.app.config import RunConfig
 from bayesirl.app.errors import UsageError
 
@@ -278,8 +279,20 @@ def _synthetic_world(config: RunConfig) -> MDPWorld:
     from bayesirl.data.demos import trim
     from bayesirl.data.preferences import synthetic_preferences
 
+    if config.env == "gridworld":  # before its arrays are allocated
+        (H, W), F = config.grid_size, config.num_features
+        check_world_memory("--grid-size/--num-features", f"a {H}x{W} gridworld with {F} "
+                           "features", num_states=H * W, num_features=F)
     env = make_env(config)
     mdp = env.mdp
+    N, P, T = config.num_demos, config.num_preferences, int(env.max_episode_steps)
+    given = [(f, f"{n} {what}") for f, n, what in (("--num-demos", N, "demonstrations"),
+                                                     ("--num-preferences", P, "comparisons"))
+             if n]
+    if given:
+        check_world_memory("/".join(f for f, _ in given), " and ".join(w for _, w in given)
+                           + f" of up to {T} steps", num_demos=N, num_preferences=P,
+                           num_steps=T)
     simulate = jax.jit(_expert_and_demos, static_argnums=(3, 4))
     policy, demos = simulate(jax.random.PRNGKey(config.data_seed + DEMOS_STREAM), mdp,
                              env.true_reward, config.num_demos, int(env.max_episode_steps))
@@ -300,7 +313,8 @@ def _load(flag: str, loader, *args):
     except IsADirectoryError:
         raise UsageError(f"{flag}: {args[0]} is a folder, expected a file") from None
     except (ValueError, TypeError, OSError, KeyError) as err:
-        raise UsageError(f"{flag}: {err}") from None
+        text = str(err)  # the loader names its argument ("demos: ..."): the flag replaces it
+        raise UsageError(f"{flag}: {text.removeprefix(flag.lstrip('-') + ': ')}") from None
 
 
 def _world_from_files(config: RunConfig) -> MDPWorld:

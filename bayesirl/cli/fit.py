@@ -17,7 +17,8 @@ from bayesirl.cli import types as t
 from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.models import PRIORS
 
-__all__ = ["NAME", "add_parser", "run", "config_from_args", "set_chain_devices"]
+__all__ = ["NAME", "add_parser", "run", "config_from_args", "check_strict",
+           "set_chain_devices"]
 
 #: The subcommand's name on the command line.
 NAME = "fit"
@@ -58,7 +59,7 @@ def _evidence_group(p) -> None:
                      help="--env gridworld: HxW (default 5x5)")
     src.add_argument("--num-features", type=t.positive_int, default=None,
                      help="--env gridworld: colour features (default 4)")
-    src.add_argument("--data-seed", type=t.nonnegative_int, default=DEFAULT_DATA_SEED,
+    src.add_argument("--data-seed", type=t.seed, default=DEFAULT_DATA_SEED,
                      help="seed of the synthetic world (--env gridworld) and of the simulated "
                           f"demonstrations and preferences (default {DEFAULT_DATA_SEED}, so "
                           "changing --seed re-runs inference on the same problem)")
@@ -115,7 +116,7 @@ def add_parser(sub) -> None:
     inf.add_argument("--num-chains", type=t.positive_int, default=None,
                      help="chains (MAP: restarts; default: the sampler's; 4, policy-walk 64, "
                           "cheap as its chains share a cache of optimal policies)")
-    inf.add_argument("--seed", type=t.nonnegative_int, default=0,
+    inf.add_argument("--seed", type=t.seed, default=0,
                      help="seed of inference: chains' initial points and moves, MAP restarts "
                           "(default 0; the data have their own --data-seed)")
     out = p.add_argument_group("output")
@@ -146,6 +147,24 @@ def config_from_args(args) -> RunConfig:
         num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed)
 
 
+def check_strict(config: RunConfig) -> None:
+    """Refuse ``--strict`` with settings whose diagnostics always fail (see
+    :func:`bayesirl.analysis.diagnose`): a MAP fit (one point, not draws) or a single chain
+    (R-hat cannot compare chains).
+
+    Raises:
+        CLIError: naming ``--strict`` and the reason.
+    """
+    if config.sampler == "map":
+        raise t.CLIError("--strict: --sampler map finds a single point, not posterior draws, "
+                         "so its diagnostics always fail and --strict would always exit 1; "
+                         "drop --strict, or choose a sampler that draws (nuts, mh or auto)")
+    if config.num_chains == 1:
+        raise t.CLIError("--strict: with --num-chains 1 R-hat cannot compare chains, so the "
+                         "diagnostics always fail and --strict would always exit 1; run "
+                         ">= 2 chains or drop --strict")
+
+
 def set_chain_devices(num_chains: int) -> int:
     """Give JAX one CPU device per chain, so that the chains run in parallel
     (``chain_method="parallel"``): they share the cores, so even with fewer cores than chains
@@ -174,6 +193,8 @@ def run(args) -> int:
     from bayesirl.inference.fit import default_progress_bar
 
     config = config_from_args(args)
+    if args.strict:
+        check_strict(config)
     check_out(args.out, args.force)  # before JAX starts: a bad --out fails in milliseconds
     if config.sampler == "nuts" and config.q == "hard" and "boltzmann" in config.likelihood:
         print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "

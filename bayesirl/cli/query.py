@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
                    help="posterior draws used (default 500)")
     q.add_argument("--alpha", type=t.open_probability, default=0.95,
                    help="quantile of active-var (default 0.95)")
-    q.add_argument("--seed", type=t.nonnegative_int, default=0,
+    q.add_argument("--seed", type=t.seed, default=0,
                    help="seed of the draw subset, random scores and candidate rollouts")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import math
 
-from bayesirl.app.config import BetaSpec, ConfigError
+import numpy as np
+
+from bayesirl.app.config import (COUNT_MAX, DISCOUNT_MAX_FLOAT32, FLOAT32_MAX, FLOAT32_TINY,
+                                 SEED_MAX, BetaSpec, ConfigError)
 from bayesirl.likelihoods.registry import SOURCES as _REGISTRY
 
 #: Every evidence model a run can name (tabular and trajectory-feature runs).
 SOURCES = tuple(_REGISTRY)
 
-__all__ = ["positive_int", "nonnegative_int", "discount", "positive_float", "nonnegative_float",
-           "open_probability", "grid", "likelihoods", "beta_arg", "id_list", "Parser",
-           "CLIError"]
+__all__ = ["positive_int", "nonnegative_int", "seed", "discount", "positive_float",
+           "nonnegative_float", "open_probability", "grid", "likelihoods", "beta_arg", "id_list",
+           "Parser", "CLIError"]
 
 
 class CLIError(Exception):
@@ -38,41 +41,65 @@ def _number(text: str, kind, expected: str):
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
 
-def positive_int(text: str, minimum: int = 1) -> int:
-    """An integer >= ``minimum`` (1)."""
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 30 else f"{text[:12]!r}… ({len(text)} characters)"
+
+
+def positive_int(text: str, minimum: int = 1, maximum: int = COUNT_MAX) -> int:
+    """An integer in [``minimum``, ``maximum``] (default [1, :data:`COUNT_MAX`]: counts are
+    int32 in JAX)."""
     value = _number(text, int, f"an integer >= {minimum}")
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+    if not minimum <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"expected an integer in [{minimum}, {maximum}], "
+                                         f"got {_short(text)}")
     return value
 
 
 def nonnegative_int(text: str) -> int:
-    """An integer >= 0."""
+    """An integer in [0, :data:`COUNT_MAX`]."""
     return positive_int(text, 0)
 
 
+def seed(text: str) -> int:
+    """A seed: an integer in [0, :data:`SEED_MAX`] (PRNG keys keep 32 bits)."""
+    return positive_int(text, 0, SEED_MAX)
+
+
 def discount(text: str) -> float:
-    """γ in [0, 1)."""
+    """γ in [0, 1), and below 1 in float32 (at most :data:`DISCOUNT_MAX_FLOAT32`)."""
     value = _number(text, float, "a number in [0, 1)")
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    if np.float32(value) >= 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in [0, 1) that stays below 1 in float32 (at most "
+            f"{DISCOUNT_MAX_FLOAT32!r}), got {text!r}, which float32 rounds to 1")
+    return value
+
+
+def _float32(value: float, text: str) -> float:
+    if value != 0 and not FLOAT32_TINY <= abs(value) <= FLOAT32_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: bayesirl computes in float32, which holds magnitudes "
+            f"from {FLOAT32_TINY:.3g} to {FLOAT32_MAX:.3g} (or 0)")
     return value
 
 
 def positive_float(text: str) -> float:
-    """A finite number > 0."""
+    """A finite number > 0 that float32 holds (>= :data:`FLOAT32_TINY`, <= :data:`FLOAT32_MAX`)."""
     value = _number(text, float, "a number > 0")
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
-    return value
+    return _float32(value, text)
 
 
 def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
+    """A finite number >= 0 that float32 holds (0, or in [:data:`FLOAT32_TINY`,
+    :data:`FLOAT32_MAX`])."""
     value = _number(text, float, "a number >= 0")
     if not (value >= 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
-    return value
+    return _float32(value, text)
 
 
 def open_probability(text: str) -> float:
@@ -92,6 +119,8 @@ def grid(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 5x5, got {text!r}") from None
     if h < 1 or w < 1:
         raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    if max(h, w) > COUNT_MAX:
+        raise argparse.ArgumentTypeError(f"expected sizes <= {COUNT_MAX}, got {_short(text)}")
     return h, w
 
 

@@ -211,6 +211,10 @@ def _check_common(num_states, features, discount, initial_distribution, terminal
 
 def _finish(next_states, next_probs, phi, gamma, p0, terminal, dtype) -> MDP:
     dtype = jnp.dtype(dtype) if dtype is not None else jnp.zeros(()).dtype
+    if np.asarray(gamma, dtype) >= 1:  # e.g. 0.99999999 in float32: value iteration diverges
+        largest = float(np.nextafter(np.asarray(1, dtype), np.asarray(0, dtype)))
+        raise ValueError(f"discount: expected a number below 1 in {dtype} (at most "
+                         f"{largest!r}), got {gamma!r}, which {dtype} rounds to 1")
     features = (phi.astype(dtype) if isinstance(phi, IdentityFeatures)
                 else jnp.asarray(phi, dtype=dtype))
     return MDP(
@@ -250,7 +254,8 @@ def make_mdp(
     Raises:
         TypeError: non-numeric input.
         ValueError: wrong shapes, NaN/inf, negative probabilities, rows that do not sum to 1
-            (tolerance ``PROBABILITY_ATOL``), γ outside [0, 1), terminal index out of range.
+            (tolerance ``PROBABILITY_ATOL``), γ outside [0, 1) (or rounding to 1 in
+            ``dtype``), terminal index out of range.
     """
     P = as_float_array(transitions, "transitions", ndim=3)
     S, A, S2 = P.shape

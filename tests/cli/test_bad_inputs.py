@@ -1,17 +1,23 @@
-"""The bad-input table (issue 14): every case exits with status 2 and one line on stderr that
-names the flag or argument, before any fitting, and leaves an existing run folder byte-identical.
+"""The bad-input table: every case exits with status 2 and one line on stderr that names the
+flag or argument first, before any fitting, and leaves an existing run folder byte-identical.
 
-The run folder is written by hand (no fit), so the whole table runs in seconds in-process.
+The run folder is written by hand (no fit), so the whole table runs in seconds in-process. The
+memory available is fixed (:data:`AVAILABLE`) so that the size estimates refuse the same
+cases on every machine.
 """
 
 import hashlib
 import json
 import os
+import re
+import socket
+import time
 
 import numpy as np
 import pytest
 
 from bayesirl import _arviz
+from bayesirl._io import claim_file
 from bayesirl.app.config import RunConfig
 from bayesirl.cli import main
 from bayesirl.data.demos import make_demonstrations, save_demonstrations
@@ -19,6 +25,10 @@ from bayesirl.data.envs import gridworld
 from bayesirl.data.mdp import save_mdp
 
 ENV = ["fit", "--env", "gridworld", "--grid-size", "3x3", "--num-features", "2"]
+#: Memory the size estimates see as available in these tests (bytes).
+AVAILABLE = 8 * 2**30
+#: An integer beyond int64 (2**70).
+HUGE = "1180591620717411303424"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +64,22 @@ def world(tmp_path_factory):
     np.save(root / "F.npy", np.eye(3))
     np.save(root / "F_bad.npy", np.ones((4, 2)))
     np.save(root / "R_bad.npy", np.ones(7))
+    np.save(root / "T_complex.npy", np.full((3, 2, 3), 1 / 3 + 0j))
+    (root / "folder.npy").mkdir()
+    (root / "folder.npz").mkdir()
+    for name, state in (("1e30", 1e30), ("negative", -1), ("too_large", 9), ("int128", 2**100)):
+        (root / f"demos_{name}.json").write_text(json.dumps(
+            {"format": "bayesirl.demonstrations/1",
+             "trajectories": [{"states": [0, state], "actions": [3, 3]}]}))
+    with open(claim_file(root / "busy"), "w") as f:  # another live process is writing it
+        json.dump({"pid": os.getppid(), "host": socket.gethostname(), "started": time.time()},
+                  f)
     return root
+
+
+@pytest.fixture(autouse=True)
+def fixed_memory(monkeypatch):
+    monkeypatch.setattr("bayesirl.app.checks.available_memory", lambda: AVAILABLE)
 
 
 def _fit_cases():
@@ -63,11 +88,12 @@ def _fit_cases():
             "--num-warmup": 0, "--thinning": 1, "--num-chains": 1, "--seed": 0,
             "--data-seed": 0, "--horizon": 1}
     for flag, low in ints.items():
-        for bad in (str(low - 1), "abc", "1.5", ""):
+        for bad in (str(low - 1), "abc", "1.5", "", HUGE, str(2**32)):
             cases.append((ENV + [flag, bad, "--out", "{NEW}"], flag))
-    floats = {"--discount": ("1", "-0.1", "nan", "inf", "x"),
-              "--prior-scale": ("0", "-1", "inf", "nan", "x"),
-              "--delta": ("-1", "nan", "inf", "x")}
+    floats = {"--discount": ("1", "-0.1", "nan", "inf", "x", "0.99999999", "1e300"),
+              "--prior-scale": ("0", "-1", "inf", "nan", "x", "1e300", "1e-320"),
+              "--delta": ("-1", "nan", "inf", "x"),
+              "--margin": ("-1", "nan", "inf", "1e300", "1e-300")}
     for flag, values in floats.items():
         cases += [(ENV + [flag, v, "--out", "{NEW}"], flag) for v in values]
     for flag in ("--sampler", "--prior", "--q"):
@@ -76,10 +102,19 @@ def _fit_cases():
         cases.append((ENV + ["--likelihood", v, "--out", "{NEW}"], "--likelihood"))
     for v in ("-3", "0", "nan", "inf", "lognormal:0", "lognormal:0,-1", "gamma:1", "gamma:x,1",
               "halfnormal:-1", "exponential:0", "cauchy:1", "gail=2", "maxent=2",
-              "lognormal:0,1", "bradley-terry=2"):
+              "lognormal:0,1", "bradley-terry=2", "1e300", "1e-300", "3e38", "1e10",
+              "lognormal:0,1e300", "lognormal:-1e300,1", "gamma:1e-320,1"):
         cases.append((ENV + ["--beta", v, "--out", "{NEW}"], "--beta"))
-    for v in ("5by5", "0x5", "5x", "x", "5x5x5"):
+    for v in ("5by5", "0x5", "5x", "x", "5x5x5", f"{HUGE}x2", "100000x100000"):
         cases.append((ENV + ["--grid-size", v, "--out", "{NEW}"], "--grid-size"))
+    sizes = {"--num-demos": "1000000000", "--num-preferences": "2000000000",
+             "--num-features": "100000000"}  # in range, but far beyond the memory
+    cases += [(ENV + [flag, v, "--out", "{NEW}"], flag) for flag, v in sizes.items()]
+    for flag, v in (("--grid-size", "3x3"), ("--num-features", "3")):  # gridworld only
+        cases.append((["fit", "--env", "FrozenLake-v1", flag, v, "--out", "{NEW}"], flag))
+    cases += [(ENV + ["--sampler", "map", "--strict", "--out", "{NEW}"], "--strict"),
+              (ENV + ["--sampler", "mh", "--num-chains", "1", "--strict", "--out", "{NEW}"],
+               "--strict")]
     return cases
 
 
@@ -99,7 +134,7 @@ COMBINATIONS = [
     (["fit", "--env", "NoSuchEnv-v9", "--out", "{NEW}"], "--env"),
     (["fit", "--env", "", "--out", "{NEW}"], "--env"),
     (ENV, "--out"),
-    (["frobnicate"], "frobnicate"),
+    (["frobnicate"], "command"),
     ([], "command"),
 ]
 
@@ -113,17 +148,23 @@ OUTPUTS = [
     (ENV + ["--out", "{RUN}/mdp.npz", "--force"], "--out"),
     (ENV + ["--num-chains", "100000", "--num-samples", "1000000", "--out", "{NEW}"],
      "--num-chains"),
+    (ENV + ["--out", "{ROOT}/busy"], "--out"),  # another fit is writing it
 ]
 
 FILES = [(["fit", "--mdp", mdp, "--demos", "{RUN}/demos.json", "--out", "{RUN}", "--force"],
           "--mdp") for mdp in ("{ROOT}/missing.npz", "{ROOT}", "{ROOT}/text.npz",
                                "{ROOT}/foreign.npz", "{ROOT}/array.npy", "{ROOT}/bad.json")]
+FILES += [(["fit", "--mdp", "{RUN}/demos.json", "--demos", "{RUN}/demos.json", "--out", "{RUN}",
+            "--force"], "--mdp")]
 FILES += [(["fit", "--mdp", "{RUN}/mdp.npz", "--demos", demos, "--out", "{RUN}", "--force"],
            "--demos") for demos in ("{ROOT}/missing.json", "{ROOT}/bad.json",
-                                    "{ROOT}/demos_bad.json", "{ROOT}", "{RUN}/mdp.npz")]
+                                    "{ROOT}/demos_bad.json", "{ROOT}", "{RUN}/mdp.npz",
+                                    "{ROOT}/demos_1e30.json", "{ROOT}/demos_negative.json",
+                                    "{ROOT}/demos_too_large.json", "{ROOT}/demos_int128.json")]
 FILES += [(["fit", "--mdp", "{RUN}/mdp.npz", "--preferences", p, "--out", "{RUN}", "--force"],
            "--preferences") for p in ("{ROOT}/missing.json", "{ROOT}/bad.json",
-                                      "{ROOT}/prefs_self.json", "{RUN}/demos.json")]
+                                      "{ROOT}/prefs_self.json", "{RUN}/demos.json", "{ROOT}",
+                                      "{RUN}/mdp.npz")]
 FILES += [(["fit", "--mdp", "{RUN}/mdp.npz", "--demos", "{RUN}/demos.json", "--likelihood",
             "maxent", "--horizon", "1", "--out", "{RUN}", "--force"], "--horizon")]
 
@@ -142,6 +183,7 @@ QUERY = [(["query", "{RUN}", *extra], flag) for extra, flag in (
     (["--alpha", "2"], "--alpha"), (["--asked", "x"], "--asked"), (["--asked", "99"], "--asked"),
     (["--kind", "preference", "--asked", "1-1"], "--asked"),
     (["--acquisition", "curiosity"], "acquisition"), (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**32)], "--seed"), (["--top-k", HUGE], "--top-k"),
     (["--kind", "preference", "--candidates", "{ROOT}/bad.json"], "--candidates"))]
 QUERY += [(["query", d], "DIR") for d in ("{ROOT}/missing", "{ROOT}/a_file")]
 
@@ -165,7 +207,26 @@ MAKE_MDP = [
       "0.9", "--out", "{RUN}/mdp.npz"], "--out"),
     (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
       "0.9", "--out", "{ROOT}/new.txt"], "--out"),
-]
+    (MAKE + ["--transitions", "{ROOT}/T_complex.npy", "--features", "{ROOT}/F.npy"],
+     "--transitions"),
+    (MAKE + ["--transitions", "{ROOT}/folder.npy", "--features", "{ROOT}/F.npy"],
+     "--transitions"),
+    (MAKE + ["--transitions", "{RUN}/demos.json", "--features", "{ROOT}/F.npy"],
+     "--transitions"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/folder.npy"], "--features"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--initial",
+             "{ROOT}/folder.npy"], "--initial"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--terminal", "abc"],
+     "--terminal"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--terminal",
+             HUGE], "--terminal"),
+    (MAKE + ["--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--terminal",
+             "-1"], "--terminal"),
+] + [(["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
+       "0.9", "--out", out], "--out")
+     for out in ("{ROOT}/missing/new.npz", "{ROOT}/folder.npz", "{ROOT}/a_file/new.npz")] + [
+    (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
+      v, "--out", "{ROOT}/new.npz"], "--discount") for v in ("nan", "0.99999999", "-0.5")]
 
 TABLE = _fit_cases() + COMBINATIONS + OUTPUTS + FILES + REPORT + QUERY + MAKE_MDP
 
@@ -184,8 +245,17 @@ def _snapshot(folder) -> dict:
     return out
 
 
+def _head(line: str) -> str:
+    """What the error is about: the flag (or argument) comes first, directly (``--out: ...``)
+    or in argparse's words (``bayesirl fit: argument --seed: ...``, ``bayesirl fit: the
+    following arguments are required: --out``)."""
+    text = re.sub(r"^bayesirl: error: (bayesirl(?: [\w-]+)?: )?", "", line)
+    text = text.removeprefix("argument ").removeprefix("the following arguments are required: ")
+    return text.split(": ", 1)[0]
+
+
 def test_the_table_is_large():
-    assert len(TABLE) >= 100
+    assert len(TABLE) >= 200
 
 
 @pytest.mark.parametrize("argv, flag", TABLE, ids=[" ".join(a) for a, _ in TABLE])
@@ -203,6 +273,26 @@ def test_bad_input_gives_one_line_naming_the_flag(argv, flag, world, tmp_path, c
     lines = err.strip().splitlines()
     assert code == 2, (code, err)
     assert len(lines) == 1 and lines[0].startswith("bayesirl"), err
-    assert flag in lines[0] and "Traceback" not in err, lines[0]
+    assert flag in _head(lines[0]) and "Traceback" not in err, lines[0]
+    assert ".bayesirl-" not in lines[0]  # never a temporary file's name
     assert _snapshot(world) == before  # the existing run folder (and inputs) are untouched
     assert not os.path.exists(tmp_path / "new")
+
+
+def test_make_mdp_into_a_read_only_folder_names_out_not_a_temporary_file(world, tmp_path,
+                                                                          capsys, monkeypatch):
+    """A folder without write permission (simulated: tests may run as root, who may write
+    anywhere) is reported under --out, naming the file asked for; nothing is left."""
+    def refuse(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", os.path.join(dir, ".bayesirl-x.tmp"))
+
+    monkeypatch.setattr("bayesirl._io.tempfile.mkstemp", refuse)
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    code = main(["make-mdp", "--transitions", str(world / "T.npy"), "--features",
+                 str(world / "F.npy"), "--discount", "0.9", "--out", str(folder / "mdp.npz")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0] == (f"bayesirl: error: --out: cannot write {folder / 'mdp.npz'}: no "
+                        f"permission to write in {folder}")
+    assert os.listdir(folder) == []

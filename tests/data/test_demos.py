@@ -44,6 +44,13 @@ INVALID = [
     ("expected at least one state", [{"states": [], "actions": []}]),
     ("expected keys 'states' and 'actions'", [{"state": [0]}]),
     ("expected integer indices", [{"states": [0.5], "actions": [0]}]),
+    # checked before the cast to int64 (which would wrap them to other indices)
+    ("trajectories\\[0\\].states: index 1e\\+30 is out of range",
+     [{"states": [1e30], "actions": [0]}]),
+    ("trajectories\\[0\\].states: index 126765060022… \\(31 digits\\) is out of range",
+     [{"states": [0, 2**100], "actions": [0]}]),
+    ("trajectories\\[0\\].actions: index -10000000000000000000 is out of range",
+     [{"states": [0], "actions": [-10**19]}]),
     ("expected a dict", [3]),
 ]
 

@@ -1,0 +1,53 @@
+"""RunConfig: settings outside their type's range are refused with the flag, the expected
+range and what was given; the limits themselves are accepted."""
+
+import re
+
+import pytest
+
+from bayesirl.app.config import (BETA_MAX, COUNT_MAX, DISCOUNT_MAX_FLOAT32, SEED_MAX,
+                                 ConfigError, RunConfig)
+
+#: (id, settings over a gridworld run, start of the message).
+OUT_OF_RANGE = [
+    ("seed-2**32", dict(seed=2**32), "--seed: expected an integer in [0, 4294967295], got "
+                                     "4294967296"),
+    ("data-seed-beyond-int64", dict(data_seed=2**70),
+     "--data-seed: expected an integer in [0, 4294967295], got 1180591620717411303424"),
+    ("samples-2**31", dict(num_samples=2**31), "--num-samples: expected an integer in "
+                                               "[1, 2147483647]"),
+    ("chains-400-digits", dict(num_chains=10**400), "--num-chains: expected an integer in [1, "
+                                                    "2147483647], got 100000000000… (401 "
+                                                    "characters)"),
+    ("demos-float-1e300", dict(num_demos=1e300), "--num-demos: expected an integer in [0, "),
+    ("warmup-fraction", dict(num_warmup=2.5), "--num-warmup: expected an integer, got 2.5"),
+    ("grid-side", dict(grid_size=(2**31, 1)), "--grid-size: expected an integer in [1, "),
+    ("features", dict(num_features=2**31), "--num-features: expected an integer in [1, "),
+    ("discount-rounds-to-1", dict(discount=0.99999999), "--discount: expected a number below 1 "
+                                                        "in float32"),
+    ("prior-scale-overflows", dict(prior_scale=1e300), "--prior-scale: 1e+300 is out of range: "
+                                                       "bayesirl computes in float32"),
+    ("prior-scale-underflows", dict(prior_scale=1e-320), "--prior-scale: 1e-320 is out of range"),
+    ("margin-overflows", dict(margin=1e300, num_preferences=3), "--margin: 1e+300 is out of "
+                                                                "range"),
+    ("beta-above-max", dict(betas={None: 1e300}), "--beta: expected a number in (0, 1e+09], got "
+                                                  "1e+300"),
+    ("beta-underflows", dict(betas={None: 1e-300}), "--beta: 1e-300 is out of range"),
+    ("beta-prior-parameter", dict(betas={None: "lognormal:0,1e300"}, prior="l2-sphere"),
+     "--beta: lognormal parameter: 1e+300 is out of range"),
+]
+
+
+@pytest.mark.parametrize("settings, message", [c[1:] for c in OUT_OF_RANGE],
+                         ids=[c[0] for c in OUT_OF_RANGE])
+def test_settings_out_of_range_are_refused(settings, message):
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
+        RunConfig(env="gridworld", **settings)
+
+
+def test_the_limits_themselves_are_accepted():
+    config = RunConfig(env="gridworld", seed=SEED_MAX, data_seed=SEED_MAX,
+                       discount=DISCOUNT_MAX_FLOAT32, betas={None: BETA_MAX},
+                       num_samples=COUNT_MAX, num_demos=COUNT_MAX, margin=0.0)
+    assert (config.seed, config.data_seed, config.num_samples) == (SEED_MAX, SEED_MAX, COUNT_MAX)
+    assert config.betas["boltzmann"].value == BETA_MAX
