@@ -11,9 +11,12 @@ sufficiency (:mod:`bayesirl.analysis.bounds`), diagnostics (:mod:`bayesirl.analy
 learning (:mod:`bayesirl.active`, :mod:`bayesirl.active.loop`).
 """
 
-import importlib
+# First of all: the command line's SIGINT/SIGTERM handler (see bayesirl._interrupt).
+from bayesirl import _interrupt  # noqa: F401, I001
 
-from bayesirl._compile_cache import enable_compile_cache
+import importlib  # noqa: E402
+
+from bayesirl._compile_cache import enable_compile_cache  # noqa: E402
 
 # Public names and the module that defines each, imported on first use (PEP 562): a
 # command imports only what it needs (`bayesirl fit` never loads matplotlib or the

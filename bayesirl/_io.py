@@ -26,13 +26,13 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
 import tempfile
-import threading
 import time
 
 import numpy as np
+
+from bayesirl import _interrupt
 
 __all__ = [
     "STAGING_PREFIX",
@@ -324,25 +324,10 @@ def check_output_folder(target: str | os.PathLike, *, force: bool) -> str:
 @contextlib.contextmanager
 def deferred_signals():
     """Hold SIGINT/SIGTERM while the block runs and deliver them afterwards, so a rename
-    sequence is never cut in half. Outside the main thread it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for signum in received[:1]:
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, None)
-            elif handler == signal.SIG_DFL and signum == signal.SIGINT:
-                raise KeyboardInterrupt
+    sequence is never cut in half; yields the list of signals received meanwhile, so that the
+    block can undo its renames first. Outside the main thread it does nothing."""
+    with _interrupt.deferred() as received:
+        yield received
 
 
 def replace_folder(staging: str, target: str, *, force: bool) -> None:
@@ -358,7 +343,7 @@ def replace_folder(staging: str, target: str, *, force: bool) -> None:
     os.remove(os.path.join(staging, STAGING_MARKER))
     target = os.fspath(target)
     parent, name = os.path.split(os.path.abspath(target))
-    with deferred_signals():
+    with deferred_signals() as received:
         old = None
         if os.path.lexists(target):
             check_output_folder(target, force=force)
@@ -376,6 +361,12 @@ def replace_folder(staging: str, target: str, *, force: bool) -> None:
                 os.remove(os.path.join(old, STAGING_MARKER))
                 os.replace(old, target)
             raise _write_error(err, target) from None
+        if received:  # interrupted during the swap: the run is not written, the old one stays
+            os.replace(target, staging)
+            if old is not None:
+                os.remove(os.path.join(old, STAGING_MARKER))
+                os.replace(old, target)
+            return
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -402,11 +393,13 @@ def staged_folder(target: str | os.PathLike, *, force: bool = False):
         staging = _make_staging(parent, name)
     except OSError as err:
         raise _write_error(err, target) from None
+    _interrupt.remove_on_interrupt(staging)
     try:
         yield staging
         replace_folder(staging, target, force=force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        _interrupt.forget(staging)
 
 
 def _alive(pid: int) -> bool:
@@ -547,6 +540,7 @@ def claimed_folder(target: str | os.PathLike):
     else:
         check_unclaimed(target)
     if fd is not None:
+        _interrupt.remove_on_interrupt(path)
         with os.fdopen(fd, "w") as f:
             json.dump(info, f)
     try:
@@ -554,3 +548,4 @@ def claimed_folder(target: str | os.PathLike):
     finally:
         if fd is not None:
             _remove_quietly(path)
+            _interrupt.forget(path)

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 
+from bayesirl import _interrupt
 from bayesirl.app.errors import UsageError
 from bayesirl.cli import compare, fit, make_mdp, query, report
 from bayesirl.cli.types import CLIError, Parser
@@ -25,7 +26,7 @@ __all__ = ["main", "build_parser", "CLIError", "COMMANDS"]
 #: The subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (fit, report, query, compare, make_mdp)
 #: Exit status of an interrupted command (128 + SIGINT, the shell's convention).
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = _interrupt.EXIT_INTERRUPTED
 
 
 def build_parser() -> Parser:
@@ -37,7 +38,7 @@ def build_parser() -> Parser:
     return parser
 
 
-def _interrupt(signum, frame):
+def _sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
@@ -45,14 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 strict failure, 2 user error,
     130 interrupted)."""
     previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+    if threading.current_thread() is threading.main_thread() and not _interrupt.installed():
+        previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         args = build_parser().parse_args(argv)
         command = next(c for c in COMMANDS if c.NAME == args.command)
         return command.run(args)
     except KeyboardInterrupt:
-        print("bayesirl: interrupted; no output was written or changed", file=sys.stderr)
+        print(_interrupt.MESSAGE, file=sys.stderr)
         return EXIT_INTERRUPTED
     except (CLIError, UsageError) as err:
         print(f"bayesirl: error: {err}", file=sys.stderr)
