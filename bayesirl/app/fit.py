@@ -31,7 +31,8 @@ from bayesirl.app.checks import check_memory, check_out, claim_out
 from bayesirl.app.config import RunConfig
 from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
 from bayesirl.app.summary import (diagnostics_summary, evaluation_summary, format_warning_block,
-                                  policy_walk_hint, solver_hint, tree_depth_hint, weight_table)
+                                  policy_walk_hint, row_label, solver_hint, tree_depth_hint,
+                                  weight_labels, weight_table)
 from bayesirl.app.world import World, build_world, resolve_margin
 from bayesirl.likelihoods.registry import policy_sources
 
@@ -265,6 +266,7 @@ def summarise(config: RunConfig, world: World, idata, start: float):
         ``(summary dict, pandas table, Diagnostics)``.
     """
     table = weight_table(idata)
+    labels = weight_labels(world)
     diag, diag_doc = diagnostics_summary(idata)
     post = idata.posterior
     summary = {"settings": config.flat_json(),
@@ -273,7 +275,8 @@ def summarise(config: RunConfig, world: World, idata, start: float):
                            "retried_from": post.attrs.get("retried_from")},
                **world.describe(config),
                "diagnostics": diag_doc, "warnings": list(diag.problems),
-               "weights": [{"name": str(name), **row.to_dict()} for name, row in table.iterrows()]}
+               "weights": [{"name": str(name), "what": row_label(name, labels), **row.to_dict()}
+                           for name, row in table.iterrows()]}
     if "importance_ess" in post:
         ess = np.asarray(post["importance_ess"]).reshape(-1)
         summary["evidence"]["num_background"] = int(post.attrs.get("num_background", 0))

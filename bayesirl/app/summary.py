@@ -21,6 +21,10 @@ __all__ = [
     "policy_walk_hint",
     "evaluation_summary",
     "format_fit_text",
+    "weight_labels",
+    "row_label",
+    "MAX_ROWS",
+    "SHOWN_ROWS",
     "format_warning_block",
 ]
 
@@ -239,18 +243,97 @@ def _diagnostics_line(d: dict) -> str:
     return ", ".join(parts + ([rest] if rest else []))
 
 
-def format_fit_text(table, summary: dict, out: str) -> str:
+#: ``bayesirl fit`` prints every weight row up to this many; beyond, the first
+#: :data:`SHOWN_ROWS` and every flagged row (the full table is in ``summary.json``).
+MAX_ROWS = 24
+SHOWN_ROWS = 12
+
+
+def weight_labels(world) -> list[str]:
+    """What each reward weight is, for the weight table: ``"state s"`` (with its grid cell) when
+    the features are one-hot states, the feature's name when the world has names, else
+    ``"feature f"``.
+
+    Args:
+        world: a run's world (:mod:`bayesirl.app.world`), with ``mdp`` (or None) and
+            ``feature_names`` (F names or indices).
+
+    Returns:
+        F labels.
+    """
+    names = list(world.feature_names)
+    mdp = world.mdp
+    if mdp is not None:
+        from bayesirl.data.mdp import IdentityFeatures
+
+        features = mdp.features
+        one_hot = isinstance(features, IdentityFeatures) or (
+            np.ndim(features) == 2 and features.shape[0] == features.shape[1] == len(names)
+            and np.array_equal(np.asarray(features), np.eye(len(names))))
+        if one_hot:
+            shape = getattr(getattr(world, "env", None), "grid_shape", None)
+            if shape:
+                return [f"state {s} (row {s // shape[1]}, col {s % shape[1]})"
+                        for s in range(len(names))]
+            return [f"state {s}" for s in range(len(names))]
+    return [str(n) if isinstance(n, str) else f"feature {n}" for n in names]
+
+
+def row_label(name, labels: list | None) -> str:
+    """What the table row ``name`` is: ``labels[k]`` for ``reward_weights[k]``, "rationality β"
+    for a β row, else ""."""
+    text = str(name)
+    if text.startswith("reward_weights[") and labels:
+        k = int(text[len("reward_weights["):-1].split(",")[0])
+        return str(labels[k]) if k < len(labels) else ""
+    return "rationality β" if text.startswith("beta") else ""
+
+
+def _labelled(table, labels):
+    """``table`` with a ``what`` column (:func:`row_label`)."""
+    table = table.copy()
+    table.insert(0, "what", [row_label(name, labels) for name in table.index])
+    return table
+
+
+def _compact(table, diagnostics: dict):
+    """At most :data:`SHOWN_ROWS` weight rows plus the flagged and non-weight rows, and how many
+    were left out (0 when the table is short)."""
+    if len(table) <= MAX_ROWS:
+        return table, 0
+    thresholds = diagnostics.get("thresholds", {})
+    rhat_max = diagnostics.get("r_hat_max", thresholds.get("r_hat_max", 1.01))
+    ess_min = thresholds.get("ess_bulk_min", 0)
+    keep = []
+    for i, (name, row) in enumerate(table.iterrows()):
+        flagged = ("r_hat" in row and np.isfinite(row["r_hat"]) and row["r_hat"] > rhat_max) or (
+            "ess_bulk" in row and np.isfinite(row["ess_bulk"]) and row["ess_bulk"] < ess_min)
+        weight = str(name).startswith("reward_weights[")
+        keep.append(i < SHOWN_ROWS or flagged or not weight)
+    keep = np.asarray(keep)
+    return table[keep], int((~keep).sum())
+
+
+def format_fit_text(table, summary: dict, out: str, labels: list | None = None) -> str:
     """The table, diagnostics, evaluation and timings printed by ``bayesirl fit``."""
     lines = []
+    if labels is None:
+        labels = [w.get("what", "") for w in summary.get("weights", [])
+                  if str(w.get("name", "")).startswith("reward_weights[")] or None
+    table, hidden = _compact(_labelled(table, labels), summary["diagnostics"])
+    fmt = dict(float_format=lambda x: f"{x:.3f}")
     if summary["diagnostics"].get("method") == "map":
         lines.append("MAP estimate of the reward weights (a single point: no intervals, "
                      "no R-hat or ESS):")
-        lines.append(table[["mean"]].rename(columns={"mean": "map"}).to_string(
-            float_format=lambda x: f"{x:.3f}"))
+        lines.append(table[["what", "mean"]].rename(columns={"mean": "map"}).to_string(**fmt))
     else:
-        lines.append("Posterior over reward weights (94% HDI):")
-        cols = ["mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk"]
-        lines.append(table[cols].to_string(float_format=lambda x: f"{x:.3f}"))
+        lines.append("Posterior over reward weights: mean, standard deviation, 94% credible "
+                     "interval (HDI), R-hat, effective sample size:")
+        cols = ["what", "mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk"]
+        lines.append(table[cols].to_string(**fmt))
+    if hidden:
+        lines.append(f"({hidden} more weight rows, none flagged by the diagnostics, are in "
+                     f"summary.json)")
     lines += ["", "Diagnostics: " + _diagnostics_line(summary["diagnostics"])]
     if "evaluation" in summary:
         lines.append("Evaluation under the true reward: " + _pairs(summary["evaluation"]))
