@@ -155,6 +155,17 @@ def _fit_and_write(config: RunConfig, out: str, force: bool, start: float, messa
     world = build_world(config)
     config = config.replace(margin=resolve_margin(config, world))
     problem = _problem(config, world)
+    import jax
+
+    from bayesirl.inference.auto import precision_reason
+
+    precision = precision_reason(problem)
+    if precision and not jax.config.jax_enable_x64:
+        # float64 from here on, and the world built again in it (nothing else was computed)
+        jax.config.update("jax_enable_x64", True)
+        world = build_world(config)
+        problem = _problem(config, world)
+        messages.append(f"bayesirl: float64, because {precision}")
     planned, reason = choose(config, problem)
     if config.sampler == "auto":
         messages.append(f"bayesirl: sampler: {planned.sampler}, because {reason}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import warnings
 
+import jax
 import numpy as np
 
 from bayesirl import _arviz
@@ -30,7 +31,7 @@ from bayesirl.data.mdp import MDP
 from bayesirl.data.preferences import Preferences
 from bayesirl.data.trajectories import Trajectories
 from bayesirl.inference import predictive
-from bayesirl.inference.auto import Choice, choose_sampler
+from bayesirl.inference.auto import Choice, PrecisionWarning, choose_sampler, precision_reason
 from bayesirl.inference.samplers import (
     SAMPLERS,
     Problem,
@@ -245,6 +246,11 @@ def fit_reward(
     options = dict(q=q or "soft", maxent_horizon=maxent_horizon, margin=float(margin),
                    solver_kwargs=solver_kwargs)
     problem = Problem(evidence, mdp, prior, float(prior_scale), betas, options, names)
+    precision = precision_reason(problem)
+    if precision and not jax.config.jax_enable_x64:
+        warnings.warn(f"computing in float32 although {precision}; enable float64 before "
+                      "building the MDP: jax.config.update('jax_enable_x64', True)",
+                      PrecisionWarning, stacklevel=2)
     choice = _choose(method, problem, q)
     user = dict(num_samples=num_samples, num_warmup=num_warmup, num_chains=num_chains,
                 thinning=thinning, seed=seed, progress_bar=progress_bar,

@@ -178,6 +178,22 @@ def test_console_script_nuts_frozenlake(tmp_path):
     assert np.isfinite(summary["evaluation"]["learned_success_rate"])
 
 
+def test_sharp_likelihood_switches_the_run_to_float64(tmp_path):
+    """A float32 process (the default) with β / (1 − γ) = 100,000: the run says it computes in
+    float64 and does (the written MDP holds float64 transition probabilities)."""
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bayesirl.cli", "fit", "--env", "gridworld", "--grid-size", "3x3",
+         "--num-features", "2", "--num-demos", "3", "--discount", "0.999", "--beta", "100",
+         "--sampler", "map", "--quiet", "--out", str(tmp_path / "g")],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "bayesirl: float64, because β / (1 − γ) = 100,00" in proc.stderr
+    with np.load(tmp_path / "g" / "mdp.npz") as f:
+        floats = [f[k].dtype for k in f.files if f[k].dtype.kind == "f"]
+    assert floats and all(d == np.float64 for d in floats)
+
+
 @pytest.fixture(scope="module")
 def mh_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "grid-mh"

@@ -10,8 +10,8 @@ from bayesirl.data.demos import make_demonstrations
 from bayesirl.data.envs import gridworld
 from bayesirl.data.mdp import make_sparse_mdp
 from bayesirl.data.preferences import make_preferences
-from bayesirl.inference.auto import (LARGE_STATES, POLICY_WALK_MAX_FEATURES, RULES,
-                                     SHARP_LIKELIHOOD, choose_sampler)
+from bayesirl.inference.auto import (FLOAT64_SHARPNESS, LARGE_STATES, POLICY_WALK_MAX_FEATURES,
+                                     RULES, SHARP_LIKELIHOOD, choose_sampler, precision_reason)
 from bayesirl.inference.samplers import (SAMPLERS, Problem, canonical_name, check_supported,
                                          problem_reasons)
 from bayesirl.likelihoods import demonstration_pairs
@@ -78,6 +78,16 @@ def test_rule_4_sharp_likelihoods_take_the_random_walk():
     assert f"{SHARP_LIKELIHOOD:,.0f}" in choice.reason
     mild = choose_sampler(_problem(mdp, betas={"boltzmann": 1.0}))
     assert mild.sampler == "nuts"  # β / (1 − γ) = 1000 < the threshold
+
+
+def test_float64_is_asked_for_sharp_mdp_likelihoods_only():
+    """γ = 0.999, β = 100: float32 Q-values are too coarse (the reason says why); β = 1 and
+    evidence without an MDP need no float64."""
+    mdp = gridworld(4, 4, num_features=4, seed=1, discount=0.999).mdp
+    why = precision_reason(_problem(mdp, betas={"boltzmann": 100.0}))
+    assert why is not None and f"{FLOAT64_SHARPNESS:,.0f}" in why and "float32" in why
+    assert precision_reason(_problem(mdp, betas={"boltzmann": 1.0})) is None
+    assert precision_reason(_problem(None, sources=("bradley-terry",), num_features=3)) is None
 
 
 def test_rule_5_nuts_otherwise_with_mh_as_fallback(grid):
