@@ -35,6 +35,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
 from bayesirl._typing import PRNGKey
+from bayesirl.inference.accept import log_uniform
 from bayesirl.inference.adaptation import build_adaptation, default_target_accept_prob
 from bayesirl.inference.chain import run_chain
 from bayesirl.inference.proposals import num_polar_normals
@@ -279,7 +280,7 @@ def _mh_batch(keys, dynamic, static: _Static, program: ChainProgram, chain_ids):
             k_normal, k_uniform = jax.random.split(key)
             dtype = state.potential_energy.dtype
             draws = (jax.random.normal(k_normal, (C, shared), dtype),
-                     jnp.log(jax.random.uniform(k_uniform, (C,), dtype)))
+                     log_uniform(k_uniform, (C,), dtype))
         new = jax.vmap(lambda one, dr: kernel(one, potential_fn, False, dr))(state, draws)
         if warmup and update is not None:
             new = new._replace(adapt_state=jax.vmap(update)(new.adapt_state, state.i, new.z,

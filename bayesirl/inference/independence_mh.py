@@ -30,7 +30,7 @@ from jax import lax
 from bayesirl import _arviz
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
-from bayesirl.inference.accept import metropolis_accept
+from bayesirl.inference.accept import log_uniform, metropolis_accept
 from bayesirl.inference.chain import run_chain
 from bayesirl.inference.laplace import laplace_covariance
 from bayesirl.inference.proposals import student_t_draw, student_t_log_density
@@ -115,7 +115,7 @@ def independence_chains(rng_key: PRNGKey, log_weights: Array, initial_log_weight
     """
     def chain(key, lw, lw0):
         K = lw.shape[0]
-        log_u = jnp.log(jax.random.uniform(key, lw.shape, lw.dtype))
+        log_u = log_uniform(key, lw.shape, lw.dtype)
 
         def step(carry, inputs):
             index, current, _ = carry

@@ -47,7 +47,7 @@ from jax import lax
 from bayesirl._typing import Array, PRNGKey
 from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import MDP, reward_from_weights, state_action_reward
-from bayesirl.inference.accept import metropolis_accept, select
+from bayesirl.inference.accept import log_uniform, metropolis_accept, select
 from bayesirl.inference.adaptation import (
     adapt_init,
     build_adaptation,
@@ -493,7 +493,7 @@ def policy_walk(
         oracle, q, policy, rounds, conv, solves = solve(state.oracle, state.policy, w_new)
         log_lik, log_target, ret = evaluate(mdp, pairs, pair_weights, z_new, q, policy)
         C = z_new.shape[0]
-        log_u = jnp.log(jax.random.uniform(k_acc, (C,), dtype))
+        log_u = log_uniform(k_acc, (C,), dtype)
         accept_prob, accepted = metropolis_accept(log_target - state.log_target + hastings,
                                                   log_u)
         new = PolicyWalkState(z_new, log_lik, log_target, policy, ret, None)
