@@ -16,6 +16,7 @@ Writes a plot of mean nEVD vs queries with ``--plot``.
 
     python examples/active_learning.py                         # 20 worlds, full table
     python examples/active_learning.py --num-worlds 2 --budget 3 --json out.json
+    python examples/active_learning.py --acquisitions bald,mutual-information  # a subset
 """
 
 import argparse
@@ -45,14 +46,25 @@ def main(argv=None):
     parser.add_argument("--updater", choices=["smc", "importance"], default="smc")
     parser.add_argument("--beta", type=float, default=10.0)
     parser.add_argument("--kinds", default="state,preference")
+    parser.add_argument("--acquisitions",
+                        help="comma-separated acquisitions to run (default: every acquisition "
+                             "of each kind); names of another kind are ignored")
     parser.add_argument("--json", help="write the table rows as JSON to this path")
     parser.add_argument("--plot", help="write a PNG of mean nEVD vs number of queries")
     args = parser.parse_args(argv)
+    if args.acquisitions:
+        unknown = set(args.acquisitions.split(",")) - {*STATE_ACQUISITIONS,
+                                                        *PREFERENCE_ACQUISITIONS}
+        if unknown:
+            parser.error(f"--acquisitions: unknown {sorted(unknown)}; expected names among "
+                         f"{[*STATE_ACQUISITIONS, *PREFERENCE_ACQUISITIONS]}")
 
     start = time.perf_counter()
     curves, rows = {}, []
     for kind in args.kinds.split(","):
         names = STATE_ACQUISITIONS if kind == "state" else PREFERENCE_ACQUISITIONS
+        if args.acquisitions:
+            names = [n for n in names if n in args.acquisitions.split(",")]
         for acq in names:
             needed, certified, correct = [], [], []
             nevd = np.full((args.num_worlds, args.budget), np.nan)

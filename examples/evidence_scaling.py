@@ -8,6 +8,7 @@ comparisons in one posterior with shared weights. Prints mean ± sd over seeds.
 
     python examples/evidence_scaling.py                                   # full table
     python examples/evidence_scaling.py --envs gridworld --sizes 2 --seeds 1 --method map
+    python examples/evidence_scaling.py --kinds joint     # one kind of evidence only
 """
 
 import argparse
@@ -66,15 +67,22 @@ def main(argv=None):
     parser.add_argument("--num-samples", type=int, default=300)
     parser.add_argument("--num-warmup", type=int, default=300)
     parser.add_argument("--num-chains", type=int, default=2)
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help=f"comma-separated evidence kinds among {', '.join(KINDS)} "
+                             "(default: all)")
     parser.add_argument("--json", help="also write the rows as JSON to this path")
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.sizes.split(",")]
+    kinds = args.kinds.split(",")
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        parser.error(f"--kinds: expected names among {list(KINDS)}, got {unknown}")
     start = time.perf_counter()
     rows = []
     print(f"{'env':18s} {'n':>3s} {'evidence':14s} {'EVD mean':>9s} {'EVD sd':>8s} {'nEVD mean':>9s}")
     for name in args.envs.split(","):
         for n in sizes:
-            for kind in KINDS:
+            for kind in kinds:
                 results = []
                 for seed in range(args.seeds):
                     env = birl.make_environment(name, seed=seed)
