@@ -13,7 +13,7 @@ Every row carries its baseline measured in the same process, and a ratio column
 
 1. ``soft VI``: soft value iteration on random MDPs (A = 4, K = 4 successors, γ = 0.99) of
    10^4 / 10^5 / 10^6 states: ``method="auto"`` (Newton steps, GMRES) against value iteration
-   (``method="vi"``, what bayesirl did before issue 10) and a numpy gather loop (per sweep).
+   (``method="vi"``, what bayesirl did at first) and a numpy gather loop (per sweep).
 2. ``γ = 0.999``: the 5×5 gridworld log density + gradient at γ = 0.999, β = 100 (auto vs VI),
    and (full run) the NUTS fit of ``bayesirl fit --env gridworld --discount 0.999 --beta 100``:
    wall time, R-hat, leapfrog steps.
@@ -225,7 +225,7 @@ def bench_gamma(repeats, budget, fit_sizes):
         print(f"MH fit (4 chains x {warm} warm-up + {draws} x thinning {thin}, dense proposal "
               f"covariance, compile included): {row['fit_s']:.0f} s wall, max R-hat "
               f"{row['rhat']:.3f}, min bulk ESS {row['ess_min']:.0f} "
-              "(before issue 10: NUTS did not finish in 20 minutes)")
+              "(NUTS with the former defaults did not finish in 20 minutes)")
     return row
 
 
@@ -493,7 +493,7 @@ def bench_bradley_terry(quick):
 
     The polar walk with shared random numbers (``fit_trajectories``' MH kernel here) at
     C = 64, 256, 1024 vectorised chains, and the Gaussian walk of the latent (this row's
-    kernel before issue 10) at C = 1024 for reference.
+    former kernel) at C = 1024 for reference.
     """
     import bench_trajectories
 
@@ -628,7 +628,7 @@ def main(argv=None):
     _harness.limit_blas_threads()
     t_start = time.perf_counter()
     env = _harness.environment_info()
-    _harness.print_header("bayesirl speed benchmark (issue 10)", env)
+    _harness.print_header("bayesirl speed benchmark", env)
     q = args.quick
     results = {"environment": env, "settings": vars(args)}
     if want(1):

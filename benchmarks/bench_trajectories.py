@@ -20,7 +20,7 @@ Kernels (``--kernels``): ``polar`` — ``RandomWalkMH(sphere_sites=("reward_weig
 shared_random_numbers=True)``, the sphere-native walk of the direction (what
 ``fit_trajectories(method="mh")`` uses for a sphere prior with more than 32 features);
 ``gaussian`` — ``RandomWalkMH()``'s Gaussian walk of the unnormalised latent (the kernel of
-this row before issue 10's change, and ``fit``'s default for other models).
+this row before the change, and ``fit``'s default for other models).
 """
 
 from __future__ import annotations
