@@ -168,7 +168,8 @@ def _loss_entry(opts: ReportOptions, values, interval) -> dict:
     from bayesirl.analysis import conditional_value_at_risk, value_at_risk_bound
 
     alphas = sorted({*DEFAULT_ALPHAS, opts.alpha})
-    entry = {"mean": float(values.mean()), "sd": float(values.std()),
+    entry = {"mean": float(values.mean()), "median": float(np.median(values)),
+             "sd": float(values.std()),
              "hdi": [float(interval.sel(hdi=h)) for h in ("lower", "higher")],
              "cvar": {f"{a:g}": conditional_value_at_risk(values, a) for a in alphas},
              "var_bounds": []}
@@ -253,6 +254,7 @@ def analyse(opts: ReportOptions, ctx: dict) -> dict:
             "percent_improvement": {
                 "baseline": opts.baseline,
                 "mean": float(np.asarray(post["percent_improvement"].values).mean()),
+                "median": float(np.median(np.asarray(post["percent_improvement"].values))),
                 "hdi": [float(intervals["percent_improvement"].sel(hdi=h))
                         for h in ("lower", "higher")]}}
     headline = _pick(loss["evd"]["var_bounds"], opts.alpha, opts.sample_size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["render_text", "policy_description"]
+__all__ = ["render_text", "policy_description", "interval_text"]
 
 
 def policy_description(kind: str, source: str) -> str:
@@ -42,13 +42,32 @@ def render_text(opts, run, result) -> str:
     return "\n".join(lines) + "\n"
 
 
+def interval_text(entry: dict, hdi_prob: float) -> str:
+    """``"median m, 94% HDI [a, b], mean x"`` for a per-draw quantity; when the mean lies outside
+    the HDI (a long tail: a few draws far out pull it there) it says so.
+
+    Args:
+        entry: ``{"median", "mean", "hdi": [lower, upper]}`` (``median`` optional: older
+            reports).
+        hdi_prob: the HDI's probability mass, e.g. 0.94.
+    """
+    lo, hi = entry["hdi"]
+    text = f"{100 * hdi_prob:g}% HDI [{lo:.4g}, {hi:.4g}], mean {entry['mean']:.4g}"
+    if "median" in entry:
+        text = f"median {entry['median']:.4g}, " + text
+    if not lo <= entry["mean"] <= hi:
+        text += (" (the mean lies outside the HDI: a few draws far out in the tail pull it "
+                 "there)")
+    return text
+
+
 def _loss_lines(opts, result) -> list[str]:
     """The policy-loss, bound, sufficiency and truth part of ``report.txt``."""
     doc = result["json"]
     lines = [f"Evaluation policy: {policy_description(result['kind'], opts.policy)}."]
     evd = doc["policy_loss"]["evd"]
-    lines.append(f"Policy loss under the posterior (EVD, reward units): mean {evd['mean']:.4g}, "
-                 f"{100 * opts.hdi_prob:g}% HDI [{evd['hdi'][0]:.4g}, {evd['hdi'][1]:.4g}], "
+    lines.append(f"Policy loss under the posterior (EVD, reward units): "
+                 f"{interval_text(evd, opts.hdi_prob)}, "
                  f"CVaR{opts.alpha:g} {evd['cvar'][f'{opts.alpha:g}']:.4g}")
     lines.append(f"  α-VaR upper bounds, confidence 1 − δ = {1 - opts.delta:g} "
                  "(Brown & Niekum 2018, exact binomial order statistic):")
@@ -57,18 +76,17 @@ def _loss_lines(opts, result) -> list[str]:
             lines.append(f"    α = {b['alpha']:g} ({b['sample_size']}): not available — "
                          f"{b['error']}")
         else:
-            ess = (f", ESS {b['effective_sample_size']:.0f}" if b["effective_sample_size"]
-                   else "")
-            lines.append(f"    α = {b['alpha']:g} ({b['sample_size']}: n = {b['num_samples']}{ess}, "
-                         f"k = {b['order_index']}): EVD <= {b['bound']:.4g}")
+            ess = (f" counted as {b['effective_sample_size']:.0f} effective draws"
+                   if b["effective_sample_size"] else "")
+            lines.append(f"    α = {b['alpha']:g}, from {b['num_samples']} draws{ess} (the "
+                         f"{b['order_index']}-th smallest loss): EVD <= {b['bound']:.4g}")
     nevd = doc["policy_loss"]["nevd"]
-    lines.append(f"Normalised EVD (0 optimal, 1 uniformly random): mean {nevd['mean']:.4g}, "
-                 f"HDI [{nevd['hdi'][0]:.4g}, {nevd['hdi'][1]:.4g}]")
+    lines.append(f"Normalised EVD (0 optimal, 1 uniformly random): "
+                 f"{interval_text(nevd, opts.hdi_prob)}")
     imp = doc["policy_loss"]["percent_improvement"]
     base = ("the uniformly random policy" if opts.baseline == "uniform"
             else f"the baseline policy in {opts.baseline}")
-    lines.append(f"Improvement over {base}: {imp['mean']:.4g} % "
-                 f"(HDI [{imp['hdi'][0]:.4g}, {imp['hdi'][1]:.4g}] %)")
+    lines.append(f"Improvement over {base} (%): {interval_text(imp, opts.hdi_prob)}")
     if result["wfcb"] is not None:
         lines.append(f"Worst-case feature-count bound ‖μ̂_E − μ(π)‖_∞ (valid for ‖w‖₁ <= 1): "
                      f"{result['wfcb']:.4g}")
