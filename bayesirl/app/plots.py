@@ -87,7 +87,7 @@ def _plot_trace(opts, run, result, plt):
     coords, note = _selected_coords(run, result, opts)
     rows = (len(coords["feature"]) if coords else run["idata"].posterior.sizes["feature"]) + 1
     axes = _arviz.plot_trace(run["idata"], var_names=["reward_weights", "evd"], coords=coords,
-                             compact=False, combined=False, legend=False,
+                             compact=False, combined=False, legend=True,
                              figsize=(11, 2.1 * rows))
     fig = axes.ravel()[0].figure
     fig.tight_layout()
@@ -120,17 +120,32 @@ def _plot_forest(opts, run, result, plt):
     post = run["idata"].posterior
     F = post.sizes["feature"]
     coords, note = None, ""
-    if F > MAX_FOREST_WEIGHTS:  # keep the plot readable: the most clearly non-zero weights
+    limit = float(result["diagnostics"].thresholds.get("r_hat_max", 1.01))
+    if F > MAX_FOREST_WEIGHTS:  # keep the plot readable: the flagged, then the clearest weights
         w = post["reward_weights"]
         score = np.abs(w.mean(("chain", "draw")).values) / (w.std(("chain", "draw")).values + 1e-12)
+        rhat = np.asarray(_arviz.rhat(run["idata"], var_names=["reward_weights"])
+                          ["reward_weights"].values)
+        score = np.where(np.nan_to_num(rhat) > limit, np.inf, score)  # flagged ones first
         keep = np.sort(np.argsort(-score)[:MAX_FOREST_WEIGHTS])
         coords = {"feature": list(post["feature"].values[keep])}
-        note = f" — {MAX_FOREST_WEIGHTS} of {F}, largest |mean| / sd"
+        note = f" — {MAX_FOREST_WEIGHTS} of {F}: those R-hat flags, then largest |mean| / sd"
     height = 1.6 + 0.28 * min(F, MAX_FOREST_WEIGHTS)
     axes = _arviz.plot_forest(run["idata"], var_names=["reward_weights"], coords=coords,
                               combined=True, hdi_prob=opts.hdi_prob, r_hat=True, ess=True,
                               figsize=(10, height))
     fig = axes.ravel()[0].figure
+    rhat_ax = axes.ravel()[-1]  # ArviZ puts the R-hat column last
+    values = [float(x) for dots in rhat_ax.collections for x, _ in dots.get_offsets()]
+    values = [v for v in values if np.isfinite(v)] or [1.0]
+    lo = min(0.995, min(values) - 0.002)
+    hi = max(max(values), limit)
+    rhat_ax.set_xlim(lo, hi + 0.25 * (hi - lo))  # every value and the threshold in view
+    rhat_ax.set_xticks(sorted({1.0, round(limit, 4), round(max(values), 4)}))
+    rhat_ax.tick_params(axis="x", labelsize=8, labelrotation=45)
+    rhat_ax.xaxis.set_major_formatter("{x:.3f}")
+    rhat_ax.axvline(limit, color="tab:red", lw=1, ls="--")
+    rhat_ax.set_title(f"r_hat (threshold {limit:.4g})")
     top = max(ax.get_position().y1 for ax in axes.ravel())
     fig.suptitle(f"Reward weights: posterior mean and {100 * opts.hdi_prob:g}% HDI "
                  f"(chains combined), with bulk ESS and R-hat{note}",

@@ -168,6 +168,8 @@ def _loss_entry(opts: ReportOptions, values, interval) -> dict:
     from bayesirl.analysis import conditional_value_at_risk, value_at_risk_bound
 
     alphas = sorted({*DEFAULT_ALPHAS, opts.alpha})
+    import numpy as np
+
     entry = {"mean": float(values.mean()), "median": float(np.median(values)),
              "sd": float(values.std()),
              "hdi": [float(interval.sel(hdi=h)) for h in ("lower", "higher")],

@@ -76,8 +76,8 @@ def _loss_lines(opts, result) -> list[str]:
             lines.append(f"    α = {b['alpha']:g} ({b['sample_size']}): not available — "
                          f"{b['error']}")
         else:
-            ess = (f" counted as {b['effective_sample_size']:.0f} effective draws"
-                   if b["effective_sample_size"] else "")
+            ess = (f", kept by thinning to the effective sample size "
+                   f"{b['effective_sample_size']:.0f}" if b["effective_sample_size"] else "")
             lines.append(f"    α = {b['alpha']:g}, from {b['num_samples']} draws{ess} (the "
                          f"{b['order_index']}-th smallest loss): EVD <= {b['bound']:.4g}")
     nevd = doc["policy_loss"]["nevd"]
