@@ -361,9 +361,9 @@ def resolve_margin(config: RunConfig, world: World) -> float:
     'equal' answers and 0 otherwise."""
     if config.margin is not None:
         return config.margin
-    prefs = world.comparisons()
-    has_equal = prefs is not None and bool(np.any(np.asarray(prefs.label) == 2))
-    return 1.0 if has_equal else 0.0
+    from bayesirl.likelihoods.bradley_terry import default_margin
+
+    return default_margin(world.comparisons())
 
 
 def beta_values(idata, config: RunConfig, sources, pick=None):

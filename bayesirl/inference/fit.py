@@ -41,6 +41,7 @@ from bayesirl.inference.samplers import (
     resolve_settings,
 )
 from bayesirl.likelihoods import Q_KINDS
+from bayesirl.likelihoods.bradley_terry import default_margin
 from bayesirl.likelihoods.sample_maxent import (
     MIN_ESS_FRACTION,
     check_importance_ess,
@@ -348,7 +349,7 @@ def fit_evidence(
     betas: dict | None = None,
     q: str | None = None,
     maxent_horizon: int | None = None,
-    margin: float = 0.0,
+    margin: float | None = None,
     predictive_groups: bool | None = None,
     feature_names=None,
     solver_kwargs: dict | None = None,
@@ -366,9 +367,12 @@ def fit_evidence(
         preferences: ``(trajectories, comparisons)`` as returned by
             :func:`~bayesirl.data.preferences.load_preferences` or
             :func:`~bayesirl.data.preferences.synthetic_preferences`.
-        method, prior, prior_scale, betas, q, maxent_horizon, margin, predictive_groups,
-            feature_names, solver_kwargs: see :func:`fit_reward` (``delta``: deprecated alias
-            of ``margin``).
+        method, prior, prior_scale, betas, q, maxent_horizon, predictive_groups,
+            feature_names, solver_kwargs: see :func:`fit_reward`.
+        margin: indifference margin δ >= 0 of weak preferences; default
+            :func:`~bayesirl.likelihoods.bradley_terry.default_margin` (1 when the comparisons
+            include "about equal" answers, else 0), as on the command line (``delta``:
+            deprecated alias).
         **fit_kwargs: ``num_samples``, ``num_warmup``, ``num_chains``, ``thinning``, ``seed``,
             ``progress_bar``, ``chain_method``, ``kernel_kwargs``, ``retry``, ``warn``.
 
@@ -380,6 +384,8 @@ def fit_evidence(
         data, bad priors / β's, "equal" labels with margin 0, data that do not fit the MDP.
     """
     trajs, prefs = preferences if preferences is not None else (None, None)
+    if margin is None:
+        margin = default_margin(prefs)
     inputs = EvidenceInputs(mdp=mdp, demonstrations=demos, preference_trajectories=trajs,
                             preferences=prefs)
     evidence = build_evidence(likelihoods, inputs, maxent_horizon=maxent_horizon, margin=margin)
@@ -444,7 +450,7 @@ def fit_trajectories(
     prior: str = "gaussian",
     prior_scale: float = 1.0,
     betas: dict | None = None,
-    margin: float = 0.0,
+    margin: float | None = None,
     **fit_kwargs,
 ) -> _arviz.InferenceData:
     """Posterior over linear reward weights from trajectory features, without an MDP.
@@ -461,7 +467,9 @@ def fit_trajectories(
         method: ``"auto"`` or a sampler.
         prior, prior_scale: prior over w (see :func:`~bayesirl.models.sample_reward_weights`).
         betas: ``{"bradley-terry" | "sample-maxent": β}``, numbers or NumPyro distributions.
-        margin: weak-preference margin δ >= 0; needed > 0 when labels include "equal".
+        margin: weak-preference margin δ >= 0; needed > 0 when labels include "equal";
+            default :func:`~bayesirl.likelihoods.bradley_terry.default_margin` (1 with
+            "equal" answers, else 0), as on the command line.
         **fit_kwargs: see :func:`fit_reward`. With ``method="mh"``, the L2-sphere prior and
             more than 32 features the random walk moves the direction by polar steps.
 
@@ -479,6 +487,8 @@ def fit_trajectories(
     """
     if not isinstance(trajectories, Trajectories):
         raise TypeError(f"trajectories: expected a Trajectories, got {type(trajectories).__name__}")
+    if margin is None:
+        margin = default_margin(preferences)
     margin = float(check_scalar(margin, "margin", low=0.0))
     if preferences is None and demonstrations is None:
         raise ValueError("preferences, demonstrations: expected at least one source of evidence")

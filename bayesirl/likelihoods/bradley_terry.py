@@ -29,7 +29,24 @@ from bayesirl.data.preferences import Preferences
 from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 
 __all__ = ["SOURCE", "PreferenceChoice", "PreferenceData", "bradley_terry_log_likelihood",
-           "log_sigmoid", "observe_preferences", "observe_reward_differences"]
+           "log_sigmoid", "observe_preferences", "observe_reward_differences",
+           "EQUAL_ANSWER_MARGIN", "default_margin"]
+
+#: The indifference margin δ (reward units of the trajectory return) used when comparisons
+#: include "about equal" answers and no margin is given: the command line and the Python API
+#: share it. δ must be > 0 for "equal" answers to have a probability.
+EQUAL_ANSWER_MARGIN = 1.0
+
+
+def default_margin(preferences) -> float:
+    """The margin δ when none is given: :data:`EQUAL_ANSWER_MARGIN` when ``preferences`` (a
+    :class:`~bayesirl.data.preferences.Preferences` with P comparisons, or None) include an
+    "about equal" answer (label 2), else 0 (strict Bradley–Terry)."""
+    if preferences is None:
+        return 0.0
+    import numpy as np
+
+    return EQUAL_ANSWER_MARGIN if bool(np.any(np.asarray(preferences.label) == 2)) else 0.0
 
 
 def log_sigmoid(x: Array) -> Array:

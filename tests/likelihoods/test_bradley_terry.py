@@ -59,3 +59,27 @@ def test_reward_differences_site_equals_returns_site():
     x = 2.0 * (np.asarray(returns)[first] - np.asarray(returns)[second])
     ref = np.sum(log_expit(np.where(np.asarray(prefs.label) == 0, x, -x)))
     np.testing.assert_allclose([a, b], ref, rtol=1e-12)
+
+
+def test_default_margin_is_one_with_equal_answers_and_zero_without():
+    """The API and the command line share one default δ (1 with "equal" answers)."""
+    from bayesirl.data.preferences import make_preferences
+    from bayesirl.likelihoods.bradley_terry import EQUAL_ANSWER_MARGIN, default_margin
+
+    strict = make_preferences(3, [(0, 1, "first"), (1, 2, "second")])
+    weak = make_preferences(3, [(0, 1, "first"), (1, 2, "equal")])
+    assert default_margin(strict) == 0.0 and default_margin(None) == 0.0
+    assert default_margin(weak) == EQUAL_ANSWER_MARGIN == 1.0
+
+
+def test_fit_trajectories_accepts_equal_answers_without_a_margin():
+    """The how-to's call on a file with "equal" answers works as given (δ = 1 chosen)."""
+    from bayesirl.data.preferences import make_preferences
+    from bayesirl.data.trajectories import make_trajectories
+    from bayesirl.inference.fit import fit_trajectories
+
+    trajectories = make_trajectories(feature_counts=np.eye(3))
+    prefs = make_preferences(3, [(0, 1, "first"), (1, 2, "equal")])
+    idata = fit_trajectories(trajectories, preferences=prefs, method="map", num_chains=1,
+                             progress_bar=False, warn=False)
+    assert np.isfinite(idata.posterior["reward_weights"].values).all()
