@@ -18,7 +18,12 @@ FIT = ["-m", "bayesirl.cli", "fit", "--env", "gridworld", "--grid-size", "3x3",
        "--num-features", "2", "--num-demos", "5", "--sampler", "map", "--quiet"]
 #: Seconds after start at which SIGINT is sent: during Python's imports of NumPy and JAX (the
 #: whole command takes 10 s or more, so each lands before the run can be written).
-DELAYS_S = (0.3, 1.0, 2.5)
+DELAYS_S = (0.5, 1.0, 2.5)
+#: A bare interpreter that gives the command SIGINT's default disposition (a test worker may
+#: ignore SIGINT, and an ignored signal stays ignored across exec) and then becomes it; no
+#: Python code runs between fork and exec (JAX warns about forks of its threads).
+_WITH_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                        "os.execv(sys.argv[1], sys.argv[1:])")
 
 
 def _snapshot(folder) -> dict:
@@ -89,9 +94,9 @@ def test_sigint_at_any_moment_writes_nothing_and_keeps_the_old_run(tmp_path):
         fresh = tmp_path / f"fresh-{delay}"
         for out, force in ((old, ["--force"]), (fresh, [])):
             proc = subprocess.Popen(
-                [sys.executable, *FIT, "--out", str(out), *force], cwd=tmp_path, env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                [sys.executable, "-S", "-E", "-c", _WITH_DEFAULT_SIGINT, sys.executable, *FIT,
+                 "--out", str(out), *force], cwd=tmp_path, env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(delay)
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=300)

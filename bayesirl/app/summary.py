@@ -284,8 +284,11 @@ def row_label(name, labels: list | None) -> str:
     for a β row, else ""."""
     text = str(name)
     if text.startswith("reward_weights[") and labels:
-        k = int(text[len("reward_weights["):-1].split(",")[0])
-        return str(labels[k]) if k < len(labels) else ""
+        inside = text[len("reward_weights["):-1].split(",")[0].strip()
+        if not inside.lstrip("-").isdigit():
+            return inside  # the coordinate is the feature's own name
+        k = int(inside)
+        return str(labels[k]) if 0 <= k < len(labels) else ""
     return "rationality β" if text.startswith("beta") else ""
 
 
