@@ -104,7 +104,7 @@ def stack_draws(name: str, network, samples: dict) -> object:
     Args:
         name: the module name given to ``random_eqx_module``.
         network: the template network.
-        samples: NumPyro samples by site name, each (M, *leaf shape) (``group_by_chain=False``).
+        samples: NumPyro samples by site name, each of shape (M, ...) with the leaf's own shape after M (``group_by_chain=False``).
 
     Returns:
         The parameter pytree of ``eqx.partition(network, eqx.is_array)`` with (M, ...) leaves.

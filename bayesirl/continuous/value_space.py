@@ -71,7 +71,7 @@ def value_space_model(observations: Array, actions: Array, next_observations: Ar
         next_observations: (N, D) standardised successors s'_n.
         dones: (N,) bool, s'_n terminal.
         network: template equinox network ``(D,) -> (A,)``; its weights are the site
-            ``"q/<leaf path>"`` with prior Normal(0, ``weight_scale``²).
+            ``"q/<leaf path>"`` with prior Normal(0, σ_w²), σ_w = ``weight_scale``.
         discount: γ in [0, 1).
         beta: fixed rationality β > 0, or None to sample ``"beta"`` ~ LogNormal(log 3, 0.5²).
         reward_scale: σ_r of the Normal(0, σ_r²) reward prior.

@@ -2,11 +2,11 @@
 Q-network kept consistent with it by a TD term.
 
 AVRIL (Chan & van der Schaar, "Scalable Bayesian Inverse Reinforcement Learning", ICLR 2021,
-Sec. 3, Eq. 9) maximises, over a reward encoder q_φ(r | s, a) and a Q-network Q_θ,
+Sec. 3, Eq. 9) maximises, over a reward encoder q_φ(r | s, a) and a Q-network Q_θ::
 
     E_q[log p(a | s; Q_θ)] − KL(q_φ(R) ‖ p(R)) + λ · log q_φ(Q_θ(s, a) − γ Q_θ(s', a')).
 
-We write the same three terms as a NumPyro model and guide, fit by SVI (Trace_ELBO, Adam):
+We write the same three terms as a NumPyro model and guide, fit by SVI (Trace_ELBO, Adam)::
 
     model:  θ = point estimate (``numpyro.param`` via ``eqx_module``)
             r_n ~ Normal(0, σ_r²)                             reward prior at each step

@@ -367,8 +367,8 @@ def fit_evidence(
         preferences: ``(trajectories, comparisons)`` as returned by
             :func:`~bayesirl.data.preferences.load_preferences` or
             :func:`~bayesirl.data.preferences.synthetic_preferences`.
-        method, prior, prior_scale, betas, q, maxent_horizon, predictive_groups,
-            feature_names, solver_kwargs: see :func:`fit_reward`.
+        method, prior, prior_scale, betas, q, maxent_horizon: see :func:`fit_reward`.
+        predictive_groups, feature_names, solver_kwargs: see :func:`fit_reward`.
         margin: indifference margin δ >= 0 of weak preferences; default
             :func:`~bayesirl.likelihoods.bradley_terry.default_margin` (1 when the comparisons
             include "about equal" answers, else 0), as on the command line (``delta``:

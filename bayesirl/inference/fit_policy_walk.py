@@ -168,8 +168,9 @@ def policy_walk_posterior(mdp: MDP, pairs, *, beta, prior: str = "l2-sphere", q:
     Args:
         mdp: the MDP (S states, A actions, F features).
         pairs: the P demonstration pairs (:func:`~bayesirl.likelihoods.demonstration_pairs`).
-        beta, prior, q, num_samples, num_warmup, num_chains, thinning, seed, feature_names,
-            sampler_kwargs: see :func:`fit_policy_walk`.
+        beta, prior, q: see :func:`fit_policy_walk`.
+        num_samples, num_warmup, num_chains, thinning, seed: see :func:`fit_policy_walk`.
+        feature_names, sampler_kwargs: see :func:`fit_policy_walk`.
 
     Returns:
         ``InferenceData`` with the posterior (C, D, F), ``sample_stats`` and ``observed_data``.
