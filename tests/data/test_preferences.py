@@ -129,8 +129,10 @@ def test_recovers_weights_from_preferences():
 
 
 def test_equal_labels_need_delta():
+    """An explicit margin of 0 (strict Bradley-Terry) cannot explain an 'equal' answer."""
     env = gridworld(3, 3, num_features=2, seed=0)
     trajs = make_demonstrations([([0, 1], [3, 3]), ([4, 5], [3, 3])])
     prefs = make_preferences(2, [(0, 1, "equal")])
     with pytest.raises(ValueError, match="margin > 0"):
-        fit_evidence(env.mdp, likelihoods="bradley-terry", preferences=(trajs, prefs), method="map")
+        fit_evidence(env.mdp, likelihoods="bradley-terry", preferences=(trajs, prefs), method="map",
+                     margin=0.0)

@@ -123,7 +123,7 @@ INVALID = [
     (dict(trajectories=np.eye(3)), TypeError, "trajectories: expected a Trajectories"),
     (dict(), ValueError, "expected at least one source"),
     (dict(preferences=make_preferences(5, [(0, 4, 0)])), ValueError, "preferences.second"),
-    (dict(preferences=make_preferences(3, [(0, 1, 2)])), ValueError, "margin: 'equal'"),
+    (dict(preferences=make_preferences(3, [(0, 1, 2)]), margin=0.0), ValueError, "margin: 'equal'"),
     (dict(preferences=PREFS, margin=-1.0), ValueError, "margin"),
     (dict(demonstrations=[0]), ValueError, "needs the sampling log-probabilities"),
     (dict(preferences=PREFS, background=[1]), ValueError, "background: background"),
