@@ -307,6 +307,15 @@ class WorldSpec:
     num_preferences: int = 0
     data_seed: int = DEFAULT_DATA_SEED
 
+    def applicable(self) -> tuple[str, ...]:
+        """Names of the settings that apply to this kind of world: those that are set, plus the
+        simulated evidence's sizes and seed for a built-in environment."""
+        simulated = ("num_demos", "num_preferences", "data_seed") if self.env else ()
+        return tuple(f.name for f in dataclasses.fields(self)
+                     if getattr(self, f.name) is not None
+                     and (f.name in simulated or f.name not in ("num_demos", "num_preferences",
+                                                                "data_seed")))
+
     def __post_init__(self):
         if self.trajectories is not None:
             self._check_trajectories()
@@ -635,6 +644,8 @@ class RunConfig:
             part = {}
             for f in dataclasses.fields(obj):
                 value = getattr(obj, f.name)
+                if spec == "world" and f.name not in obj.applicable():
+                    continue  # settings of another kind of world are not written
                 if f.name == "betas":
                     value = {src: b.to_json() for src, b in value.items()}
                 elif isinstance(value, tuple):

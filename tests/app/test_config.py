@@ -51,3 +51,19 @@ def test_the_limits_themselves_are_accepted():
                        num_samples=COUNT_MAX, num_demos=COUNT_MAX, margin=0.0)
     assert (config.seed, config.data_seed, config.num_samples) == (SEED_MAX, SEED_MAX, COUNT_MAX)
     assert config.betas["boltzmann"].value == BETA_MAX
+
+
+@pytest.mark.parametrize("settings, written, absent", [
+    (dict(env="gridworld"), {"env", "grid_size", "num_features", "num_demos", "data_seed"},
+     {"mdp", "demos", "trajectories"}),
+    (dict(env="FrozenLake8x8-v1"), {"env", "num_demos", "data_seed"},
+     {"grid_size", "num_features", "mdp"}),
+    (dict(mdp="world.npz", demos="demos.npz"), {"mdp", "demos"},
+     {"env", "grid_size", "num_features", "num_demos", "num_preferences", "data_seed"}),
+], ids=["gridworld", "frozenlake", "files"])
+def test_only_the_worlds_own_settings_are_written_and_read_back(settings, written, absent):
+    config = RunConfig(**settings)
+    world = config.to_json()["world"]
+    assert written <= set(world) and not absent & set(world), sorted(world)
+    assert not absent & set(config.flat_json())
+    assert RunConfig.from_json(config.to_json()) == config
