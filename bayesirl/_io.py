@@ -48,6 +48,7 @@ __all__ = [
     "staged_folder",
     "check_output_folder",
     "replace_folder",
+    "set_aside_copy",
     "clean_stale_staging",
     "deferred_signals",
     "claim_file",
@@ -453,6 +454,30 @@ def clean_stale_staging(parent: str | os.PathLike) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
+
+
+def set_aside_copy(target: str | os.PathLike) -> str | None:
+    """The previous version of the folder ``target`` that a bayesirl process killed while
+    replacing it moved aside (a ``.bayesirl-*`` folder beside it whose marker names ``target``
+    and says ``"old"``), or None. :func:`clean_stale_staging` renames it back."""
+    target = os.path.abspath(os.fspath(target))
+    parent, name = os.path.split(target)
+    try:
+        entries = sorted(os.listdir(parent))
+    except OSError:
+        return None
+    for entry in entries:
+        path = os.path.join(parent, entry)
+        if not entry.startswith(STAGING_PREFIX) or not os.path.isdir(path):
+            continue
+        try:
+            with open(os.path.join(path, STAGING_MARKER)) as f:
+                info = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and info.get("kind") == "old" and info.get("target") == name:
+            return path
+    return None
 
 
 #: A claim whose file cannot be read (being written) counts as held for this many seconds.

@@ -79,6 +79,27 @@ def test_stale_staging_is_cleaned_and_a_moved_aside_run_restored(tmp_path):
     assert os.listdir(tmp_path / "run") == ["summary.json"]
 
 
+def test_a_run_set_aside_by_a_killed_fit_is_named_with_how_to_restore_it(tmp_path):
+    from bayesirl._io import set_aside_copy
+    from bayesirl.app.errors import UsageError
+    from bayesirl.app.report import ReportOptions, run_report
+    from bayesirl.app.run import load_run
+
+    old = tmp_path / ".bayesirl-old-run-y"
+    old.mkdir()
+    (old / STAGING_MARKER).write_text(json.dumps(
+        {"pid": _dead_pid(), "host": "elsewhere", "target": "run", "kind": "old"}))
+    assert set_aside_copy(tmp_path / "run") == str(old)
+    assert set_aside_copy(tmp_path / "other") is None
+    for call in (lambda: load_run(tmp_path / "run"),
+                 lambda: run_report(str(tmp_path / "run"), ReportOptions())):
+        with pytest.raises(UsageError, match=r"does not exist: a fit killed while replacing it "
+                                             r"left the previous run in .*\.bayesirl-old-run-y"):
+            call()
+    with pytest.raises(UsageError, match="is not a folder"):
+        load_run(tmp_path / "other")
+
+
 # --- Failures of the atomic writers: a clear error naming the user's path, nothing left ------
 
 

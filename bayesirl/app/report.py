@@ -28,7 +28,7 @@ from bayesirl._io import staged_folder, to_jsonable, write_json, write_text
 from bayesirl.app.errors import UsageError
 from bayesirl.app.plots import write_plots
 from bayesirl.app.report_text import policy_description, render_text
-from bayesirl.app.run import load_run
+from bayesirl.app.run import load_run, missing_run_error
 from bayesirl.app.world import rebuild_environment
 
 __all__ = ["ReportOptions", "run_report", "analyse", "read_policy", "REPORT_FOLDER",
@@ -75,6 +75,7 @@ class ReportOptions:
 
 def _target(run_dir: str, force: bool) -> str:
     if not os.path.isdir(run_dir):
+        missing_run_error(run_dir)
         raise UsageError(f"DIR: {run_dir} is not a folder")
     out = os.path.join(run_dir, REPORT_FOLDER)
     if os.path.exists(out) and not force:

@@ -25,7 +25,7 @@ from bayesirl.app.world import (
     load_world,
 )
 
-__all__ = ["Run", "load_run", "read_config", "REDO_HINT", "POSTERIOR_FILE", "CONFIG_FILE",
+__all__ = ["Run", "load_run", "missing_run_error", "read_config", "REDO_HINT", "POSTERIOR_FILE", "CONFIG_FILE",
            "SUMMARY_FILE"]
 
 #: The files every run folder holds besides its world's input copies.
@@ -108,6 +108,22 @@ def read_config(path: str, summary: dict | None = None) -> RunConfig | None:
                          f"cannot be read ({err}); {REDO_HINT}") from None
 
 
+def missing_run_error(path: str) -> None:
+    """Raise a UsageError that says how to restore ``path`` when it is missing because a fit
+    was killed while replacing it (the previous run is then in a ``.bayesirl-*`` folder beside
+    it); return otherwise."""
+    from bayesirl._io import set_aside_copy
+
+    if os.path.lexists(path):
+        return
+    aside = set_aside_copy(path)
+    if aside is not None:
+        raise UsageError(f"DIR: {path} does not exist: a fit killed while replacing it left the "
+                         f"previous run in {aside}; rename that folder back to {path}, or "
+                         "start any 'bayesirl fit' with an --out in the same folder, which "
+                         "restores it")
+
+
 def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
     """Load a run folder (an MDP run or a trajectory run).
 
@@ -125,6 +141,7 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
 
     path = os.fspath(path)
     if not os.path.isdir(path):
+        missing_run_error(path)
         raise UsageError(f"DIR: {path} is not a folder (it has no mdp.npz or trajectories.npz "
                          "and no posterior.nc); give a folder written by "
                          "'bayesirl fit --out DIR'")
