@@ -19,7 +19,7 @@ from bayesirl.data.rankings import (
     save_rankings,
 )
 from bayesirl.data.trajectories import make_trajectories
-from bayesirl.inference import fit_trajectories
+from bayesirl.inference import fit_evidence, fit_trajectories
 from bayesirl.inference.predictive import log_likelihood
 from bayesirl.inference.sbc import fit_replications, simulate_replications
 from bayesirl.likelihoods.plackett_luce import (
@@ -120,6 +120,10 @@ def test_both_worlds_build_the_same_data():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=RTOL_EXACT)
     np.testing.assert_array_equal(in_mdp.options, [[4, 1, 0], [2, 5, 0]])
     np.testing.assert_array_equal(in_mdp.available, [[1, 1, 1], [1, 1, 0]])
+    idata = fit_evidence(mdp, likelihoods=("plackett-luce",), rankings=(demos, orders),
+                         method="map", num_chains=2)
+    assert idata.posterior.attrs["sources"] == ["plackett-luce"]
+    assert idata.posterior["reward_weights"].shape == (1, 1, 2)
 
 
 def test_posterior_of_one_weight_matches_quadrature():
