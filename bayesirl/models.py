@@ -324,7 +324,10 @@ def reward_model(evidence: Evidence, mdp: MDP | None = None, *, prior: str = "ga
       (Brown et al. 2019, 2020; Bıyık et al. 2019 for margin > 0), site
       ``"preference_labels"``; no MDP solve;
     * ``sample-maxent`` — the factor ``"sample_maxent"``, ``Σ_d β w·Φ_d − D log Ẑ(w)``
-      (Boularias et al. 2011); no MDP.
+      (Boularias et al. 2011); no MDP;
+    * ``plackett-luce`` — ``order_r ~ PlackettLuce(β w·Φ[options_r])``, each ranking of
+      trajectories one observation (Plackett 1975; Luce 1959), site ``"ranking_orders"``; no
+      MDP solve.
 
     The first learned β is sampled jointly with the direction as ``θ = β·w``
     (:class:`ScaledSphere`, needs a sphere prior); further learned β's are sampled from their
@@ -403,23 +406,27 @@ def build_evidence(names, inputs: EvidenceInputs, **options) -> Evidence:
 
 
 def trajectory_evidence(trajectories, *, preferences=None, demonstrations=None, background=None,
-                        dtype=None) -> Evidence:
-    """Evidence from one trajectory set (no MDP): Bradley–Terry over ``preferences`` and/or
+                        dtype=None, rankings=None) -> Evidence:
+    """Evidence from one trajectory set (no MDP): Bradley–Terry over ``preferences``,
     sample-based MaxEnt over the rows ``demonstrations`` with the ``background`` rows (default:
-    every other row); ``dtype`` casts its floating arrays (default: JAX's default float). The
+    every other row) and/or Plackett–Luce over ``rankings`` (R rankings of rows, each one
+    observation); ``dtype`` casts its floating arrays (default: JAX's default float). The
     margin of 'equal' labels is not checked here (the model's ``margin`` is).
 
     Raises:
         ValueError: no evidence; ids out of range; a background without log-probabilities.
     """
-    if preferences is None and demonstrations is None:
-        raise ValueError("preferences, demonstrations: expected at least one source of evidence")
+    if preferences is None and demonstrations is None and rankings is None:
+        raise ValueError("preferences, demonstrations, rankings: expected at least one source of "
+                         "evidence")
     names = (["bradley-terry"] if preferences is not None else []) + (
-        ["sample-maxent"] if demonstrations is not None else [])
+        ["sample-maxent"] if demonstrations is not None else []) + (
+        ["plackett-luce"] if rankings is not None else [])
     if demonstrations is None and background is not None:
         raise ValueError("background: background trajectories need demonstrations")
     inputs = EvidenceInputs(trajectories=trajectories, preferences=preferences,
-                            demonstration_ids=demonstrations, background_ids=background)
+                            demonstration_ids=demonstrations, background_ids=background,
+                            rankings=rankings)
     evidence = build_evidence(names, inputs, margin=1.0)
     if dtype is None:
         return evidence

@@ -1,7 +1,8 @@
 """Simulation-based calibration of every likelihood × sampler on a tiny gridworld.
 
 For each row (likelihood, sampler): draw R reward-weight vectors from the prior, simulate the
-evidence of each (actions at fixed demonstrated states, labels of fixed comparisons), sample
+evidence of each (actions at fixed demonstrated states, labels of fixed comparisons, orders of
+fixed rankings), sample
 each posterior (R chains ``vmap``-ed), rank the truth among L thinned draws and test the ranks
 for uniformity (χ², B bins, Bonferroni over the F weights, threshold α = 0.01; Talts et al.
 2018). Writes a JSON table and a figure (rank histograms, ECDF differences with simultaneous
@@ -35,6 +36,8 @@ from bayesirl.likelihoods import demonstration_pairs  # noqa: E402
 from bayesirl.models import Evidence  # noqa: E402
 from bayesirl.solvers.occupancy import empirical_feature_counts  # noqa: E402
 from bayesirl.data.preferences import make_preferences  # noqa: E402
+from bayesirl.data.rankings import make_trajectory_rankings  # noqa: E402
+from bayesirl.likelihoods.plackett_luce import ranking_data  # noqa: E402
 
 #: (likelihood, samplers): NUTS needs a differentiable likelihood (not hard Q).
 ROWS = {
@@ -45,6 +48,7 @@ ROWS = {
     "bradley-terry-strict": ("nuts", "mh"),
     "bradley-terry-weak": ("nuts", "mh"),
     "joint": ("nuts", "mh"),
+    "plackett-luce": ("nuts", "mh"),
 }
 WEAK_MARGIN = 0.5  # δ of the weak-preference rows
 
@@ -64,10 +68,15 @@ def world(args):
     prefs = make_preferences(N, list(zip(first.tolist(), second.tolist(),
                                          [0] * args.num_comparisons)))
     counts = empirical_feature_counts(mdp, demos)
-    return mdp, pairs, counts, prefs
+    # Plackett–Luce rows: rankings of 2–5 rollouts each; every third a top-2 of those offered
+    offered = [rng.choice(N, size=int(rng.integers(2, 6)), replace=False).tolist()
+               for _ in range(args.num_rankings)]
+    ranked = [o if r % 3 or len(o) == 2 else o[:2] for r, o in enumerate(offered)]
+    rankings = make_trajectory_rankings(ranked, N, offered=offered)
+    return mdp, pairs, counts, prefs, rankings
 
 
-def row_setup(likelihood, pairs, counts, prefs, horizon):
+def row_setup(likelihood, pairs, counts, prefs, rankings, horizon):
     """Evidence (covariates) and model keyword arguments of a row."""
     kw = dict(prior="gaussian")
     if likelihood == "boltzmann-soft":
@@ -78,6 +87,8 @@ def row_setup(likelihood, pairs, counts, prefs, horizon):
         return Evidence(maxent=pairs), dict(kw, maxent_horizon=horizon)
     if likelihood == "maxent-discounted":
         return Evidence(maxent=pairs), dict(kw, maxent_horizon=None)
+    if likelihood == "plackett-luce":
+        return Evidence(plackett_luce=ranking_data(counts, rankings)), kw
     bt = dict(preference_features=counts, preferences=prefs)
     if likelihood == "bradley-terry-strict":
         return Evidence(**bt), kw
@@ -152,6 +163,8 @@ def main(argv=None):
     parser.add_argument("--num-demos", type=int, default=10)
     parser.add_argument("--horizon", type=int, default=6)
     parser.add_argument("--num-comparisons", type=int, default=40)
+    parser.add_argument("--num-rankings", type=int, default=15,
+                        help="rankings (of 2–5 trajectories) of the plackett-luce rows")
     parser.add_argument("--rows", default="all",
                         help="comma-separated likelihood:sampler pairs, or 'all'")
     parser.add_argument("--json", default=None, help="write the table here")

@@ -3,7 +3,8 @@
 Everything here is a validated, immutable pytree (NamedTuple) plus its file format:
 :class:`MDP` (:mod:`bayesirl.data.mdp`), :class:`Demonstrations` (:mod:`bayesirl.data.demos`),
 :class:`Preferences` (:mod:`bayesirl.data.preferences`), :class:`ChoiceSets` and
-:class:`Rankings` of options (:mod:`bayesirl.data.choices`) and the built-in environments
+:class:`Rankings` of options (:mod:`bayesirl.data.choices`), :class:`TrajectoryRankings`
+(:mod:`bayesirl.data.rankings`) and the built-in environments
 (:mod:`bayesirl.data.envs`).
 """
 
@@ -51,6 +52,12 @@ from bayesirl.data.preferences import (
     synthetic_preferences,
     trajectory_returns,
 )
+from bayesirl.data.rankings import (
+    TrajectoryRankings,
+    load_rankings,
+    make_trajectory_rankings,
+    save_rankings,
+)
 from bayesirl.data.sparse_build import pad_states, sparse_mdp_from_chunks
 
 __all__ = [
@@ -64,5 +71,6 @@ __all__ = [
     "Environment", "make_environment", "gridworld", "from_gymnasium",
     "ChoiceSets", "Rankings", "ChoiceData", "make_choice_sets", "make_rankings", "save_choices",
     "load_choices",
+    "TrajectoryRankings", "make_trajectory_rankings", "save_rankings", "load_rankings",
     "sparse_mdp_from_chunks", "pad_states",
 ]

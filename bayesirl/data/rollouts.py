@@ -6,7 +6,8 @@ log-probabilities and the environment's return, and returns
 :class:`~bayesirl.data.trajectories.Trajectories`. :func:`noise_ladder_preferences` is D-REX
 (Brown, Goo & Niekum, CoRL 2019): roll out a policy (e.g. a behavioural-cloning policy) with
 ε-greedy noise at a ladder of ε and rank the trajectories by their noise level, less noise
-preferred, without any human label.
+preferred, without any human label; :func:`noise_ladder_rankings` gives the same ladder as
+Plackett–Luce rankings (each ranking one observation, :func:`rank_by_noise`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from tqdm.auto import tqdm
 
 from bayesirl._validate import as_float_array, check_scalar
 from bayesirl.data.preferences import Preferences, make_preferences
+from bayesirl.data.rankings import TrajectoryRankings, make_trajectory_rankings
 from bayesirl.data.trajectories import Trajectories, make_trajectories
 
-__all__ = ["NoiseLadder", "rollout_features", "noise_ladder_preferences"]
+__all__ = ["NoiseLadder", "RankedNoiseLadder", "rollout_features", "noise_ladder_preferences",
+           "noise_ladder_rankings", "rank_by_noise"]
 
 #: Episode cap when neither ``max_steps`` nor the environment's time limit gives one.
 DEFAULT_MAX_STEPS = 1000
@@ -40,6 +43,22 @@ class NoiseLadder(NamedTuple):
 
     trajectories: Trajectories
     preferences: Preferences
+    noise: np.ndarray
+
+
+class RankedNoiseLadder(NamedTuple):
+    """D-REX data as rankings: trajectories, their rankings by noise, each one's noise level.
+
+    Attributes:
+        trajectories: N = L · M trajectories (L levels, M episodes each; log-probabilities
+            under their own ε-greedy policy).
+        rankings: M rankings of length L (:func:`rank_by_noise`), each one Plackett–Luce
+            observation.
+        noise: (N,) the ε each trajectory was rolled out with.
+    """
+
+    trajectories: Trajectories
+    rankings: TrajectoryRankings
     noise: np.ndarray
 
 
@@ -226,6 +245,33 @@ def rollout_features(
     return _stack(episodes, float(discount), feature_names)
 
 
+def _check_ladder(noise_levels, episodes_per_level) -> tuple[np.ndarray, int]:
+    """The levels sorted (less noise first) and the episode count, checked."""
+    levels = as_float_array(noise_levels, "noise_levels", ndim=1)
+    if np.unique(levels).size != levels.size or levels.size < 2:
+        raise ValueError(f"noise_levels: expected at least two distinct ε, got {levels.tolist()}")
+    if ((levels < 0) | (levels > 1)).any():
+        raise ValueError(f"noise_levels: expected ε in [0, 1], got {levels.tolist()}")
+    K = check_scalar(episodes_per_level, "episodes_per_level", low=1, integer=True)
+    return np.sort(levels), K
+
+
+def _ladder_rollouts(env, policy, phi, levels: np.ndarray, K: int, seed: int,
+                     rollout_kwargs: dict) -> Trajectories:
+    """K episodes at each ε of ``levels`` (level i seeded ``seed + i``), level by level."""
+    parts = [rollout_features(env, policy, phi, K, seed=seed + i, epsilon=float(eps),
+                              **rollout_kwargs) for i, eps in enumerate(levels)]
+    T = max(p.mask.shape[1] for p in parts)
+    pad = lambda x, fill: np.concatenate(  # noqa: E731
+        [np.pad(p, [(0, 0), (0, T - p.shape[1])] + [(0, 0)] * (p.ndim - 2),
+                constant_values=fill) for p in x])
+    return make_trajectories(
+        features=pad([p.features for p in parts], 0.0), mask=pad([p.mask for p in parts], False),
+        log_probs=np.concatenate([p.log_probs for p in parts]),
+        returns=np.concatenate([p.returns for p in parts]), discount=parts[0].discount,
+        feature_names=parts[0].feature_names)
+
+
 def noise_ladder_preferences(
     env,
     policy: Callable,
@@ -236,7 +282,7 @@ def noise_ladder_preferences(
     seed: int = 0,
     **rollout_kwargs,
 ) -> NoiseLadder:
-    """D-REX automatic rankings (Brown, Goo & Niekum, CoRL 2019, Sec. 4).
+    """D-REX automatic rankings (Brown, Goo & Niekum, CoRL 2019, Sec. 4), as comparisons.
 
     Rolls out ``policy`` with ε-greedy noise at each level of ``noise_levels``
     (``episodes_per_level`` episodes each, level i seeded ``seed + i``) and ranks the
@@ -244,6 +290,12 @@ def noise_ladder_preferences(
     of a higher level; trajectories of one level are not compared (the ranking of
     :func:`~bayesirl.data.preferences.ranking_to_comparisons` with ties). D-REX assumes the
     policy is better than random, so that more noise means lower return on average.
+
+    The Bradley–Terry likelihood counts each of these comparisons as an independent
+    observation, although they come from one ranking (L levels × M episodes give
+    ``L (L − 1) / 2 · M²`` comparisons from ``L · M`` trajectories), which makes its posterior
+    over-confident; :func:`noise_ladder_rankings` gives the same ladder as Plackett–Luce
+    rankings, each one observation.
 
     Args:
         env, policy, phi: see :func:`rollout_features` (discrete actions).
@@ -260,24 +312,80 @@ def noise_ladder_preferences(
         ValueError: fewer than two distinct levels, a level outside [0, 1], and as
             :func:`rollout_features`.
     """
-    levels = as_float_array(noise_levels, "noise_levels", ndim=1)
-    if np.unique(levels).size != levels.size or levels.size < 2:
-        raise ValueError(f"noise_levels: expected at least two distinct ε, got {levels.tolist()}")
-    if ((levels < 0) | (levels > 1)).any():
-        raise ValueError(f"noise_levels: expected ε in [0, 1], got {levels.tolist()}")
-    K = check_scalar(episodes_per_level, "episodes_per_level", low=1, integer=True)
-    levels = np.sort(levels)
-    parts = [rollout_features(env, policy, phi, K, seed=seed + i, epsilon=float(eps),
-                              **rollout_kwargs) for i, eps in enumerate(levels)]
-    T = max(p.mask.shape[1] for p in parts)
-    pad = lambda x, fill: np.concatenate(  # noqa: E731
-        [np.pad(p, [(0, 0), (0, T - p.shape[1])] + [(0, 0)] * (p.ndim - 2),
-                constant_values=fill) for p in x])
-    trajectories = make_trajectories(
-        features=pad([p.features for p in parts], 0.0), mask=pad([p.mask for p in parts], False),
-        log_probs=np.concatenate([p.log_probs for p in parts]),
-        returns=np.concatenate([p.returns for p in parts]), discount=parts[0].discount,
-        feature_names=parts[0].feature_names)
+    levels, K = _check_ladder(noise_levels, episodes_per_level)
+    trajectories = _ladder_rollouts(env, policy, phi, levels, K, seed, rollout_kwargs)
     ranking = [list(range(i * K, (i + 1) * K)) for i in range(levels.size)]
     preferences = make_preferences(trajectories.num_trajectories, rankings=[ranking])
     return NoiseLadder(trajectories, preferences, np.repeat(levels, K))
+
+
+def rank_by_noise(noise) -> TrajectoryRankings:
+    """D-REX rankings of trajectories by their noise level, less noise first, each ranking ONE
+    Plackett–Luce observation.
+
+    Trajectories of one level are exchangeable (no order between them is known), so the ladder
+    is cut into M rankings: ranking m holds the m-th trajectory (in index order) of every level
+    that has one, ordered by level. Every trajectory enters exactly one ranking; with L levels
+    and M trajectories per level that is M rankings of length L, i.e. M (L − 1) choice terms
+    from L · M trajectories, where the all-pairs comparisons count
+    ``L (L − 1) / 2 · M²`` (Brown, Goo & Niekum, CoRL 2019). This is the honest count of
+    independent observations: each noisy rollout is one random draw and is used once; the
+    likelihood of the full ladder with ties (a partial order) would need a sum over the orders
+    within every level, and these M rankings use a subset of its information, so the
+    posterior is, if anything, less confident than the exact partial-order likelihood.
+
+    Args:
+        noise: (N,) the ε each trajectory was rolled out with (any order; equal values form a
+            level).
+
+    Returns:
+        :class:`~bayesirl.data.rankings.TrajectoryRankings`, M = the largest number of
+        trajectories of a level; a ranking covering only one level (a level with more
+        trajectories than every other) is left out.
+
+    Raises:
+        ValueError: ``noise`` not a finite 1-D array, fewer than two distinct levels.
+    """
+    noise = as_float_array(noise, "noise", ndim=1)
+    levels = np.unique(noise)
+    if levels.size < 2:
+        raise ValueError(f"noise: expected at least two distinct noise levels, got "
+                         f"{levels.tolist()}")
+    members = [np.flatnonzero(noise == e) for e in levels]  # ascending ε: less noise first
+    M = max(len(m) for m in members)
+    rankings = [[int(m[j]) for m in members if j < len(m)] for j in range(M)]
+    return make_trajectory_rankings([r for r in rankings if len(r) >= 2], noise.size)
+
+
+def noise_ladder_rankings(
+    env,
+    policy: Callable,
+    phi: Callable,
+    noise_levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+    episodes_per_level: int = 5,
+    *,
+    seed: int = 0,
+    **rollout_kwargs,
+) -> RankedNoiseLadder:
+    """D-REX automatic rankings (Brown, Goo & Niekum, CoRL 2019, Sec. 4), as Plackett–Luce
+    rankings (Plackett 1975): the rollouts of :func:`noise_ladder_preferences` (same seeds,
+    same trajectories) ranked by :func:`rank_by_noise`: ``episodes_per_level`` rankings, ranking
+    m the m-th episode of every level, less noise first.
+
+    Args:
+        env, policy, phi: see :func:`rollout_features` (discrete actions).
+        noise_levels: L >= 2 distinct ε in [0, 1], any order.
+        episodes_per_level: episodes per level M (>= 1): the number of rankings.
+        seed: integer seed.
+        **rollout_kwargs: as :func:`noise_ladder_preferences`.
+
+    Returns:
+        :class:`RankedNoiseLadder`: M rankings of length L.
+
+    Raises:
+        ValueError: as :func:`noise_ladder_preferences`.
+    """
+    levels, K = _check_ladder(noise_levels, episodes_per_level)
+    trajectories = _ladder_rollouts(env, policy, phi, levels, K, seed, rollout_kwargs)
+    noise = np.repeat(levels, K)
+    return RankedNoiseLadder(trajectories, rank_by_noise(noise), noise)

@@ -343,6 +343,7 @@ def fit_evidence(
     likelihoods=("boltzmann",),
     demos: Demonstrations | None = None,
     preferences: tuple[Demonstrations, Preferences] | None = None,
+    rankings: tuple | None = None,
     method: str = "auto",
     prior: str = "gaussian",
     prior_scale: float = 1.0,
@@ -362,11 +363,15 @@ def fit_evidence(
     Args:
         mdp: the MDP.
         likelihoods: source names (:data:`bayesirl.models.SOURCES`): ``"boltzmann"`` and/or
-            ``"maxent"`` (need ``demos``), ``"bradley-terry"`` (needs ``preferences``).
+            ``"maxent"`` (need ``demos``), ``"bradley-terry"`` (needs ``preferences``),
+            ``"plackett-luce"`` (needs ``rankings``).
         demos: expert demonstrations.
         preferences: ``(trajectories, comparisons)`` as returned by
             :func:`~bayesirl.data.preferences.load_preferences` or
             :func:`~bayesirl.data.preferences.synthetic_preferences`.
+        rankings: ``(trajectories, rankings)``: N trajectories (Demonstrations) and R rankings
+            of them (:class:`~bayesirl.data.rankings.TrajectoryRankings` or R lists of indices
+            best first), each ranking one Plackett–Luce observation.
         method, prior, prior_scale, betas, q, maxent_horizon: see :func:`fit_reward`.
         predictive_groups, feature_names, solver_kwargs: see :func:`fit_reward`.
         margin: indifference margin δ >= 0 of weak preferences; default
@@ -386,8 +391,9 @@ def fit_evidence(
     trajs, prefs = preferences if preferences is not None else (None, None)
     if margin is None:
         margin = default_margin(prefs)
+    ranked, orders = rankings if rankings is not None else (None, None)
     inputs = EvidenceInputs(mdp=mdp, demonstrations=demos, preference_trajectories=trajs,
-                            preferences=prefs)
+                            preferences=prefs, rankings=orders, ranking_trajectories=ranked)
     evidence = build_evidence(likelihoods, inputs, maxent_horizon=maxent_horizon, margin=margin)
     return fit_reward(evidence, mdp, method=method, prior=prior, prior_scale=prior_scale,
                       betas=betas, q=q, maxent_horizon=maxent_horizon, margin=margin,
@@ -446,6 +452,7 @@ def fit_trajectories(
     preferences: Preferences | None = None,
     demonstrations=None,
     background=None,
+    rankings=None,
     method: str = "auto",
     prior: str = "gaussian",
     prior_scale: float = 1.0,
@@ -456,7 +463,8 @@ def fit_trajectories(
     """Posterior over linear reward weights from trajectory features, without an MDP.
 
     Bayesian REX (Brown et al., ICML 2020) for preferences, sample-based MaxEnt (Boularias et
-    al. 2011) for demonstrations, or both in one posterior (shared w, one β per source).
+    al. 2011) for demonstrations, Plackett–Luce (Plackett 1975) for rankings, or several in
+    one posterior (shared w, one β per source).
 
     Args:
         trajectories: N trajectories (feature counts Φ (N, F)).
@@ -464,9 +472,14 @@ def fit_trajectories(
         demonstrations: (D,) ids of demonstrations for the sample-based MaxEnt likelihood.
         background: (K,) ids of background trajectories with sampling log-probabilities;
             default every non-demonstration trajectory.
+        rankings: R rankings of ``trajectories`` (:class:`~bayesirl.data.rankings.
+            TrajectoryRankings`, or R lists of ids best first), each ONE Plackett–Luce
+            observation (the ``plackett-luce`` source; e.g.
+            :func:`~bayesirl.data.rollouts.rank_by_noise` for a D-REX ladder).
         method: ``"auto"`` or a sampler.
         prior, prior_scale: prior over w (see :func:`~bayesirl.models.sample_reward_weights`).
-        betas: ``{"bradley-terry" | "sample-maxent": β}``, numbers or NumPyro distributions.
+        betas: ``{"bradley-terry" | "sample-maxent" | "plackett-luce": β}``, numbers or NumPyro
+            distributions.
         margin: weak-preference margin δ >= 0; needed > 0 when labels include "equal";
             default :func:`~bayesirl.likelihoods.bradley_terry.default_margin` (1 with
             "equal" answers, else 0), as on the command line.
@@ -490,14 +503,17 @@ def fit_trajectories(
     if margin is None:
         margin = default_margin(preferences)
     margin = float(check_scalar(margin, "margin", low=0.0))
-    if preferences is None and demonstrations is None:
-        raise ValueError("preferences, demonstrations: expected at least one source of evidence")
+    if preferences is None and demonstrations is None and rankings is None:
+        raise ValueError("preferences, demonstrations, rankings: expected at least one source of "
+                         "evidence")
     if demonstrations is None and background is not None:
         raise ValueError("background: background trajectories need demonstrations")
     names = (["bradley-terry"] if preferences is not None else []) + (
-        ["sample-maxent"] if demonstrations is not None else [])
+        ["sample-maxent"] if demonstrations is not None else []) + (
+        ["plackett-luce"] if rankings is not None else [])
     inputs = EvidenceInputs(trajectories=trajectories, preferences=preferences,
-                            demonstration_ids=demonstrations, background_ids=background)
+                            demonstration_ids=demonstrations, background_ids=background,
+                            rankings=rankings)
     evidence = build_evidence(names, inputs, margin=margin)
     feature_names = trajectories.feature_names or list(range(trajectories.num_features))
     return fit_reward(evidence, None, method=method, prior=prior, prior_scale=prior_scale,

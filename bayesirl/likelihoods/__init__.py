@@ -7,6 +7,8 @@
   (Bradley–Terry; T-REX / Bayesian REX, Brown et al. 2019, 2020; Bıyık et al. 2019);
 * :mod:`bayesirl.likelihoods.sample_maxent` — MaxEnt demonstrations without dynamics
   (Boularias et al. 2011);
+* :mod:`bayesirl.likelihoods.plackett_luce` — rankings of trajectories, each one observation
+  (Plackett 1975; Luce 1959), e.g. D-REX noise ladders;
 * :mod:`bayesirl.likelihoods.choice` — choices among K options (Luce 1959; McFadden 1974) and
   rankings (Plackett 1975).
 
@@ -40,6 +42,13 @@ from bayesirl.likelihoods.choice import (
     plackett_luce_log_probability,
 )
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
+from bayesirl.likelihoods.plackett_luce import (
+    RankingData,
+    observe_trajectory_rankings,
+    pointwise_ranking_log_likelihood,
+    ranking_data,
+    ranking_log_likelihood,
+)
 from bayesirl.likelihoods.registry import SOURCES, Evidence, get_source, source_names
 from bayesirl.likelihoods.source import EvidenceInputs, EvidenceSource, ModelContext
 from bayesirl.likelihoods.sharded_boltzmann import (
@@ -58,5 +67,7 @@ __all__ = [
     "ChoiceDistribution", "PlackettLuce", "linear_utilities", "choice_log_probabilities",
     "choice_log_likelihood", "plackett_luce_log_probability", "plackett_luce_log_likelihood",
     "observe_choices", "observe_rankings",
+    "RankingData", "ranking_data", "ranking_log_likelihood", "pointwise_ranking_log_likelihood",
+    "observe_trajectory_rankings",
     "sharded_boltzmann_q_values", "sharded_boltzmann_log_likelihood",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 
 import jax
 
-from bayesirl.likelihoods import boltzmann, bradley_terry, maxent, sample_maxent
+from bayesirl.likelihoods import boltzmann, bradley_terry, maxent, plackett_luce, sample_maxent
 from bayesirl.likelihoods.source import EvidenceSource
 
 __all__ = ["Evidence", "SOURCES", "get_source", "source_names", "policy_sources", "required_sources"]
@@ -26,6 +26,7 @@ SOURCES: dict[str, EvidenceSource] = {source.name: source for source in (
     maxent.SOURCE,
     bradley_terry.SOURCE,
     sample_maxent.SOURCE,
+    plackett_luce.SOURCE,
 )}
 
 
@@ -55,8 +56,8 @@ def policy_sources(names) -> tuple[str, ...]:
 
 
 def required_sources(names, requires: str) -> tuple[str, ...]:
-    """The names among ``names`` whose evidence is of kind ``requires`` (``"demonstrations"``
-    or ``"preferences"``; :attr:`EvidenceSource.requires`)."""
+    """The names among ``names`` whose evidence is of kind ``requires`` (``"demonstrations"``,
+    ``"preferences"`` or ``"rankings"``; :attr:`EvidenceSource.requires`)."""
     return tuple(n for n in names if get_source(n).requires == requires)
 
 

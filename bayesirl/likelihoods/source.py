@@ -45,6 +45,10 @@ class EvidenceInputs(NamedTuple):
         trajectories: a :class:`~bayesirl.data.trajectories.Trajectories` set (no MDP).
         demonstration_ids: (D,) rows of ``trajectories`` that are demonstrations.
         background_ids: (K,) rows of ``trajectories`` that are the background sample.
+        rankings: R rankings (:class:`~bayesirl.data.rankings.TrajectoryRankings`, or R lists
+            of indices best first) of the rows of ``trajectories`` (trajectory world) or of
+            ``ranking_trajectories`` (MDP world).
+        ranking_trajectories: the trajectories ranked (MDP world), as Demonstrations.
     """
 
     mdp: Any = None
@@ -55,6 +59,8 @@ class EvidenceInputs(NamedTuple):
     trajectories: Any = None
     demonstration_ids: Any = None
     background_ids: Any = None
+    rankings: Any = None
+    ranking_trajectories: Any = None
 
 
 class ModelContext(NamedTuple):
@@ -102,7 +108,8 @@ class EvidenceSource:
         policy: True when its observations are a Boltzmann-rational policy's actions in MDP
             states (Q-values from a solve: the q kind, the sharpness β / (1 − γ), solver hints
             and the action-frequency check apply to it).
-        requires: what a run needs for it: ``"demonstrations"`` or ``"preferences"``.
+        requires: what a run needs for it: ``"demonstrations"``, ``"preferences"`` or
+            ``"rankings"``.
     """
 
     name: str

@@ -8,7 +8,12 @@ import pytest
 
 pytest.importorskip("gymnasium")
 
-from bayesirl.data.rollouts import noise_ladder_preferences, rollout_features  # noqa: E402
+from bayesirl.data.rollouts import (  # noqa: E402
+    noise_ladder_preferences,
+    noise_ladder_rankings,
+    rank_by_noise,
+    rollout_features,
+)
 
 
 def push_with_velocity(obs):
@@ -58,6 +63,30 @@ def test_noise_ladder_ranks_by_noise():
     assert np.all(ladder.noise[np.asarray(prefs.first)] < ladder.noise[np.asarray(prefs.second)])
     assert np.all(np.asarray(prefs.label) == 0)
     assert np.all(ladder.trajectories.log_probs[:2] == 0)  # ε = 0: the deterministic policy
+
+
+def test_noise_ladder_rankings_one_ranking_per_episode_index():
+    kw = dict(episodes_per_level=2, max_steps=40, progress_bar=False)
+    ranked = noise_ladder_rankings("MountainCar-v0", push_with_velocity, phi, (1.0, 0.0, 0.5),
+                                   **kw)
+    pairs = noise_ladder_preferences("MountainCar-v0", push_with_velocity, phi, (1.0, 0.0, 0.5),
+                                     **kw)
+    np.testing.assert_array_equal(ranked.trajectories.features, pairs.trajectories.features)
+    np.testing.assert_array_equal(ranked.noise, pairs.noise)
+    # M = 2 rankings of the L = 3 levels, less noise first, each trajectory in one ranking
+    np.testing.assert_array_equal(ranked.rankings.order, [[0, 2, 4], [1, 3, 5]])
+    np.testing.assert_array_equal(ranked.rankings.length, [3, 3])
+
+
+def test_rank_by_noise_with_unequal_levels():
+    # levels 0.3 (ids 1, 4, 5), 0.0 (id 2), 0.9 (ids 0, 3): rankings by episode index
+    r = rank_by_noise([0.9, 0.3, 0.0, 0.9, 0.3, 0.3])
+    np.testing.assert_array_equal(r.order, [[2, 1, 0], [4, 3, -1]])
+    np.testing.assert_array_equal(r.length, [3, 2])  # the third 0.3 rollout is alone: left out
+    with pytest.raises(ValueError, match="noise: expected at least two distinct"):
+        rank_by_noise([0.1, 0.1])
+    with pytest.raises(ValueError, match="noise"):
+        rank_by_noise([[0.1, 0.2]])
 
 
 def bad_count(obs):

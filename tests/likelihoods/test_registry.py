@@ -54,7 +54,7 @@ def test_a_source_name_appears_in_its_file_and_the_registry_only(name):
 def test_every_source_is_complete():
     for name, source in SOURCES.items():
         assert source.name == name
-        assert source.requires in ("demonstrations", "preferences")
+        assert source.requires in ("demonstrations", "preferences", "rankings")
         assert source.worlds and set(source.worlds) <= {"mdp", "trajectories"}
         assert callable(source.build) and callable(source.observe)
         assert source.description
@@ -67,8 +67,10 @@ def test_every_source_is_complete():
 def test_lookups():
     assert policy_sources(SOURCES) == ("boltzmann", "maxent")
     assert required_sources(SOURCES, "preferences") == ("bradley-terry",)
-    assert set(source_names("trajectories")) == {"bradley-terry", "sample-maxent"}
-    assert set(source_names("mdp")) == {"boltzmann", "maxent", "bradley-terry"}
+    assert required_sources(SOURCES, "rankings") == ("plackett-luce",)
+    assert set(source_names("trajectories")) == {"bradley-terry", "sample-maxent",
+                                                 "plackett-luce"}
+    assert set(source_names("mdp")) == {"boltzmann", "maxent", "bradley-terry", "plackett-luce"}
     with pytest.raises(ValueError, match="likelihood: expected one of"):
         get_source("nope")
     with pytest.raises(ValueError, match="likelihood: expected one of"):
