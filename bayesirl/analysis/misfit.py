@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_NUM_DRAWS",
     "DEFAULT_NUM_REPLICATES",
     "PARETO_K_MAX",
+    "MIN_LOO_DRAWS",
     "PREDICTIVE_SET_MASS",
     "MISFIT_REMEDIES",
     "MisfitCheck",
@@ -81,6 +82,9 @@ DEFAULT_NUM_DRAWS = 200
 DEFAULT_NUM_REPLICATES = 20
 #: Pareto k̂ above which an observation's PSIS-LOO estimate is unreliable (Vehtari et al. 2024).
 PARETO_K_MAX = 0.7
+#: The ``loo`` check needs at least this many draws (PSIS fits a Pareto tail to the largest
+#: importance ratios); a MAP fit (one draw) gets the other checks, as plug-in checks.
+MIN_LOO_DRAWS = 20
 #: Mass of the posterior predictive set of the ``predictive-set`` check.
 PREDICTIVE_SET_MASS = 0.95
 #: The checks, by kind of source: ``"policy"`` (actions in MDP states) and ``"labels"``.
@@ -128,7 +132,8 @@ class MisfitReport(NamedTuple):
         threshold: per-check threshold ``level / len(checks)`` (Bonferroni).
         num_draws: posterior draws used.
         pareto_k_bad: ``{source: observations with Pareto k̂ > PARETO_K_MAX}``.
-        message: the user-facing sentence (None without alarm).
+        finding: what is wrong, one sentence without the remedies (None without alarm).
+        message: the user-facing sentence: ``finding`` and what to try (None without alarm).
         remedies: what to try, for the user (empty without alarm).
     """
 
@@ -138,6 +143,7 @@ class MisfitReport(NamedTuple):
     threshold: float
     num_draws: int
     pareto_k_bad: dict
+    finding: str | None
     message: str | None
     remedies: tuple
 
@@ -145,7 +151,8 @@ class MisfitReport(NamedTuple):
         """A JSON-ready dict (``summary.json``'s ``"misfit"``)."""
         return {"alarm": bool(self.alarm), "level": float(self.level),
                 "threshold": float(self.threshold), "num_draws": int(self.num_draws),
-                "message": self.message, "remedies": list(self.remedies),
+                "finding": self.finding, "message": self.message,
+                "remedies": list(self.remedies),
                 "pareto_k_bad": {k: int(v) for k, v in self.pareto_k_bad.items()},
                 "checks": [{**c._asdict(), "misfit": bool(c.misfit)} for c in self.checks]}
 
@@ -266,13 +273,16 @@ def predictive_log_probs(weights: Array, betas: dict, mdp, evidence: Evidence,
 
 def _tail(replicated: np.ndarray, observed: np.ndarray, two_sided: bool) -> tuple[float, str]:
     """Monte Carlo p-value of ``observed`` (broadcast against ``replicated``) and the side it
-    lies on; ties count against the alarm."""
-    upper = float(np.mean(replicated >= observed))
-    lower = float(np.mean(replicated <= observed))
+    lies on: ``(1 + #{T_rep >= T}) / (1 + n)`` (Davison & Hinkley 1997, eq. 4.11), never 0;
+    ties count against the alarm."""
+    replicated = np.asarray(replicated)
+    n = replicated.size
+    upper = (1.0 + np.sum(replicated >= observed)) / (1.0 + n)
+    lower = (1.0 + np.sum(replicated <= observed)) / (1.0 + n)
     direction = "higher" if upper <= lower else "lower"
     if two_sided:
-        return min(1.0, 2.0 * min(upper, lower)), direction
-    return upper, "higher"
+        return float(min(1.0, 2.0 * min(upper, lower))), direction
+    return float(upper), "higher"
 
 
 def _sample(rng: np.random.Generator, probs: np.ndarray, shape: tuple) -> np.ndarray:
@@ -307,7 +317,8 @@ def categorical_checks(log_probs, observed, *, kind: str = "policy", groups=None
     """The posterior-predictive checks of one source from its table.
 
     Replicated data: ``num_replicates`` data sets per draw, ``y_rep ~ p(· | θ_m)``; the
-    ``loo`` check replicates ``M × num_replicates`` data sets from the LOO predictives.
+    ``loo`` check (only with M >= :data:`MIN_LOO_DRAWS`) replicates ``M × num_replicates``
+    data sets from the LOO predictives.
 
     Args:
         log_probs: (M, P, K) ``log p(y_i = k | θ_m)`` (:func:`predictive_log_probs`).
@@ -381,16 +392,19 @@ def categorical_checks(log_probs, observed, *, kind: str = "policy", groups=None
         agree_rep = np.mean(y_rep == mode, -1)
         results["agreement"] = (agree_obs, float(agree_rep.mean()),
                                 *_tail(agree_rep, agree_obs, True))
-    loo_p, k_hat = _loo_probs(table, y, reff)
-    log_loo = np.log(np.maximum(loo_p, np.finfo(float).tiny))
-    elpd_obs = float(log_loo[np.arange(P), y].sum())
-    y_loo = _sample(rng, loo_p / loo_p.sum(-1, keepdims=True), (M * R,))
-    elpd_rep = _take(np.broadcast_to(log_loo, (M * R, P, K)), y_loo).sum(-1)
-    results["loo"] = (elpd_obs, float(elpd_rep.mean()), *_tail(elpd_rep, elpd_obs, True))
+    bad = 0
+    if M >= MIN_LOO_DRAWS:
+        loo_p, k_hat = _loo_probs(table, y, reff)
+        log_loo = np.log(np.maximum(loo_p, np.finfo(float).tiny))
+        elpd_obs = float(log_loo[np.arange(P), y].sum())
+        y_loo = _sample(rng, loo_p / loo_p.sum(-1, keepdims=True), (M * R,))
+        elpd_rep = _take(np.broadcast_to(log_loo, (M * R, P, K)), y_loo).sum(-1)
+        results["loo"] = (elpd_obs, float(elpd_rep.mean()), *_tail(elpd_rep, elpd_obs, True))
+        bad = int(np.sum(k_hat > PARETO_K_MAX))
     checks = tuple(MisfitCheck(source, name, stat, rep, p, side, False,
                                _detail(kind, name, side, stat, rep))
                    for name, (stat, rep, p, side) in results.items() if name in CHECKS[kind])
-    return checks, int(np.sum(k_hat > PARETO_K_MAX))
+    return checks, bad
 
 
 def _detail(kind: str, name: str, direction: str, statistic: float, replicated: float) -> str:
@@ -441,7 +455,7 @@ def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool =
     threshold = level / max(len(checks), 1)
     checks = tuple(c._replace(misfit=bool(c.p_value < threshold)) for c in checks)
     failed = [c for c in checks if c.misfit]
-    message, remedies = None, ()
+    finding, message, remedies = None, None, ()
     if failed:
         worst = min(failed, key=lambda c: c.p_value)
         model, evidence, _ = _WORDS[_kind(worst.source)]
@@ -449,12 +463,11 @@ def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool =
         remedies = tuple(r.text for r in MISFIT_REMEDIES
                          if departures & set(r.directions) and r.available()
                          and not (r.unless_learned and learned_beta))
-        message = (f"the {model} does not fit the {evidence} (p = {worst.p_value:.2g}: "
+        finding = (f"the {model} does not fit the {evidence} (p = {worst.p_value:.2g}: "
                    f"{worst.detail}): bounds and intervals may not hold")
-        if remedies:
-            message += "; try " + ", or ".join(remedies)
+        message = finding + ("; try " + ", or ".join(remedies) if remedies else "")
     return MisfitReport(bool(failed), checks, level, threshold, int(num_draws),
-                        dict(pareto_k_bad or {}), message, remedies)
+                        dict(pareto_k_bad or {}), finding, message, remedies)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,9 +575,9 @@ def check_fit(idata, mdp=None, evidence: Evidence | None = None, *, demos=None,
             draws_betas[name] = float((betas or {}).get(name, 1.0))
     options = dict(q=q or str(attrs.get("q", "soft")), maxent_horizon=maxent_horizon,
                    margin=float(margin), solver_kwargs=solver_kwargs)
-    tables = predictive_log_probs(jnp.asarray(weights, jnp.asarray(
-        mdp.features if mdp is not None else weights).dtype), draws_betas, mdp,
-        Evidence({n: evidence[n] for n in observed}), **options)
+    dtype = jnp.asarray(mdp.features).dtype if mdp is not None else None
+    tables = predictive_log_probs(jnp.asarray(weights, dtype), draws_betas, mdp,
+                                  Evidence({n: evidence[n] for n in observed}), **options)
     checks, bad = [], {}
     for j, name in enumerate(observed):
         source, data = SOURCES[name], evidence[name]
