@@ -457,7 +457,9 @@ def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool =
     failed = [c for c in checks if c.misfit]
     finding, message, remedies = None, None, ()
     if failed:
-        worst = min(failed, key=lambda c: c.p_value)
+        # the sentence names a check that says which way the evidence departs, when one failed
+        directional = [c for c in failed if c.name in _TWO_SIDED]
+        worst = min(directional or failed, key=lambda c: c.p_value)
         model, evidence, _ = _WORDS[_kind(worst.source)]
         departures = {_departure(c) for c in failed}
         remedies = tuple(r.text for r in MISFIT_REMEDIES

@@ -185,14 +185,14 @@ def _fit_and_write(config: RunConfig, out: str, force: bool, start: float, messa
         fit_messages.insert(0, f"bayesirl: note: {idata.posterior.attrs['sampler_reason']}")
     summary, table, diag = summarise(config, world, idata, start)
     misfit = check_misfit(config, world, problem, idata)
+    alarm = [misfit] if misfit is not None and misfit.alarm else []
     if misfit is not None:
         summary["misfit"] = misfit.as_dict()
-        if misfit.alarm:
-            fit_messages.append(format_misfit_warning(misfit))
-    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + fit_messages + (
+    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + fit_messages + [
+        format_misfit_warning(m) for m in alarm] + (
         [format_warning_block(diag)] if diag.problems else [])
     summary["warnings"] += [m.removeprefix("bayesirl: warning: ") for m in fit_messages
-                            if m.startswith("bayesirl: warning: ")]
+                            if m.startswith("bayesirl: warning: ")] + [m.message for m in alarm]
     summary["hints"] = [m for m in messages + late[:1] if m]
     write_run_folder(out, force, config, world, idata, summary)
     for m in filter(None, late):
