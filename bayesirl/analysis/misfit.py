@@ -52,7 +52,6 @@ from bayesirl import _arviz
 from bayesirl._typing import Array
 from bayesirl._validate import check_scalar
 from bayesirl.data.mdp import reward_from_weights
-from bayesirl.inference.engine import merge_arguments, split_arguments
 from bayesirl.likelihoods.registry import SOURCES, Evidence
 from bayesirl.likelihoods.source import ModelContext
 
@@ -222,10 +221,22 @@ def _table_model(weights, betas, mdp, evidence, options):
     return out
 
 
-@partial(jax.jit, static_argnames=("static",))
-def _table_program(dynamic, *, static):
-    args, kwargs = merge_arguments(dynamic, static)
-    weights, betas, mdp, evidence = args
+def _freeze(value):
+    """A hashable form of a model option (dicts as sorted item tuples)."""
+    if isinstance(value, dict):
+        return ("__dict__",) + tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _thaw(value):
+    if isinstance(value, tuple) and value[:1] == ("__dict__",):
+        return {k: _thaw(v) for k, v in value[1:]}
+    return value
+
+
+@partial(jax.jit, static_argnames=("options",))
+def _table_program(weights, betas, mdp, evidence, *, options):
+    kwargs = {k: _thaw(v) for k, v in options}
     return jax.vmap(lambda w, b: _table_model(w, b, mdp, evidence, kwargs))(weights, betas)
 
 
@@ -261,9 +272,13 @@ def predictive_log_probs(weights: Array, betas: dict, mdp, evidence: Evidence,
     M = weights.shape[0]
     beta_draws = {n: jnp.broadcast_to(jnp.asarray(betas.get(n, 1.0), weights.dtype), (M,))
                   for n in observed}
-    dynamic, static = split_arguments(_table_model, (weights, beta_draws, mdp, observed),
-                                      options)
-    return _table_program(dynamic, static=static)
+    frozen = tuple(sorted((k, _freeze(v)) for k, v in options.items()))
+    try:
+        hash(frozen)
+    except TypeError as err:
+        raise TypeError(f"options: every model option must be hashable or a dict of hashable "
+                        f"values ({err})") from None
+    return _table_program(weights, beta_draws, mdp, observed, options=frozen)
 
 
 # ---------------------------------------------------------------------------------------------
