@@ -216,8 +216,8 @@ def _table_model(weights, betas, mdp, evidence, options):
     out = {}
     for name in evidence:
         fn = trace[SOURCES[name].site]["fn"]
-        support = fn.enumerate_support(expand=False)  # (K, 1)
-        out[name] = jnp.moveaxis(fn.log_prob(support), 0, -1)
+        support = fn.enumerate_support(expand=True)  # (K, P): category k everywhere
+        out[name] = jnp.moveaxis(jax.vmap(fn.log_prob)(support), 0, -1)
     return out
 
 

@@ -175,6 +175,24 @@ def test_no_alarm_in_a_well_specified_world(world):
     assert report.num_draws == 100
 
 
+def test_alarm_for_a_perfectly_consistent_labeller_and_a_tiny_beta(world):
+    """Labels given by the true return (no noise) against Bradley–Terry with β = 0.01: the
+    labeller is more consistent than β allows; at β = 1 on the true weights it is not
+    flagged as noisier."""
+    from bayesirl.data.preferences import synthetic_preferences
+
+    env, mdp, idata, q = world
+    greedy = jax.nn.one_hot(jnp.argmax(q, -1), mdp.num_actions)
+    prefs = synthetic_preferences(jax.random.PRNGKey(1), mdp, env.true_reward, greedy, 60, 10,
+                                  num_trajectories=20)
+    bt = idata.copy()
+    bt.posterior.attrs["sources"] = ["bradley-terry"]
+    report = check_fit(bt, mdp, preferences=prefs, betas={"bradley-terry": 0.01})
+    assert report.alarm and report.message.startswith("the preference model does not fit")
+    assert {c.name for c in report.checks} == set(misfit.CHECKS["labels"])
+    assert "more" in report.message
+
+
 def test_table_rows_are_distributions(world):
     env, mdp, idata, q = world
     demos = _demos(mdp, jax.nn.softmax(q, -1))
