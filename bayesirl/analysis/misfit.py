@@ -45,7 +45,8 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import numpyro.distributions as dist
+import scipy.sparse
+import scipy.special
 from numpyro import handlers
 
 from bayesirl import _arviz
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_LEVEL",
     "DEFAULT_NUM_DRAWS",
     "DEFAULT_NUM_REPLICATES",
+    "MAX_REPLICATED_VALUES",
     "PARETO_K_MAX",
     "MIN_LOO_DRAWS",
     "PREDICTIVE_SET_MASS",
@@ -79,6 +81,9 @@ DEFAULT_LEVEL = 0.05
 DEFAULT_NUM_DRAWS = 200
 #: Replicated data sets per draw for the Monte Carlo p-values.
 DEFAULT_NUM_REPLICATES = 20
+#: At most this many replicated observations (R × M × P) per source: fewer replicates per
+#: draw for large data sets (memory ~ 50 bytes each).
+MAX_REPLICATED_VALUES = 4_000_000
 #: Pareto k̂ above which an observation's PSIS-LOO estimate is unreliable (Vehtari et al. 2024).
 PARETO_K_MAX = 0.7
 #: The ``loo`` check needs at least this many draws (PSIS fits a Pareto tail to the largest
@@ -322,7 +327,7 @@ def _loo_probs(log_probs: np.ndarray, observed: np.ndarray, reff: float):
     """(P, K) PSIS-LOO predictive probabilities of every category and (P,) Pareto k̂."""
     ll = _take(log_probs, np.broadcast_to(observed, log_probs.shape[:-1]))  # (M, P)
     log_w, k = _arviz.psislw(-ll.T, reff=reff)  # (P, M) normalised
-    log_p = jax.scipy.special.logsumexp(log_w[:, :, None] + np.moveaxis(log_probs, 0, 1), axis=1)
+    log_p = scipy.special.logsumexp(log_w[:, :, None] + np.moveaxis(log_probs, 0, 1), axis=1)
     return np.exp(np.asarray(log_p, float)), k
 
 
@@ -341,7 +346,8 @@ def categorical_checks(log_probs, observed, *, kind: str = "policy", groups=None
         kind: ``"policy"`` or ``"labels"`` (which checks: :data:`CHECKS`).
         groups: (P,) cell of each observation for ``action-frequencies`` (the state); needed
             for ``kind="policy"``.
-        num_replicates: R >= 1 replicated data sets per draw.
+        num_replicates: R >= 1 replicated data sets per draw (fewer when R × M × P would
+            exceed :data:`MAX_REPLICATED_VALUES`).
         seed: NumPy seed of the replicated data.
         reff: relative efficiency ESS / M of the draws (PSIS).
         source: the source's name, for the results.
@@ -374,6 +380,7 @@ def categorical_checks(log_probs, observed, *, kind: str = "policy", groups=None
         if g.shape != (P,) or not np.issubdtype(g.dtype, np.integer) or g.min() < 0:
             raise ValueError(f"groups: expected ({P},) non-negative integers, got shape "
                              f"{g.shape}, dtype {g.dtype}")
+    R = max(1, min(R, MAX_REPLICATED_VALUES // (M * max(P, 1))))
     rng = np.random.default_rng(seed)
     probs = np.exp(table)
     y_rep = _sample(rng, probs, (R,))  # (R, M, P)
@@ -385,10 +392,13 @@ def categorical_checks(log_probs, observed, *, kind: str = "policy", groups=None
     mean_probs = probs.mean(0)  # (P, K)
     if kind == "policy":
         cells, cell = np.unique(g, return_inverse=True)
-        one_hot = np.eye(len(cells))[cell]  # (P, G)
-        expected = np.einsum("mpk,pg->mgk", probs, one_hot)
-        counts_obs = one_hot.T @ np.eye(K)[y]  # (G, K)
-        counts_rep = np.einsum("rmpk,pg->rmgk", np.eye(K)[y_rep], one_hot)
+        G = len(cells)
+        one_hot = scipy.sparse.csr_matrix((np.ones(P), (cell, np.arange(P))), shape=(G, P))
+        expected = (one_hot @ np.moveaxis(probs, 1, 0).reshape(P, M * K)).reshape(G, M, K)
+        expected = np.moveaxis(expected, 1, 0)  # (M, G, K)
+        counts_obs = np.bincount(cell * K + y, minlength=G * K).reshape(G, K)
+        flat = (np.arange(R * M).reshape(R, M, 1) * G + cell) * K + y_rep
+        counts_rep = np.bincount(flat.ravel(), minlength=R * M * G * K).reshape(R, M, G, K)
         chi_obs, chi_rep = _chi2(counts_obs, expected), _chi2(counts_rep, expected)
         results["action-frequencies"] = (float(chi_obs.mean()), float(chi_rep.mean()),
                                          *_tail(chi_rep, chi_obs, False))
