@@ -73,6 +73,8 @@ __all__ = [
     "categorical_checks",
     "combine_checks",
     "check_fit",
+    "checkable_sources",
+    "LABEL_SOURCES",
 ]
 
 #: Family-wise level of the alarm (Bonferroni over every check of every source).
@@ -198,8 +200,21 @@ _WORDS = {"policy": ("demonstrator model", "demonstrations", "the expert"),
           "labels": ("preference model", "preferences", "the labeller")}
 
 
-def _kind(source_name: str) -> str:
-    return "policy" if SOURCES[source_name].policy else "labels"
+#: Sources whose observations are categorical labels (besides the policy sources, whose
+#: observations are actions); other sources (rankings, factors) are not checked yet.
+LABEL_SOURCES = ("bradley-terry",)
+
+
+def _kind(source_name: str) -> str | None:
+    if SOURCES[source_name].policy:
+        return "policy"
+    return "labels" if source_name in LABEL_SOURCES else None
+
+
+def checkable_sources(names) -> tuple[str, ...]:
+    """The names among ``names`` (registered sources) that :func:`check_fit` checks: the
+    policy sources (actions in MDP states) and :data:`LABEL_SOURCES`."""
+    return tuple(n for n in names if SOURCES[n].observations is not None and _kind(n))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,10 +601,11 @@ def check_fit(idata, mdp=None, evidence: Evidence | None = None, *, demos=None,
         evidence = build_evidence(names, inputs, maxent_horizon=maxent_horizon, margin=margin)
     if not isinstance(evidence, Evidence):
         raise TypeError(f"evidence: expected an Evidence, got {type(evidence).__name__}")
-    observed = [n for n in evidence if SOURCES[n].observations is not None]
+    observed = list(checkable_sources(evidence))
     if not observed:
-        raise ValueError(f"evidence: no source with observations to check (sources: "
-                         f"{list(evidence)})")
+        raise ValueError(f"evidence: no source whose observations can be checked (sources: "
+                         f"{list(evidence)}; checked: the demonstrations and "
+                         f"{', '.join(LABEL_SOURCES)})")
     post, idx, weights = _draws(idata, M, seed)
     sources = evidence.sources()
     draws_betas, learned = {}, False

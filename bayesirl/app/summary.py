@@ -110,13 +110,12 @@ def format_warning_block(diag) -> str:
 
 def check_misfit(config, world, problem, idata):
     """The misfit alarm of a fit (:func:`bayesirl.analysis.check_fit`) on the evidence and
-    model settings of ``problem``; None when no source has observations to replicate (e.g.
-    sample-based MaxEnt alone)."""
-    from bayesirl.analysis.misfit import check_fit
-    from bayesirl.likelihoods.registry import SOURCES
+    model settings of ``problem``; None when no source can be checked (e.g. sample-based
+    MaxEnt alone: :func:`~bayesirl.analysis.misfit.checkable_sources`)."""
+    from bayesirl.analysis.misfit import check_fit, checkable_sources
 
     evidence = problem.evidence
-    if not any(SOURCES[name].observations is not None for name in evidence):
+    if not checkable_sources(evidence):
         return None
     options = problem.options
     fixed = {name: b for name, b in (problem.betas or {}).items()
