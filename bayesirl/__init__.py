@@ -28,7 +28,7 @@ _LAZY_MODULES = {
     ),
     "bayesirl.analysis": (
         "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "SufficiencyVerdict", "VaRBound",
-        "add_posterior_quantities", "conditional_value_at_risk", "credible_intervals",
+        "add_posterior_quantities", "check_fit", "conditional_value_at_risk", "credible_intervals",
         "demonstration_sufficiency", "diagnose", "evaluation_policy", "feature_count_bound",
         "policy_losses", "value_at_risk_bound",
     ),

@@ -34,6 +34,7 @@ __all__ = [
     "plot_forest",
     "with_groups",
     "loo",
+    "psislw",
     "compare",
     "plot_ecdf",
 ]
@@ -256,6 +257,25 @@ def loo(idata, var_name: str | None = None, pointwise: bool = True):
         warnings.simplefilter("ignore", UserWarning)  # k̂ > 0.7 warnings: reported in the table
         warnings.simplefilter("ignore", RuntimeWarning)
         return az.loo(idata, var_name=var_name, pointwise=pointwise)
+
+
+def psislw(log_weights, reff: float = 1.0):
+    """``az.psislw``: Pareto-smoothed importance log-weights (Vehtari et al. 2024).
+
+    Args:
+        log_weights: (..., M) log importance ratios, the draws on the last axis (for LOO:
+            minus the pointwise log-likelihood).
+        reff: relative efficiency ESS / M of the draws.
+
+    Returns:
+        ``(log_weights, k)``: (..., M) smoothed log-weights normalised over the draws, and (...)
+        the Pareto shape estimates k̂.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lw, k = az.psislw(np.asarray(log_weights, dtype=float), reff=reff)
+    return np.asarray(lw), np.asarray(k)
 
 
 def compare(idatas: dict, var_name: str | None = None):

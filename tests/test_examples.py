@@ -31,6 +31,8 @@ SMALL_ARGS = {
                               "--samplers", "auto,map"],
     "human_choices_draft.py": ["--parts", "a", "--num-chains", "1", "--num-samples", "30",
                                "--num-warmup", "30"],
+    "misfit_alarm.py": ["--num-worlds", "1", "--num-steps", "300", "--burn-in", "50",
+                        "--thinning", "2", "--kinds", "control,optimal"],
     "compare_methods.py": ["--num-worlds", "1", "--num-demos", "1,2", "--worlds", "gridworld",
                            "--num-steps", "300", "--burn-in", "50", "--thinning", "2",
                            "--max-iterations", "20", "--methods", "bc,projection,boltzmann-posterior"],

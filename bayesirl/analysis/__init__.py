@@ -1,7 +1,7 @@
 """Using a posterior: per-draw quantities and credible intervals
 (:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
 sufficiency (:mod:`bayesirl.analysis.bounds`) and sampler diagnostics
-(:mod:`bayesirl.analysis.diagnostics`).
+(:mod:`bayesirl.analysis.diagnostics`) and the misfit alarm (:mod:`bayesirl.analysis.misfit`).
 """
 
 from bayesirl.analysis.bounds import (
@@ -19,6 +19,11 @@ from bayesirl.analysis.diagnostics import (
     diagnose,
     summary,
 )
+from bayesirl.analysis.misfit import (
+    MisfitCheck,
+    MisfitReport,
+    check_fit,
+)
 from bayesirl.analysis.posterior import (
     add_posterior_quantities,
     credible_intervals,
@@ -31,4 +36,5 @@ __all__ = [
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
     "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose", "summary",
+    "MisfitCheck", "MisfitReport", "check_fit",
 ]

@@ -10,8 +10,8 @@ folder::
 The folder holds the world's input copies (``mdp.npz``, ``demos.json``, ``preferences.json``;
 or ``trajectories.npz``, ``preferences.json``), ``posterior.nc`` (ArviZ netCDF),
 ``config.json`` (the configuration as run: the sampler ``auto`` chose, the margin resolved)
-and ``summary.json`` (the sampler and why, diagnostics with warnings, weight table, policy,
-evaluation, timings). It is built in a staging folder next to ``out`` and replaces ``out`` as
+and ``summary.json`` (the sampler and why, diagnostics with warnings, the misfit alarm's
+posterior-predictive checks, weight table, policy, evaluation, timings). It is built in a staging folder next to ``out`` and replaces ``out`` as
 a whole only when complete (:func:`bayesirl._io.staged_folder`).
 """
 
@@ -30,9 +30,10 @@ from bayesirl._io import staged_folder, write_json
 from bayesirl.app.checks import check_memory, check_out, claim_out
 from bayesirl.app.config import RunConfig
 from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
-from bayesirl.app.summary import (diagnostics_summary, evaluation_summary, format_warning_block,
-                                  policy_walk_hint, row_label, solver_hint, tree_depth_hint,
-                                  weight_labels, weight_table)
+from bayesirl.app.summary import (check_misfit, diagnostics_summary, evaluation_summary,
+                                  format_misfit_warning, format_warning_block, policy_walk_hint,
+                                  row_label, solver_hint, tree_depth_hint, weight_labels,
+                                  weight_table)
 from bayesirl.app.world import World, build_world, resolve_margin
 from bayesirl.likelihoods.registry import policy_sources
 
@@ -183,10 +184,15 @@ def _fit_and_write(config: RunConfig, out: str, force: bool, start: float, messa
     if retried:
         fit_messages.insert(0, f"bayesirl: note: {idata.posterior.attrs['sampler_reason']}")
     summary, table, diag = summarise(config, world, idata, start)
-    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + fit_messages + (
+    misfit = check_misfit(config, world, problem, idata)
+    alarm = [misfit] if misfit is not None and misfit.alarm else []
+    if misfit is not None:
+        summary["misfit"] = misfit.as_dict()
+    late = [tree_depth_hint(idata) or policy_walk_hint(idata)] + fit_messages + [
+        format_misfit_warning(m) for m in alarm] + (
         [format_warning_block(diag)] if diag.problems else [])
     summary["warnings"] += [m.removeprefix("bayesirl: warning: ") for m in fit_messages
-                            if m.startswith("bayesirl: warning: ")]
+                            if m.startswith("bayesirl: warning: ")] + [m.message for m in alarm]
     summary["hints"] = [m for m in messages + late[:1] if m]
     write_run_folder(out, force, config, world, idata, summary)
     for m in filter(None, late):

@@ -5,7 +5,8 @@ Reads a run folder (:func:`bayesirl.app.run.load_run`) and writes ``DIR/report/`
 
 * ``report.txt`` — the findings in words, warnings first (:mod:`bayesirl.app.report_text`);
 * ``report.json`` — every number (diagnostics, weight table, per-state intervals, bounds,
-  sufficiency verdict, evaluation against the true reward when the environment is known);
+  sufficiency verdict, evaluation against the true reward when the environment is known, and
+  the fit's misfit alarm from ``summary.json``);
 * ``trace.png``, ``rank.png`` (chains), ``forest.png`` (weights with HDIs),
   ``reward_map.png`` (grid environments: posterior-mean reward with the evaluation policy,
   and the HDI width), ``policy_loss.png`` (posterior EVD and nEVD with the bounds marked)
@@ -136,6 +137,9 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
         files, result_json = result["json"]["files"], result["json"]
     for problem in diag.problems:
         print(f"bayesirl: warning: posterior should not be trusted: {problem}", file=sys.stderr)
+    misfit = result_json.get("misfit") or {}
+    if misfit.get("alarm"):
+        print(f"bayesirl: warning: {misfit.get('message')}", file=sys.stderr)
     if not quiet:
         print(text, end="")
         print(f"Wrote {', '.join(files)} to {out}")
@@ -284,6 +288,7 @@ def analyse(opts: ReportOptions, ctx: dict) -> dict:
         "states": _state_intervals(post, intervals),
         "policy_loss": loss, "headline_bound": headline, "sufficiency": verdict,
         "feature_count_bound": wfcb, "true_evaluation": truth,
+        "misfit": (ctx.get("summary") or {}).get("misfit"),
     }
     return dict(json=doc, diagnostics=diag, policy=policy, table=table, headline=headline,
                 verdict=verdict, wfcb=wfcb, truth=truth, kind=kind, evd=evd, nevd=nevd)

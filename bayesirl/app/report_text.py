@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["render_text", "policy_description", "interval_text"]
+__all__ = ["render_text", "policy_description", "interval_text", "misfit_lines"]
 
 
 def policy_description(kind: str, source: str) -> str:
@@ -30,6 +30,7 @@ def render_text(opts, run, result) -> str:
                      f"{diag.num_parameters} parameters, bulk/tail ESS >= {t['ess_bulk_min']}, "
                      "no divergences).")
     lines.append("  " + ", ".join(_measured(diag)))
+    lines += misfit_lines(doc.get("misfit"))
     lines.append("")
     lo, hi = doc["hdi_columns"]
     lines.append(f"Reward weights ({100 * opts.hdi_prob:g}% HDI):")
@@ -40,6 +41,24 @@ def render_text(opts, run, result) -> str:
     lines.append("")
     lines += _loss_lines(opts, result)
     return "\n".join(lines) + "\n"
+
+
+def misfit_lines(misfit: dict | None) -> list[str]:
+    """The misfit alarm of the fit (``summary.json``'s ``"misfit"``) in words: a warning with
+    the failed checks and what to try, or one line saying the checks passed; nothing for runs
+    written before the alarm existed."""
+    if not misfit:
+        return []
+    checks = misfit.get("checks", [])
+    if not misfit.get("alarm"):
+        return [f"Model fit: {len(checks)} posterior-predictive checks passed (family-wise "
+                f"level {misfit['level']:g}, {misfit['num_draws']} draws)."]
+    lines = ["", f"WARNING: {misfit['finding']}."]
+    lines += [f"  - {c['source']} {c['name']}: p = {c['p_value']:.2g} (threshold "
+              f"{misfit['threshold']:.2g}): {c['detail']}" for c in checks if c["misfit"]]
+    if misfit.get("remedies"):
+        lines.append("  try: " + "; or ".join(misfit["remedies"]))
+    return lines
 
 
 def interval_text(entry: dict, hdi_prob: float) -> str:

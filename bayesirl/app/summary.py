@@ -26,6 +26,8 @@ __all__ = [
     "MAX_ROWS",
     "SHOWN_ROWS",
     "format_warning_block",
+    "check_misfit",
+    "format_misfit_warning",
 ]
 
 #: A value-iteration solve needing more sweeps than this makes every likelihood call slow.
@@ -104,6 +106,34 @@ def format_warning_block(diag) -> str:
     for p in diag.problems:
         lines.append(f"  - {p}\n    try: {remedy(p)}")
     return "\n".join(lines)
+
+
+def check_misfit(config, world, problem, idata):
+    """The misfit alarm of a fit (:func:`bayesirl.analysis.check_fit`) on the evidence and
+    model settings of ``problem``; None when no source can be checked (e.g. sample-based
+    MaxEnt alone: :func:`~bayesirl.analysis.misfit.checkable_sources`)."""
+    from bayesirl.analysis.misfit import check_fit, checkable_sources
+
+    evidence = problem.evidence
+    if not checkable_sources(evidence):
+        return None
+    options = problem.options
+    fixed = {name: b for name, b in (problem.betas or {}).items()
+             if isinstance(b, (int, float))}
+    return check_fit(idata, world.mdp, evidence, betas=fixed,
+                     q=idata.posterior.attrs.get("q", options.get("q")),
+                     maxent_horizon=options.get("maxent_horizon"),
+                     margin=float(options.get("margin") or 0.0),
+                     solver_kwargs=options.get("solver_kwargs"), seed=config.seed)
+
+
+def format_misfit_warning(report) -> str:
+    """The misfit alarm's warning (:class:`~bayesirl.analysis.MisfitReport`), with a ``try:``
+    line like the diagnostics block."""
+    text = f"bayesirl: warning: {report.finding}"
+    if report.remedies:
+        text += "\n    try: " + "; or ".join(report.remedies)
+    return text
 
 
 def solver_hint(mdp, reward, beta: float) -> str | None:

@@ -88,6 +88,17 @@ def test_strict_run_with_failed_diagnostics_warns_and_exits_1(tmp_path, capsys, 
     assert summary["warnings"] and summary["diagnostics"]["remedies"]
 
 
+def test_summary_records_the_misfit_alarm(reference):
+    """Every fit runs the misfit alarm (posterior-predictive checks) and records it in
+    summary.json; a MAP fit (one draw: the best restart) gets the plug-in checks, without LOO."""
+    summary = json.loads((reference / "summary.json").read_text())
+    misfit = summary["misfit"]
+    assert {c["name"] for c in misfit["checks"]} == {
+        "log-likelihood", "action-frequencies", "predictive-set"}
+    assert misfit["num_draws"] == 1 and 0 < misfit["threshold"] < misfit["level"]
+    assert (misfit["message"] in summary["warnings"]) == misfit["alarm"]
+
+
 def test_seed_changes_inference_not_data(reference, tmp_path):
     """Same --data-seed: identical evidence for another --seed; another --data-seed: new
     evidence."""
