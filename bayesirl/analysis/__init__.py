@@ -1,6 +1,7 @@
 """Using a posterior: per-draw quantities and credible intervals
 (:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
-sufficiency (:mod:`bayesirl.analysis.bounds`) and sampler diagnostics
+sufficiency (:mod:`bayesirl.analysis.bounds`), whether such bounds hold over many worlds
+(:mod:`bayesirl.analysis.coverage`) and sampler diagnostics
 (:mod:`bayesirl.analysis.diagnostics`).
 """
 
@@ -11,6 +12,14 @@ from bayesirl.analysis.bounds import (
     demonstration_sufficiency,
     feature_count_bound,
     value_at_risk_bound,
+)
+from bayesirl.analysis.coverage import (
+    BoundCheck,
+    CoverageSummary,
+    candidate_losses,
+    check_bound,
+    check_policy_bound,
+    summarise_bound_checks,
 )
 from bayesirl.analysis.diagnostics import (
     Diagnostics,
@@ -30,5 +39,7 @@ __all__ = [
     "add_posterior_quantities", "credible_intervals", "evaluation_policy", "policy_losses",
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
+    "BoundCheck", "CoverageSummary", "check_bound", "check_policy_bound", "candidate_losses",
+    "summarise_bound_checks",
     "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose", "summary",
 ]
