@@ -247,7 +247,7 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
             return lake._replace(true_reward=birl.reward_from_weights(lake.mdp, jnp.asarray(w)))
         F, horizon = 64, lake.max_episode_steps
         starts = jnp.zeros(args.num_demos, jnp.int32)
-    envs = []
+    envs, true_weights = [], []
     for i in range(args.num_worlds):
         w = rng.laplace(size=F)
         w /= np.abs(w).sum()  # uniform on the unit L1 sphere
@@ -255,6 +255,7 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
             w = np.zeros(F)
             w[int(rng.integers(F)) if world.name == "gridworld" else F - 1] = 1.0
         envs.append(env_of(i, w))
+        true_weights.append(w)
     mdps = jax.tree.map(lambda *x: jnp.stack(x), *[e.mdp for e in envs])
     rewards = jnp.stack([e.true_reward for e in envs])
     q = jax.vmap(lambda m, r: birl.value_iteration(m, r).q_values)(mdps, rewards)
@@ -266,11 +267,8 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
     for i, env in enumerate(envs):
         mdp = env.mdp
         if misspecification == "missing-feature":
-            weights = np.asarray(env.true_weights if hasattr(env, "true_weights") else 0)
-            drop = _largest_weight(mdp, env.true_reward)
-            keep = np.delete(np.arange(mdp.num_features), drop)
-            mdp = mdp._replace(features=mdp.features[:, keep])
-            del weights
+            keep = np.delete(np.arange(mdp.num_features), np.argmax(np.abs(true_weights[i])))
+            mdp = mdp._replace(features=mdp.features[..., keep])
         eval_mdp = mdp
         if misspecification == "transfer":
             eval_mdp = (walled(mdp) if world.name == "gridworld"
@@ -284,19 +282,25 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
             for p in problems]
 
 
-def _largest_weight(mdp, true_reward) -> int:
-    """The feature whose weight is largest in magnitude, from the true state reward (one-hot
-    features: the reward of a cell is its colour's weight)."""
-    features = np.asarray(mdp.features)
-    weights, *_ = np.linalg.lstsq(features, np.asarray(true_reward), rcond=None)
-    return int(np.argmax(np.abs(weights)))
-
-
 def car_phi(obs, action):
     """The MountainCar step features (6,) of one observation (x, v), times CAR_SCALE."""
     x, v = float(obs[0]), float(obs[1])
     return CAR_SCALE * np.array([1.0, np.sin(3 * x), (x + 0.3) / 0.9, abs(v) / 0.07,
                                  float(x >= 0.4), float(abs(x + 0.5) < 0.1)])
+
+
+def car_policy(kappa, eps, seed):
+    """The heuristic's action probabilities (gymnasium's expert, Boltzmann at κ or argmax,
+    ε-uniform noise) as a sampling policy for ``rollout_features``: (B, 2) -> (B,) actions."""
+    probs = expert_policy(CAR, kappa=kappa, epsilon=eps)
+    rng = np.random.default_rng(seed)
+
+    def policy(obs):
+        p = probs(obs)
+        return (rng.random((len(p), 1)) > np.cumsum(p, axis=-1)).sum(axis=-1).clip(
+            0, p.shape[-1] - 1)
+
+    return policy
 
 
 class CarPool(NamedTuple):
@@ -312,14 +316,14 @@ def car_pool(args) -> CarPool:
     """Roll out the noise-ladder pool and the candidate policies (about a minute)."""
     counts, levels = [], []
     for i, eps in enumerate(CAR_LADDER):
-        t = rollout_features(CAR, expert_policy(CAR, kappa=CAR_KAPPA, epsilon=eps),
-                             car_phi, args.pool_per_level, seed=args.seed + i, num_envs=8,
+        t = rollout_features(CAR, car_policy(CAR_KAPPA, eps, args.seed + i), car_phi,
+                             args.pool_per_level, seed=args.seed + i, num_envs=8,
                              progress_bar=False)
         counts.append(t.feature_counts)
         levels.append(np.full(args.pool_per_level, eps))
     candidates = []
     for i, (kappa, eps) in enumerate(CAR_CANDIDATES.values()):
-        t = rollout_features(CAR, expert_policy(CAR, kappa=kappa, epsilon=eps), car_phi,
+        t = rollout_features(CAR, car_policy(kappa, eps, args.seed + 1000 + i), car_phi,
                              args.eval_episodes, seed=args.seed + 1000 + i, num_envs=8,
                              progress_bar=False)
         candidates.append(t.feature_counts.mean(axis=0))
@@ -693,6 +697,8 @@ def main(argv=None):
                 print(f"{name} {misspecification} {remedy}: coverage {r['coverage']:.2f}, "
                       f"tightness {r['tightness']:.2f}, nEVD {r['nevd']:.3f}, "
                       f"R-hat {r['rhat_median']:.3f} ({r['wall_s']:.0f} s)", flush=True)
+                if args.json:  # after every row, so that a long run keeps what it measured
+                    write_json(args.json, rows, time.perf_counter() - start, args)
     wall = time.perf_counter() - start
     text = format_table(rows, wall, args)
     print(text)
