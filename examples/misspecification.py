@@ -276,7 +276,7 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
         d = birl.Demonstrations(*(x[i] for x in demos))
         s, a, c = _pairs(mdp, d, args.num_demos)
         problems.append(MDPProblem(mdp, eval_mdp, np.asarray(env.true_reward), d, s, a, c))
-    width = max(len(p.states) for p in problems)
+    width = args.num_demos * horizon  # every possible pair: one shape (one compile) per world
     pad = lambda x: np.pad(x, (0, width - len(x)))  # noqa: E731
     return [p._replace(states=pad(p.states), actions=pad(p.actions), counts=pad(p.counts))
             for p in problems]
