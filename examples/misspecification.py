@@ -580,7 +580,7 @@ def plot(rows, path):
     ax.set_xticks(range(len(labels)), [f"{w}: {m}" for w, m in labels], rotation=70,
                   ha="right", fontsize=8)
     ax.set_ylim(0, 1.02)
-    ax.set_ylabel("coverage (share of worlds where the bound holds)")
+    ax.set_ylabel("coverage (bound holds)")
     ax.set_title(f"α-VaR bound on nEVD (α = {ALPHA}, δ = {DELTA}) under misspecification")
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
