@@ -1,7 +1,8 @@
 """Using a posterior: per-draw quantities and credible intervals
 (:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
-sufficiency (:mod:`bayesirl.analysis.bounds`) and sampler diagnostics
-(:mod:`bayesirl.analysis.diagnostics`) and the misfit alarm (:mod:`bayesirl.analysis.misfit`).
+sufficiency (:mod:`bayesirl.analysis.bounds`), whether such bounds hold over many worlds
+(:mod:`bayesirl.analysis.coverage`), sampler diagnostics (:mod:`bayesirl.analysis.diagnostics`)
+and the misfit alarm (:mod:`bayesirl.analysis.misfit`).
 """
 
 from bayesirl.analysis.bounds import (
@@ -11,6 +12,14 @@ from bayesirl.analysis.bounds import (
     demonstration_sufficiency,
     feature_count_bound,
     value_at_risk_bound,
+)
+from bayesirl.analysis.coverage import (
+    BoundCheck,
+    CoverageSummary,
+    candidate_losses,
+    check_bound,
+    check_policy_bound,
+    summarise_bound_checks,
 )
 from bayesirl.analysis.diagnostics import (
     Diagnostics,
@@ -35,6 +44,8 @@ __all__ = [
     "add_posterior_quantities", "credible_intervals", "evaluation_policy", "policy_losses",
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
+    "BoundCheck", "CoverageSummary", "check_bound", "check_policy_bound", "candidate_losses",
+    "summarise_bound_checks",
     "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose", "summary",
     "MisfitCheck", "MisfitReport", "check_fit",
 ]
