@@ -181,7 +181,7 @@ def _policy(mdp, weights, beta, epsilon, likelihood, q, horizon, solver_kwargs):
     reward = reward_from_weights(mdp, weights)
     if likelihood == "boltzmann":
         return jax.nn.softmax(boltzmann_q_values(mdp, reward, beta, q, **solver_kwargs), -1)
-    if likelihood == "noisy-boltzmann":
+    if "epsilon" in SOURCES[likelihood].options:  # the ε-contaminated Boltzmann demonstrator
         return noisy_boltzmann_policy(boltzmann_q_values(mdp, reward, beta, q, **solver_kwargs),
                                       epsilon)
     return jnp.exp(maxent_logits(mdp, reward, beta, horizon, **solver_kwargs))
@@ -218,8 +218,8 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
         :class:`~bayesirl.data.demos.Demonstrations` with arrays shaped (M, N, T).
 
     Raises:
-        ValueError: bad counts, unknown ``likelihood``, weights not (M, F), or a horizon longer
-            than ``maxent_horizon``.
+        ValueError: bad counts, unknown ``likelihood``, weights not (M, F), a horizon longer
+            than ``maxent_horizon``, or a scalar ``epsilon`` outside [0, 1].
     """
     N = check_scalar(num_trajectories, "num_trajectories", low=1, integer=True)
     T = check_scalar(horizon, "horizon", low=1, integer=True)
