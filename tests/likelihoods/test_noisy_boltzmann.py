@@ -200,3 +200,16 @@ def test_prior_predictive_simulates_the_site():
     assert np.all((draws["epsilon"] > 0) & (draws["epsilon"] < 1))
     with numpyro.handlers.seed(rng_seed=0):
         assert NoisyBoltzmannPolicy(jnp.zeros(3), 1.0, 0.5).sample(jax.random.PRNGKey(0)) < 3
+
+
+@pytest.mark.parametrize("prior, q, sampler", [("l1-sphere", None, "nuts"),
+                                               ("gaussian", "soft", "nuts"),
+                                               ("l2-sphere", "hard", "mh")])
+def test_auto_never_routes_it_to_the_boltzmann_only_samplers(prior, q, sampler):
+    from bayesirl.inference.auto import choose_sampler
+    from bayesirl.inference.samplers import Problem
+
+    problem = Problem(Evidence({"noisy-boltzmann": PAIRS}), MDP, prior, 1.0,
+                      {"noisy-boltzmann": BETA}, {"q": q or "soft", "epsilon": None},
+                      [0, 1, 2])
+    assert choose_sampler(problem, q).sampler == sampler  # PolicyWalk would drop ε
