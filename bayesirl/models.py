@@ -295,7 +295,8 @@ def check_betas(prior: str, betas: dict, sources: tuple[str, ...]) -> None:
 
 
 #: Model options the evidence sources read, with their defaults.
-MODEL_OPTIONS = {"q": "soft", "maxent_horizon": None, "margin": 0.0, "solver_kwargs": None}
+MODEL_OPTIONS = {"q": "soft", "maxent_horizon": None, "margin": 0.0, "solver_kwargs": None,
+                 "epsilon": None}
 
 
 def check_options(evidence: Evidence, options: dict) -> dict:
@@ -320,6 +321,9 @@ def reward_model(evidence: Evidence, mdp: MDP | None = None, *, prior: str = "ga
       (Ramachandran & Amir 2007), observed site ``"boltzmann_actions"``;
     * ``maxent`` — ``a_i | s_i, t_i ~ π_t(· | s_i)``, the maximum-causal-entropy policy of β R,
       finite horizon ``maxent_horizon`` or discounted (Ziebart 2010), site ``"maxent_actions"``;
+    * ``noisy-boltzmann`` — ``a_i | s_i ~ (1 − ε) BoltzmannPolicy + ε uniform``, ε at the site
+      ``"epsilon"`` (prior Beta(1, 9) unless the option ``epsilon`` fixes it or gives
+      another prior; Zheng et al. 2014), site ``"noisy_boltzmann_actions"``;
     * ``bradley-terry`` — ``label_p ~ PreferenceChoice(β w·(Φ_first − Φ_second), margin)``
       (Brown et al. 2019, 2020; Bıyık et al. 2019 for margin > 0), site
       ``"preference_labels"``; no MDP solve;
@@ -341,7 +345,8 @@ def reward_model(evidence: Evidence, mdp: MDP | None = None, *, prior: str = "ga
         **options: model options the sources read: ``q`` (``"soft"`` or ``"hard"``),
             ``maxent_horizon`` (T, or None for discounted), ``margin`` (indifference margin
             δ >= 0 of weak preferences), ``solver_kwargs`` (tolerances of the discounted
-            solvers).
+            solvers), ``epsilon`` (the contamination ε of ``noisy-boltzmann``: None for the
+            prior Beta(1, 9), a number in [0, 1], or a NumPyro distribution on [0, 1]).
     """
     from bayesirl.likelihoods.registry import SOURCES as REGISTRY
 

@@ -43,6 +43,7 @@ from bayesirl.likelihoods.plackett_luce import ranking_data  # noqa: E402
 ROWS = {
     "boltzmann-soft": ("nuts", "mh"),
     "boltzmann-hard": ("mh", "policywalk"),
+    "noisy-boltzmann": ("nuts", "mh"),
     "maxent-finite": ("nuts", "mh"),
     "maxent-discounted": ("nuts", "mh"),
     "bradley-terry-strict": ("nuts", "mh"),
@@ -51,6 +52,7 @@ ROWS = {
     "plackett-luce": ("nuts", "mh"),
 }
 WEAK_MARGIN = 0.5  # δ of the weak-preference rows
+NOISY_BETA = 3.0  # β of the noisy-boltzmann row: sharp enough that random actions stand out
 
 
 def world(args):
@@ -83,6 +85,9 @@ def row_setup(likelihood, pairs, counts, prefs, rankings, horizon):
         return Evidence(boltzmann=pairs), dict(kw, q="soft")
     if likelihood == "boltzmann-hard":
         return Evidence(boltzmann=pairs), dict(kw, q="hard")
+    if likelihood == "noisy-boltzmann":  # ε ~ Beta(1, 9) learned; β larger so ε is informed
+        return (Evidence({"noisy-boltzmann": pairs}),
+                dict(kw, q="soft", betas={"noisy-boltzmann": NOISY_BETA}))
     if likelihood == "maxent-finite":
         return Evidence(maxent=pairs), dict(kw, maxent_horizon=horizon)
     if likelihood == "maxent-discounted":
@@ -112,8 +117,13 @@ def run_row(key, mdp, likelihood, sampler, covariates, args):
     else:
         thin = args.thinning * (8 if sampler == "mh" else 1)
         warm = args.num_warmup * (3 if sampler == "mh" else 1)
-        draws = fit_replications(k_fit, mdp, evidences, sampler=sampler, num_warmup=warm,
-                                 num_samples=L, thinning=thin, **kw)["reward_weights"]
+        sites = fit_replications(k_fit, mdp, evidences, sampler=sampler, num_warmup=warm,
+                                 num_samples=L, thinning=thin, **kw)
+        if "epsilon" in truth:  # rank the contamination ε too, as one more column
+            return sbc_ranks(np.column_stack([truth["reward_weights"], truth["epsilon"]]),
+                             np.concatenate([sites["reward_weights"],
+                                             sites["epsilon"][..., None]], axis=-1))
+        draws = sites["reward_weights"]
     return sbc_ranks(np.asarray(truth["reward_weights"]), np.asarray(draws))
 
 

@@ -47,6 +47,16 @@ def _common_variable(idatas: dict, var_name: str | None) -> str:
     return common.pop()
 
 
+def _actions_site(source: str) -> str:
+    """The observed site of a source's actions (``noisy-boltzmann`` → ``noisy_boltzmann_actions``)."""
+    return SOURCES[source].site if source in SOURCES else f"{source}_actions"
+
+
+def _site_source(site: str) -> str | None:
+    """The source whose observed site is ``site``, or None."""
+    return next((name for name, s in SOURCES.items() if s.site == site), None)
+
+
 def action_frequency_check(idata, source: str = "boltzmann") -> dict:
     """Posterior-predictive check of the action frequencies per demonstrated state.
 
@@ -68,11 +78,11 @@ def action_frequency_check(idata, source: str = "boltzmann") -> dict:
     Raises:
         ValueError: the fit has no predictive groups for ``source``.
     """
-    site = f"{source}_actions"
+    site = _actions_site(source)
     if "posterior_predictive" not in idata.groups() or site not in idata.posterior_predictive:
         raise ValueError(f"idata: no posterior_predictive {site!r}; fit with the predictive "
                          "groups (add_predictive_groups)")
-    states = np.asarray(idata.constant_data[f"{source}_states"])
+    states = np.asarray(idata.constant_data[site.removesuffix("_actions") + "_states"])
     observed = np.asarray(idata.observed_data[site])
     rep = np.asarray(idata.posterior_predictive[site]).reshape(-1, states.size)
     A = int(max(observed.max(), rep.max())) + 1
@@ -112,7 +122,7 @@ def compare_runs(idatas: dict, var_name: str | None = None, source: str | None =
     checks = {}
     if source is not None:
         for key, idata in idatas.items():
-            if f"{source}_actions" in getattr(idata, "posterior_predictive", {}):
+            if _actions_site(source) in getattr(idata, "posterior_predictive", {}):
                 checks[key] = action_frequency_check(idata, source)
     return table, checks
 
@@ -255,8 +265,8 @@ def compare_run_folders(run_a, run_b, *, var_name: str | None = None,
         for run in table.index]
     checks = {}
     for key, idata in idatas.items():
-        source = variables[key].split("_")[0]
-        if source in SOURCES and SOURCES[source].policy and f"{source}_actions" in getattr(
+        source = _site_source(variables[key])
+        if source is not None and SOURCES[source].policy and SOURCES[source].site in getattr(
                 idata, "posterior_predictive", {}):
             checks[key] = _ppc_summary(action_frequency_check(idata, source), level)
     first = idatas[labels[0]].log_likelihood[variables[labels[0]]]

@@ -59,11 +59,13 @@ def _num(v):
 
 
 def weight_table(idata, hdi_prob: float = 0.94):
-    """ArviZ summary (pandas DataFrame) of ``reward_weights`` and the β's; single-chain or
-    single-draw runs do not emit ArviZ's shape warnings."""
+    """ArviZ summary (pandas DataFrame) of ``reward_weights``, the β's and a learned ε
+    (``noisy-boltzmann``); single-chain or single-draw runs do not emit ArviZ's shape
+    warnings."""
     from bayesirl import _arviz
 
-    betas = [v for v in idata.posterior.data_vars if v == "beta" or v.startswith("beta_")]
+    betas = [v for v in idata.posterior.data_vars
+             if v in ("beta", "epsilon") or v.startswith("beta_")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return _arviz.summary(idata, var_names=["reward_weights"] + betas, hdi_prob=hdi_prob)
@@ -311,7 +313,7 @@ def weight_labels(world) -> list[str]:
 
 def row_label(name, labels: list | None) -> str:
     """What the table row ``name`` is: ``labels[k]`` for ``reward_weights[k]``, "rationality β"
-    for a β row, else ""."""
+    for a β row, "random-action share ε" for ε, else ""."""
     text = str(name)
     if text.startswith("reward_weights[") and labels:
         inside = text[len("reward_weights["):-1].split(",")[0].strip()
@@ -319,6 +321,8 @@ def row_label(name, labels: list | None) -> str:
             return inside  # the coordinate is the feature's own name
         k = int(inside)
         return str(labels[k]) if 0 <= k < len(labels) else ""
+    if text == "epsilon":
+        return "random-action share ε"
     return "rationality β" if text.startswith("beta") else ""
 
 

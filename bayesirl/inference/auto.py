@@ -16,6 +16,10 @@ The rule (first match wins; :func:`choose_sampler`, the docs' table is this list
    249 s; the random walk: R-hat 1.001 in 20 s).
 5. **nuts** — everything else (smooth, moderate: NUTS gives nearly independent draws).
 
+"Boltzmann demonstrations only" means the ``boltzmann`` source alone: PolicyWalk and the
+Laplace + independence MH path sample its posterior only, so the ε-contaminated
+``noisy-boltzmann`` source (its ε is one more latent) goes to rules 3–5.
+
 When the chosen sampler's diagnostics fail, :func:`~bayesirl.inference.fit.fit_reward` retries
 once with the fallback (``nuts`` → ``mh``, ``policy-walk`` → ``mh``) and says so.
 """

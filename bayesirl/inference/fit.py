@@ -153,6 +153,19 @@ def _check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon, 
     check_betas(prior, betas, sources)
 
 
+def _check_epsilon_option(epsilon, sources):
+    """ε checked (:func:`~bayesirl.likelihoods.noisy_boltzmann.check_epsilon`); refused when
+    no source of the model reads it."""
+    from bayesirl.likelihoods.noisy_boltzmann import check_epsilon
+    from bayesirl.likelihoods.registry import SOURCES
+
+    epsilon = check_epsilon(epsilon)
+    if epsilon is not None and not any("epsilon" in SOURCES[s].options for s in sources):
+        raise ValueError(f"epsilon: only the noisy-boltzmann likelihood reads it; the "
+                         f"likelihoods are {', '.join(sources)}")
+    return epsilon
+
+
 def _choose(method: str, problem: Problem, q: str | None) -> Choice:
     if method == "auto":
         return choose_sampler(problem, q)
@@ -173,6 +186,7 @@ def fit_reward(
     maxent_horizon: int | None = None,
     margin: float = 0.0,
     solver_kwargs: dict | None = None,
+    epsilon=None,
     feature_names=None,
     predictive_groups: bool | None = None,
     num_samples: int | None = None,
@@ -202,6 +216,9 @@ def fit_reward(
         maxent_horizon: T of the finite-horizon MaxEnt model (None: discounted).
         margin: indifference margin δ >= 0 of weak preferences.
         solver_kwargs: tolerances of the discounted solvers.
+        epsilon: the contamination ε of the ``noisy-boltzmann`` source: None (learned, prior
+            Beta(1, 9); posterior variable ``epsilon``), a fixed number in [0, 1], or a NumPyro
+            distribution on [0, 1] (its prior).
         feature_names: F labels of the ``feature`` coordinate (default 0 … F−1).
         predictive_groups: add ``log_likelihood``, ``posterior_predictive``,
             ``observed_data`` and ``constant_data``
@@ -240,12 +257,13 @@ def fit_reward(
         raise ValueError("evidence: expected at least one source of evidence, got none")
     betas = dict(betas or {})
     _check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon, evidence.sources())
+    epsilon = _check_epsilon_option(epsilon, evidence.sources())
     num_features = mdp.num_features if mdp is not None else evidence.num_features
     names = list(range(num_features)) if feature_names is None else list(feature_names)
     if len(names) != num_features:
         raise ValueError(f"feature_names: expected {num_features} names, got {len(names)}")
     options = dict(q=q or "soft", maxent_horizon=maxent_horizon, margin=float(margin),
-                   solver_kwargs=solver_kwargs)
+                   solver_kwargs=solver_kwargs, epsilon=epsilon)
     problem = Problem(evidence, mdp, prior, float(prior_scale), betas, options, names)
     precision = precision_reason(problem)
     if precision and not jax.config.jax_enable_x64:
@@ -316,9 +334,10 @@ def _run(problem: Problem, choice: Choice, user: dict):
 
 
 def _checked_variables(idata) -> list[str]:
-    """The variables whose mixing is checked: the reward weights and every β site."""
+    """The variables whose mixing is checked: the reward weights, every β site and ε."""
     post = idata.posterior
-    return ["reward_weights"] + [v for v in post.data_vars if v == "beta" or v.startswith("beta_")]
+    return ["reward_weights"] + [v for v in post.data_vars
+                                 if v in ("beta", "epsilon") or v.startswith("beta_")]
 
 
 def _attach_importance_ess(idata, evidence: Evidence, beta, min_fraction=MIN_ESS_FRACTION):
@@ -362,9 +381,9 @@ def fit_evidence(
 
     Args:
         mdp: the MDP.
-        likelihoods: source names (:data:`bayesirl.models.SOURCES`): ``"boltzmann"`` and/or
-            ``"maxent"`` (need ``demos``), ``"bradley-terry"`` (needs ``preferences``),
-            ``"plackett-luce"`` (needs ``rankings``).
+        likelihoods: source names (:data:`bayesirl.models.SOURCES`): ``"boltzmann"``,
+            ``"noisy-boltzmann"`` and/or ``"maxent"`` (need ``demos``), ``"bradley-terry"``
+            (needs ``preferences``), ``"plackett-luce"`` (needs ``rankings``).
         demos: expert demonstrations.
         preferences: ``(trajectories, comparisons)`` as returned by
             :func:`~bayesirl.data.preferences.load_preferences` or
@@ -373,6 +392,8 @@ def fit_evidence(
             of them (:class:`~bayesirl.data.rankings.TrajectoryRankings` or R lists of indices
             best first), each ranking one Plackett–Luce observation.
         method, prior, prior_scale, betas, q, maxent_horizon: see :func:`fit_reward`.
+            With ``"noisy-boltzmann"``, ``epsilon=`` (a keyword passed on to
+            :func:`fit_reward`) fixes the contamination ε or sets its prior.
         predictive_groups, feature_names, solver_kwargs: see :func:`fit_reward`.
         margin: indifference margin δ >= 0 of weak preferences; default
             :func:`~bayesirl.likelihoods.bradley_terry.default_margin` (1 when the comparisons

@@ -36,6 +36,7 @@ from bayesirl._validate import check_scalar
 from bayesirl.data.demos import Demonstrations, rollout
 from bayesirl.data.mdp import MDP, reward_from_weights
 from bayesirl.likelihoods import boltzmann_q_values, maxent_logits
+from bayesirl.likelihoods.noisy_boltzmann import check_epsilon, noisy_boltzmann_policy
 from bayesirl.inference.engine import merge_arguments, split_arguments
 from bayesirl.likelihoods.registry import SOURCES, policy_sources
 from bayesirl.likelihoods.registry import Evidence
@@ -176,10 +177,13 @@ def group_log_likelihood(values: Array, groups: Array, num_groups: int) -> Array
     return jnp.asarray(values) @ one_hot
 
 
-def _policy(mdp, weights, beta, likelihood, q, horizon, solver_kwargs):
+def _policy(mdp, weights, beta, epsilon, likelihood, q, horizon, solver_kwargs):
     reward = reward_from_weights(mdp, weights)
     if likelihood == "boltzmann":
         return jax.nn.softmax(boltzmann_q_values(mdp, reward, beta, q, **solver_kwargs), -1)
+    if "epsilon" in SOURCES[likelihood].options:  # the ε-contaminated Boltzmann demonstrator
+        return noisy_boltzmann_policy(boltzmann_q_values(mdp, reward, beta, q, **solver_kwargs),
+                                      epsilon)
     return jnp.exp(maxent_logits(mdp, reward, beta, horizon, **solver_kwargs))
 
 
@@ -187,10 +191,11 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
                             horizon: int, beta=1.0, likelihood: str = "boltzmann",
                             q: str = "soft", maxent_horizon: int | None = None,
                             initial_states: Array | None = None,
-                            solver_kwargs: dict | None = None) -> Demonstrations:
+                            solver_kwargs: dict | None = None, epsilon=0.0) -> Demonstrations:
     """Roll out N trajectories of the demonstrator's policy under each of M reward draws.
 
-    The policy is the Boltzmann policy ``softmax(β Q(·; φ w))`` (soft or hard Q) or the
+    The policy is the Boltzmann policy ``softmax(β Q(·; φ w))`` (soft or hard Q), its
+    ε-contaminated form ``(1 − ε) softmax(β Q) + ε / A`` (``noisy-boltzmann``) or the
     MaxEnt policy (time-dependent for a finite ``maxent_horizon``, Ziebart 2010). A
     trajectory stops when it enters a terminal state (that state is its last masked step,
     with action 0), as in :func:`~bayesirl.data.demos.rollout`.
@@ -207,19 +212,22 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
         maxent_horizon: T_max of the finite-horizon MaxEnt model, None for discounted.
         initial_states: optional (N,) start states; default drawn from p0.
         solver_kwargs: solver tolerances.
+        epsilon: contamination ε in [0, 1] of ``noisy-boltzmann`` (scalar or (M,) draws).
 
     Returns:
         :class:`~bayesirl.data.demos.Demonstrations` with arrays shaped (M, N, T).
 
     Raises:
-        ValueError: bad counts, unknown ``likelihood``, weights not (M, F), or a horizon longer
-            than ``maxent_horizon``.
+        ValueError: bad counts, unknown ``likelihood``, weights not (M, F), a horizon longer
+            than ``maxent_horizon``, or a scalar ``epsilon`` outside [0, 1].
     """
     N = check_scalar(num_trajectories, "num_trajectories", low=1, integer=True)
     T = check_scalar(horizon, "horizon", low=1, integer=True)
     if likelihood not in policy_sources(SOURCES):
         raise ValueError(f"likelihood: expected one of {', '.join(policy_sources(SOURCES))}, "
                          f"got {likelihood!r}")
+    if np.ndim(epsilon) == 0:
+        check_epsilon(epsilon)
     weights = jnp.asarray(weights)
     if weights.ndim != 2 or weights.shape[1] != mdp.num_features:
         raise ValueError(f"weights: expected shape (M, F) with F = {mdp.num_features}, "
@@ -229,19 +237,20 @@ def simulate_demonstrations(rng_key: PRNGKey, mdp: MDP, weights: Array, *, num_t
         raise ValueError(f"horizon: expected <= maxent_horizon = {maxent_horizon}, got {T}")
     M = weights.shape[0]
     betas = jnp.broadcast_to(jnp.asarray(beta, weights.dtype), (M,))
+    epsilons = jnp.broadcast_to(jnp.asarray(epsilon, weights.dtype), (M,))
     kwargs = solver_kwargs or {}
     starts = None if initial_states is None else jnp.asarray(initial_states, jnp.int32)
     if starts is not None and starts.shape != (N,):
         raise ValueError(f"initial_states: expected shape ({N},), got {starts.shape}")
 
-    def one_draw(key, w, b):
-        policy = _policy(mdp, w, b, likelihood, q, maxent_horizon, kwargs)
+    def one_draw(key, w, b, e):
+        policy = _policy(mdp, w, b, e, likelihood, q, maxent_horizon, kwargs)
         keys = jax.random.split(key, N)
         if starts is None:
             return jax.vmap(lambda k: rollout(k, mdp, policy, T))(keys)
         return jax.vmap(lambda k, s0: rollout(k, mdp, policy, T, s0))(keys, starts)
 
-    return jax.vmap(one_draw)(jax.random.split(rng_key, M), weights, betas)
+    return jax.vmap(one_draw)(jax.random.split(rng_key, M), weights, betas, epsilons)
 
 
 def predictive_size(idata, evidence: Evidence) -> int:

@@ -2,6 +2,8 @@
 
 * :mod:`bayesirl.likelihoods.boltzmann` — the Boltzmann-rational demonstrator (Ramachandran &
   Amir 2007) over soft or hard Q-values;
+* :mod:`bayesirl.likelihoods.noisy_boltzmann` — the ε-contaminated ("noisy-rational")
+  Boltzmann demonstrator, ε learned (Zheng et al. 2014);
 * :mod:`bayesirl.likelihoods.maxent` — maximum-causal-entropy trajectories (Ziebart 2008, 2010);
 * :mod:`bayesirl.likelihoods.bradley_terry` — strict and weak preferences between trajectories
   (Bradley–Terry; T-REX / Bayesian REX, Brown et al. 2019, 2020; Bıyık et al. 2019);
@@ -42,6 +44,13 @@ from bayesirl.likelihoods.choice import (
     plackett_luce_log_probability,
 )
 from bayesirl.likelihoods.maxent import maxent_log_likelihood, maxent_logits
+from bayesirl.likelihoods.noisy_boltzmann import (
+    NoisyBoltzmannPolicy,
+    noisy_action_log_probabilities,
+    noisy_boltzmann_log_likelihood,
+    noisy_boltzmann_log_probabilities,
+    noisy_boltzmann_policy,
+)
 from bayesirl.likelihoods.plackett_luce import (
     RankingData,
     observe_trajectory_rankings,
@@ -63,6 +72,8 @@ __all__ = [
     "ValueSpaceReward", "reward_from_values",
     "Q_KINDS", "BoltzmannPolicy", "DemonstrationPairs", "demonstration_pairs",
     "boltzmann_q_values", "boltzmann_log_likelihood", "action_log_probabilities", "maxent_logits", "maxent_log_likelihood",
+    "NoisyBoltzmannPolicy", "noisy_boltzmann_log_probabilities", "noisy_boltzmann_policy",
+    "noisy_boltzmann_log_likelihood", "noisy_action_log_probabilities",
     "PreferenceChoice", "bradley_terry_log_likelihood", "observe_preferences",
     "ChoiceDistribution", "PlackettLuce", "linear_utilities", "choice_log_probabilities",
     "choice_log_likelihood", "plackett_luce_log_probability", "plackett_luce_log_likelihood",

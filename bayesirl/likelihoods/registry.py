@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 
 import jax
 
-from bayesirl.likelihoods import boltzmann, bradley_terry, maxent, plackett_luce, sample_maxent
+from bayesirl.likelihoods import (boltzmann, bradley_terry, maxent, noisy_boltzmann,
+                                  plackett_luce, sample_maxent)
 from bayesirl.likelihoods.source import EvidenceSource
 
 __all__ = ["Evidence", "SOURCES", "get_source", "source_names", "policy_sources", "required_sources"]
@@ -23,6 +24,7 @@ __all__ = ["Evidence", "SOURCES", "get_source", "source_names", "policy_sources"
 #: Every evidence source, by name.
 SOURCES: dict[str, EvidenceSource] = {source.name: source for source in (
     boltzmann.SOURCE,
+    noisy_boltzmann.SOURCE,
     maxent.SOURCE,
     bradley_terry.SOURCE,
     sample_maxent.SOURCE,

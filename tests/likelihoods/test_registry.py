@@ -65,12 +65,13 @@ def test_every_source_is_complete():
 
 
 def test_lookups():
-    assert policy_sources(SOURCES) == ("boltzmann", "maxent")
+    assert policy_sources(SOURCES) == ("boltzmann", "noisy-boltzmann", "maxent")
     assert required_sources(SOURCES, "preferences") == ("bradley-terry",)
     assert required_sources(SOURCES, "rankings") == ("plackett-luce",)
     assert set(source_names("trajectories")) == {"bradley-terry", "sample-maxent",
                                                  "plackett-luce"}
-    assert set(source_names("mdp")) == {"boltzmann", "maxent", "bradley-terry", "plackett-luce"}
+    assert set(source_names("mdp")) == {"boltzmann", "noisy-boltzmann", "maxent",
+                                        "bradley-terry", "plackett-luce"}
     with pytest.raises(ValueError, match="likelihood: expected one of"):
         get_source("nope")
     with pytest.raises(ValueError, match="likelihood: expected one of"):
