@@ -91,7 +91,8 @@ jax.config.update("jax_enable_x64", True)  # evaluation in float64; PolicyWalk r
 import numpyro.distributions as dist  # noqa: E402
 
 import bayesirl as birl  # noqa: E402
-from bayesirl._arviz import rank_normalized_rhat  # noqa: E402
+from bayesirl._arviz import from_draws, rank_normalized_rhat  # noqa: E402
+from bayesirl.analysis.misfit import check_fit  # noqa: E402
 from bayesirl.analysis.coverage import (  # noqa: E402
     candidate_losses,
     check_bound,
@@ -103,7 +104,7 @@ from bayesirl.data.experts import expert_policy  # noqa: E402
 from bayesirl.data.preferences import make_preferences  # noqa: E402
 from bayesirl.data.rollouts import rollout_features  # noqa: E402
 from bayesirl.data.trajectories import make_trajectories  # noqa: E402
-from bayesirl.inference.fit import fit_demonstrations, fit_trajectories  # noqa: E402
+from bayesirl.inference.fit import fit_demonstrations, fit_evidence, fit_trajectories  # noqa: E402
 from bayesirl.inference.policy_walk import sample_policy_walk_adaptive  # noqa: E402
 
 WORLDS = ("gridworld", "frozenlake", "mountaincar")
@@ -454,22 +455,55 @@ def learned_beta(world: World, problems, rng) -> list[Posterior]:
     return _numpyro_fits(world, problems, rng, dist.LogNormal(math.log(world.beta), 1.0))
 
 
+def noisy_boltzmann(world: World, problems, rng) -> list[Posterior]:
+    """The ε-contaminated ("noisy-rational") demonstrator, π = (1 − ε) Boltzmann + ε uniform,
+    ε learned (Beta(1, 9) prior), β at the model's value; random-walk MH over hard Q* on the
+    sphere. Trajectory worlds have no demonstrator: their posterior is the plain one."""
+    if world.kind != "mdp":
+        return plain(world, problems, rng)
+    out = []
+    for p in problems:
+        idata = fit_evidence(p.mdp, likelihoods="noisy-boltzmann", demos=p.demos, method="mh",
+                             q="hard", prior=world.prior, betas={"noisy-boltzmann": world.beta},
+                             **_fit_settings(world, rng))
+        out.append(Posterior(weight_draws(idata)))
+    return out
+
+
 #: name -> function(world, problems, rng) -> [Posterior]. A remedy may return Posterior(...,
-#: alarm=bool) to report its misfit alarm. Slots for remedies still being built (one line
-#: each, by their library names), e.g.:
-#:   "noisy-boltzmann": ε-contaminated demonstrator likelihood, ε learned;
-#:   "plackett-luce":   rankings as one Plackett–Luce observation (D-REX ladders);
-#:   "bagged":          BayesBag posterior (Bühlmann 2014; Huggins & Miller 2023);
-#:   "tempered":        power posterior with a data-driven learning rate (SafeBayes).
+#: alarm=bool) to report its misfit alarm; otherwise :data:`MISFIT_ALARM` decides.
 REMEDIES: dict[str, Callable] = {
     "plain": plain,
     "learned-beta": learned_beta,
+    "noisy-boltzmann": noisy_boltzmann,
 }
 #: The remedy the library uses by default (β fixed at 1 unless the user sets it).
 DEFAULT_REMEDY = "plain"
+
+
+def misfit_alarm(world: World, problem, posterior: Posterior) -> bool:
+    """The library's misfit alarm (:func:`bayesirl.analysis.check_fit`) on the plain model of
+    the row (Boltzmann demonstrator over hard Q* at the model's β; Bradley–Terry labels at the
+    model's β), given the remedy's weight draws."""
+    idata = from_draws({"reward_weights": posterior.weights})
+    if world.kind == "mdp":
+        report = check_fit(idata, problem.mdp, demos=problem.demos, q="hard",
+                           betas={"boltzmann": world.beta})
+    else:
+        report = check_fit(idata, demos=None, preferences=None, evidence=_trajectory_evidence(
+            problem), betas={"bradley-terry": world.beta})
+    return bool(report.alarm)
+
+
+def _trajectory_evidence(problem):
+    from bayesirl.models import trajectory_evidence
+
+    return trajectory_evidence(problem.trajectories, preferences=problem.preferences)
+
+
 #: Misfit alarm applied after every remedy that reports none: a function
-#: (world, problem, posterior) -> bool, or None while the library has no alarm.
-MISFIT_ALARM: Callable | None = None
+#: (world, problem, posterior) -> bool.
+MISFIT_ALARM: Callable | None = misfit_alarm
 
 
 # ---------------------------------------------------------------------------------------------
