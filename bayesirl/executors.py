@@ -60,7 +60,7 @@ WORKER_ENVIRONMENT = {
     "MKL_NUM_THREADS": "1",
 }
 #: Appended to ``XLA_FLAGS`` in each worker (unless the flag is already there).
-WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1")
+WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false",)
 
 _RESULT_SUFFIX = ".pkl"
 _RESULT_FORMAT = "bayesirl.task-result/1"

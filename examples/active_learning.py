@@ -29,11 +29,27 @@ import numpy as np
 from bayesirl.active import PREFERENCE_ACQUISITIONS, STATE_ACQUISITIONS
 from bayesirl.active.loop import run_active_learning, sufficiency_stop
 from bayesirl.data.envs import gridworld
+from bayesirl.executors import EXECUTORS, map_fits
 
 #: The target of the experiment (Trinh, Chen & Brown 2024 use nEVD thresholds of this size).
 TARGET_NEVD = 0.05
 #: Gridworld seeds are WORLD_SEED + 2·world (a gridworld draws its weights with seed + 1).
 WORLD_SEED = 0
+
+
+def run_world(task):
+    """One active-learning run on one world (a ``map_fits`` task): the true nEVD (Q,) and the
+    sufficiency bound (or None) after each of the Q answers."""
+    args, world = task["settings"], task["world"]
+    env = gridworld(args.size, args.size, num_features=args.num_features,
+                    seed=WORLD_SEED + 2 * world)
+    test = sufficiency_stop(env.mdp, epsilon=TARGET_NEVD)
+    history = run_active_learning(
+        env, kind=task["kind"], acquisition=task["acquisition"], budget=args.budget,
+        rng_key=jax.random.PRNGKey(1000 + world), beta=args.beta,
+        num_particles=args.num_prior_samples, updater=args.updater,
+        stop=lambda draws, policy: (False, test(draws, policy)[1]), progress=False)
+    return np.array([r.true_nevd for r in history]), [r.bound for r in history]
 
 
 def main(argv=None):
@@ -51,7 +67,13 @@ def main(argv=None):
                              "of each kind); names of another kind are ignored")
     parser.add_argument("--json", help="write the table rows as JSON to this path")
     parser.add_argument("--plot", help="write a PNG of mean nEVD vs number of queries")
+    parser.add_argument("--executor", choices=EXECUTORS, default="serial",
+                        help="where the worlds run (one task per acquisition and world)")
+    parser.add_argument("--address", default=None, help="Ray cluster for --executor ray "
+                        "('auto' or HOST:PORT; default: a local Ray)")
     args = parser.parse_args(argv)
+    settings = argparse.Namespace(**{k: v for k, v in vars(args).items()
+                                     if k not in ("json", "plot", "executor", "address")})
     if args.acquisitions:
         unknown = set(args.acquisitions.split(",")) - {*STATE_ACQUISITIONS,
                                                         *PREFERENCE_ACQUISITIONS}
@@ -68,21 +90,15 @@ def main(argv=None):
         for acq in names:
             needed, certified, correct = [], [], []
             nevd = np.full((args.num_worlds, args.budget), np.nan)
-            for world in range(args.num_worlds):
-                env = gridworld(args.size, args.size, num_features=args.num_features,
-                                seed=WORLD_SEED + 2 * world)
-                test = sufficiency_stop(env.mdp, epsilon=TARGET_NEVD)
-                history = run_active_learning(
-                    env, kind=kind, acquisition=acq, budget=args.budget,
-                    rng_key=jax.random.PRNGKey(1000 + world), beta=args.beta,
-                    num_particles=args.num_prior_samples, updater=args.updater,
-                    stop=lambda draws, policy: (False, test(draws, policy)[1]), progress=False)
-                values = np.array([r.true_nevd for r in history])
+            tasks = [dict(kind=kind, acquisition=acq, world=world, settings=settings)
+                     for world in range(args.num_worlds)]
+            outputs = map_fits(run_world, tasks, executor=args.executor, address=args.address,
+                               progress=False)
+            for world, (values, bounds) in enumerate(outputs):
                 nevd[world, : len(values)] = values
                 hit = np.flatnonzero(values <= TARGET_NEVD)
                 needed.append(int(hit[0]) + 1 if hit.size else None)
-                passed = [i for i, r in enumerate(history)
-                          if r.bound is not None and r.bound < TARGET_NEVD]
+                passed = [i for i, b in enumerate(bounds) if b is not None and b < TARGET_NEVD]
                 if passed:
                     certified.append(passed[0] + 1)
                     correct.append(bool(values[passed[0]] <= TARGET_NEVD))
