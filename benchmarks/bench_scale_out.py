@@ -11,10 +11,10 @@ Run from the repository root::
 
 Many fits (``--parts executors``): small runs of ``examples/sbc.py`` (4 rows × 20
 replications) and ``examples/compare_methods.py`` (2 worlds × 2 demonstration counts) with
-``--executor serial``, ``process`` and ``ray`` (worker processes and a local Ray cluster with one CPU per core),
-each in a fresh process: wall time (start-up included), speed-up over serial, whether the
-results (every JSON row without its timing fields) equal serial's exactly, and the load
-average before and after (other work on a shared machine slows a run).
+``--executor serial``, ``process`` and ``ray`` (worker processes and a local Ray cluster with
+one CPU per core), each in a fresh process: wall time (start-up included), speed-up over
+serial, whether the results (every JSON row without its timing fields) equal serial's
+exactly, and the load average before and after (other work on a shared machine slows a run).
 
 Soft value iteration (γ = 0.99, ``method="auto"``: Newton steps with GMRES, then sweeps) on a
 random MDP: A = 4 actions, K = 4 successors per state-action drawn uniformly, probabilities
@@ -401,7 +401,8 @@ def main(argv=None):
               f"{r['solve_s']:.0f} s, peak {_gb(r['peak_rss']):.2f} GB, converged "
               f"{r['converged']})")
     _harness.finish({"environment": env, "settings": vars(args), "rows": rows,
-                     "executor_rows": executor_results, "projection": projection}, t_start, args.json, indent=2, default=str)
+                     "executor_rows": executor_results, "projection": projection}, t_start,
+                    args.json, indent=2, default=str)
     return 0
 
 
