@@ -83,42 +83,41 @@ def main(argv=None):
 
     start = time.perf_counter()
     curves, rows = {}, []
-    for kind in args.kinds.split(","):
-        names = STATE_ACQUISITIONS if kind == "state" else PREFERENCE_ACQUISITIONS
-        if args.acquisitions:
-            names = [n for n in names if n in args.acquisitions.split(",")]
-        for acq in names:
-            needed, certified, correct = [], [], []
-            nevd = np.full((args.num_worlds, args.budget), np.nan)
-            tasks = [dict(kind=kind, acquisition=acq, world=world, settings=settings)
-                     for world in range(args.num_worlds)]
-            outputs = map_fits(run_world, tasks, executor=args.executor, address=args.address,
-                               progress=False)
-            for world, (values, bounds) in enumerate(outputs):
-                nevd[world, : len(values)] = values
-                hit = np.flatnonzero(values <= TARGET_NEVD)
-                needed.append(int(hit[0]) + 1 if hit.size else None)
-                passed = [i for i, b in enumerate(bounds) if b is not None and b < TARGET_NEVD]
-                if passed:
-                    certified.append(passed[0] + 1)
-                    correct.append(bool(values[passed[0]] <= TARGET_NEVD))
-            reached = [n for n in needed if n is not None]
-            row = dict(kind=kind, acquisition=acq,
-                       queries_mean=float(np.mean(reached)) if reached else None,
-                       queries_sd=float(np.std(reached)) if reached else None,
-                       reached_fraction=len(reached) / args.num_worlds,
-                       certified_mean=float(np.mean(certified)) if certified else None,
-                       certified_fraction=len(certified) / args.num_worlds,
-                       certified_correct=float(np.mean(correct)) if correct else None)
-            rows.append(row)
-            curves[(kind, acq)] = np.nanmean(nevd, axis=0)
-            mean = "-" if row["queries_mean"] is None else f"{row['queries_mean']:.2f}"
-            sd = "-" if row["queries_sd"] is None else f"{row['queries_sd']:.2f}"
-            cert = "-" if row["certified_mean"] is None else f"{row['certified_mean']:.2f}"
-            ok = "-" if row["certified_correct"] is None else f"{row['certified_correct']:.2f}"
-            print(f"{kind:10s} {acq:20s} queries to nEVD<={TARGET_NEVD}: {mean:>6s} ± {sd:>5s}"
-                  f"  reached {row['reached_fraction']:.2f}  certified after {cert:>6s}"
-                  f" ({row['certified_fraction']:.2f} of worlds, correct {ok})", flush=True)
+    runs = [(kind, acq) for kind in args.kinds.split(",")
+            for acq in (STATE_ACQUISITIONS if kind == "state" else PREFERENCE_ACQUISITIONS)
+            if not args.acquisitions or acq in args.acquisitions.split(",")]
+    tasks = [dict(kind=kind, acquisition=acq, world=world, settings=settings)
+             for kind, acq in runs for world in range(args.num_worlds)]
+    outputs = map_fits(run_world, tasks, executor=args.executor, address=args.address)
+    for r, (kind, acq) in enumerate(runs):
+        needed, certified, correct = [], [], []
+        nevd = np.full((args.num_worlds, args.budget), np.nan)
+        mine = outputs[r * args.num_worlds:(r + 1) * args.num_worlds]
+        for world, (values, bounds) in enumerate(mine):
+            nevd[world, : len(values)] = values
+            hit = np.flatnonzero(values <= TARGET_NEVD)
+            needed.append(int(hit[0]) + 1 if hit.size else None)
+            passed = [i for i, b in enumerate(bounds) if b is not None and b < TARGET_NEVD]
+            if passed:
+                certified.append(passed[0] + 1)
+                correct.append(bool(values[passed[0]] <= TARGET_NEVD))
+        reached = [n for n in needed if n is not None]
+        row = dict(kind=kind, acquisition=acq,
+                   queries_mean=float(np.mean(reached)) if reached else None,
+                   queries_sd=float(np.std(reached)) if reached else None,
+                   reached_fraction=len(reached) / args.num_worlds,
+                   certified_mean=float(np.mean(certified)) if certified else None,
+                   certified_fraction=len(certified) / args.num_worlds,
+                   certified_correct=float(np.mean(correct)) if correct else None)
+        rows.append(row)
+        curves[(kind, acq)] = np.nanmean(nevd, axis=0)
+        mean = "-" if row["queries_mean"] is None else f"{row['queries_mean']:.2f}"
+        sd = "-" if row["queries_sd"] is None else f"{row['queries_sd']:.2f}"
+        cert = "-" if row["certified_mean"] is None else f"{row['certified_mean']:.2f}"
+        ok = "-" if row["certified_correct"] is None else f"{row['certified_correct']:.2f}"
+        print(f"{kind:10s} {acq:20s} queries to nEVD<={TARGET_NEVD}: {mean:>6s} ± {sd:>5s}"
+              f"  reached {row['reached_fraction']:.2f}  certified after {cert:>6s}"
+              f" ({row['certified_fraction']:.2f} of worlds, correct {ok})", flush=True)
     wall = time.perf_counter() - start
     print(f"wall time {wall:.0f} s")
     if args.json:
