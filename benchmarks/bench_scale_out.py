@@ -9,8 +9,8 @@ Run from the repository root::
     python benchmarks/bench_scale_out.py --sizes 1000000 --devices 1,2 --json out.json
     python benchmarks/bench_scale_out.py --parts executors   # the many-fits rows (~minutes)
 
-Many fits (``--parts executors``): small runs of ``examples/sbc.py`` (4 rows × 20
-replications) and ``examples/compare_methods.py`` (2 worlds × 2 demonstration counts) with
+Many fits (``--parts executors``): small runs of ``examples/sbc.py`` (2 rows × 10
+replications) and ``examples/compare_methods.py`` (2 worlds, one demonstration each) with
 ``--executor serial``, ``process`` and ``ray`` (worker processes and a local Ray cluster with
 one CPU per core), each in a fresh process: wall time (start-up included), speed-up over
 serial, whether the results (every JSON row without its timing fields) equal serial's
@@ -240,14 +240,13 @@ def project(rows):
 #: Small runs of the suite scripts (a few minutes in all on 2 cores): (script, arguments,
 #: fields of each JSON row that are timings, not results).
 EXECUTOR_RUNS = {
-    "sbc": ("sbc.py", ["--rows", "bradley-terry-strict:mh,bradley-terry-strict:nuts,"
-                       "boltzmann-soft:mh,maxent-finite:mh", "--replications", "20",
-                       "--num-samples", "19", "--num-warmup", "60", "--num-bins", "5"],
-            ("wall_time_s",)),
+    "sbc": ("sbc.py", ["--rows", "bradley-terry-strict:mh,boltzmann-soft:mh",
+                       "--replications", "10", "--num-samples", "9", "--num-warmup", "30",
+                       "--num-bins", "5"], ("wall_time_s",)),
     "compare_methods": ("compare_methods.py", [
-        "--num-worlds", "2", "--num-demos", "1,2", "--worlds", "gridworld", "--num-steps", "300",
+        "--num-worlds", "2", "--num-demos", "1", "--worlds", "gridworld", "--num-steps", "300",
         "--burn-in", "50", "--thinning", "2", "--max-iterations", "20",
-        "--methods", "bc,projection,max-margin,boltzmann-posterior"], ("wall_s",)),
+        "--methods", "bc,projection,boltzmann-posterior"], ("wall_s",)),
 }
 
 
