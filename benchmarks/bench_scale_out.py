@@ -346,7 +346,7 @@ def main(argv=None):
 
     t_start = time.perf_counter()
     env = _harness.environment_info()
-    _harness.print_header("bayesirl scale-out benchmark: one MDP, states split over devices",
+    _harness.print_header("bayesirl scale-out benchmark: many fits, and one MDP over devices",
                           env)
     parts = args.parts.split(",")
     executor_results = []
