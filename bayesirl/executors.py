@@ -215,6 +215,17 @@ def _call(fn: Callable, index: int, task, x64: bool | None):
         return index, False, (f"{type(err).__name__}: {err}", traceback.format_exc())
 
 
+def _call_pickled(payload: bytes, index: int, x64: bool | None):
+    """:func:`_call` of a pickled ``(fn, task)``, unpickled only once the caller's float64
+    setting is applied (a float64 JAX array in a task would otherwise arrive as float32)."""
+    try:
+        _set_x64(x64)
+        fn, task = pickle.loads(payload)
+    except Exception as err:
+        return index, False, (f"{type(err).__name__}: {err}", traceback.format_exc())
+    return _call(fn, index, task, x64)
+
+
 def _worker_init(x64: bool | None) -> None:
     _set_x64(x64)
 
@@ -304,9 +315,9 @@ def _start_ray(ray, address, max_workers):
 def _run_ray(fn, pending, x64, max_workers, address):
     ray = _import_ray()
     _start_ray(ray, address, max_workers)
-    remote = ray.remote(num_cpus=1, max_retries=0)(_call)
-    fn_ref = ray.put(fn)
-    refs = {remote.remote(fn_ref, index, task, x64): (index, task) for index, task in pending}
+    remote = ray.remote(num_cpus=1, max_retries=0)(_call_pickled)
+    refs = {remote.remote(ray.cloudpickle.dumps((fn, task)), index, x64): (index, task)
+            for index, task in pending}
     waiting = list(refs)
     while waiting:
         done, waiting = ray.wait(waiting, num_returns=1)

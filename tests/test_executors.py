@@ -38,10 +38,12 @@ def counted(task):
 
 
 def random_draws(task):
-    """A few JAX random numbers from the task's seed (float64 when the caller is)."""
+    """A few JAX random numbers from the task's seed (float64 when the caller is), plus the
+    task's own array (a float64 JAX array must arrive as float64)."""
     import jax
 
-    return np.asarray(jax.random.normal(jax.random.PRNGKey(task["seed"]), (3,)))
+    draws = jax.random.normal(jax.random.PRNGKey(task["seed"]), (3,))
+    return np.asarray(draws + task.get("offset", 0.0))
 
 
 TINY_TASKS = [dict(world_seed=w, num_demos=3, seed=s) for w, s in ((0, 0), (1, 5), (2, 7))]
@@ -131,7 +133,9 @@ def test_ray_missing_names_the_executor(monkeypatch):
 
 def test_ray_gives_the_serial_results():
     ray = pytest.importorskip("ray")
-    tasks = [{"seed": s} for s in range(4)]
+    import jax.numpy as jnp
+
+    tasks = [{"seed": s, "offset": jnp.asarray([1e-12, 0.0, 1.0 / 3.0])} for s in range(4)]
     try:
         got = map_fits(random_draws, tasks, executor="ray", max_workers=2, progress=False)
     finally:
