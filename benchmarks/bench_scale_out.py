@@ -1,11 +1,20 @@
 #!/usr/bin/env python
-"""Scale-out benchmark, part 1: one huge MDP solved with its states split over D devices.
+"""Scale-out benchmark: many fits on several executors, and one huge MDP solved with its
+states split over D devices.
 
 Run from the repository root::
 
     python benchmarks/bench_scale_out.py            # 10^6 and 10^7 states (~1 h on 2 cores)
     python benchmarks/bench_scale_out.py --quick    # 10^5 states (~1 min)
     python benchmarks/bench_scale_out.py --sizes 1000000 --devices 1,2 --json out.json
+    python benchmarks/bench_scale_out.py --parts executors   # the many-fits rows (~minutes)
+
+Many fits (``--parts executors``): small runs of ``examples/sbc.py`` (2 rows × 10
+replications) and ``examples/compare_methods.py`` (2 worlds, one demonstration each) with
+``--executor serial``, ``process`` and ``ray`` (worker processes and a local Ray cluster with
+one CPU per core), each in a fresh process: wall time (start-up included), speed-up over
+serial, whether the results (every JSON row without its timing fields) equal serial's
+exactly, and the load average before and after (other work on a shared machine slows a run).
 
 Soft value iteration (γ = 0.99, ``method="auto"``: Newton steps with GMRES, then sweeps) on a
 random MDP: A = 4 actions, K = 4 successors per state-action drawn uniformly, probabilities
@@ -40,6 +49,7 @@ from __future__ import annotations
 import _harness  # noqa: E402, I001  (pins numpy's BLAS to one thread before numpy loads)
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
@@ -225,6 +235,89 @@ def project(rows):
     return out
 
 
+# ---- part 2: many independent fits on the executors of bayesirl.executors ---------------------
+
+#: Small runs of the suite scripts (a few minutes in all on 2 cores): (script, arguments,
+#: fields of each JSON row that are timings, not results).
+EXECUTOR_RUNS = {
+    "sbc": ("sbc.py", ["--rows", "bradley-terry-strict:mh,boltzmann-soft:mh",
+                       "--replications", "10", "--num-samples", "9", "--num-warmup", "30",
+                       "--num-bins", "5"], ("wall_time_s",)),
+    "compare_methods": ("compare_methods.py", [
+        "--num-worlds", "2", "--num-demos", "1", "--worlds", "gridworld", "--num-steps", "300",
+        "--burn-in", "50", "--thinning", "2", "--max-iterations", "20",
+        "--methods", "bc,projection,boltzmann-posterior"], ("wall_s",)),
+}
+
+
+def _load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not on every platform
+        return float("nan")
+
+
+def _results_only(doc, timing_fields):
+    """The JSON rows of a script without its timing fields (what must be bit-identical)."""
+    return [{k: v for k, v in row.items() if k not in timing_fields} for row in doc["rows"]]
+
+
+def run_executor(name, executor, tmp, timeout):
+    """Run one suite script with one executor in a fresh process; its row."""
+    script, extra, timing = EXECUTOR_RUNS[name]
+    out = os.path.join(tmp, f"{name}_{executor}.json")
+    cmd = [sys.executable, os.path.join(ROOT, "examples", script), *extra, "--json", out,
+           "--executor", executor]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    row = {"script": name, "executor": executor, "load_before": _load_average()}
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(row, error=f"timed out after {timeout:.0f} s")
+    row["wall_s"] = time.perf_counter() - start
+    row["load_after"] = _load_average()
+    if done.returncode != 0:
+        return dict(row, error=(done.stderr.strip().splitlines() or ["?"])[-1])
+    with open(out) as f:
+        row["results"] = _results_only(json.load(f), timing)
+    return row
+
+
+def executor_rows(executors, timeout):
+    """SBC and the method comparison on each executor: wall time, speed-up over serial and
+    whether the results equal serial's exactly."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in EXECUTOR_RUNS:
+            ref = None
+            for executor in executors:
+                row = run_executor(name, executor, tmp, timeout)
+                if "error" not in row:
+                    if executor == "serial":
+                        ref = row
+                    if ref is not None:
+                        row["speedup"] = ref["wall_s"] / row["wall_s"]
+                        row["identical"] = row["results"] == ref["results"]
+                rows.append(row)
+                print(f"  [{name} {executor}: {row.get('wall_s', float('nan')):.0f} s, load "
+                      f"{row['load_before']:.1f}]", flush=True)
+    print(f"\n{'script':16s} {'executor':9s} {'wall s':>8s} {'speed-up':>9s} {'identical':>10s}"
+          f" {'load before/after':>18s}")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['script']:16s} {r['executor']:9s} failed: {r['error']}")
+            continue
+        speedup = f"{r['speedup']:.2f}x" if "speedup" in r else "-"
+        same = {True: "yes", False: "NO", None: "-"}[r.get("identical")]
+        print(f"{r['script']:16s} {r['executor']:9s} {r['wall_s']:8.1f} {speedup:>9s} "
+              f"{same:>10s} {r['load_before']:8.1f} / {r['load_after']:.1f}")
+    for r in rows:
+        r.pop("results", None)
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="10^5 states only (~1 min)")
@@ -236,6 +329,11 @@ def main(argv=None):
                    help="timed solves per configuration (default 3 below 10^6 states, else 1)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per configuration")
     p.add_argument("--json", metavar="PATH")
+    p.add_argument("--parts", default="executors,solvers", metavar="LIST",
+                   help="executors (SBC and the method comparison on each executor, a few "
+                        "minutes) and/or solvers (the sharded solve)")
+    p.add_argument("--executors", default="serial,process,ray", metavar="LIST",
+                   help="executors of the executors part (ray is skipped when not installed)")
     p.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--values", default="", help=argparse.SUPPRESS)
@@ -248,8 +346,24 @@ def main(argv=None):
 
     t_start = time.perf_counter()
     env = _harness.environment_info()
-    _harness.print_header("bayesirl scale-out benchmark: one MDP, states split over devices",
+    _harness.print_header("bayesirl scale-out benchmark: many fits, and one MDP over devices",
                           env)
+    parts = args.parts.split(",")
+    executor_results = []
+    if "executors" in parts:
+        executors = args.executors.split(",")
+        if "ray" in executors and importlib.util.find_spec("ray") is None:
+            print("ray is not installed (pip install \"bayesirl[distributed]\"): its rows are "
+                  "skipped")
+            executors.remove("ray")
+        print(f"many fits on {', '.join(executors)} (one worker per core; load average "
+              f"{_load_average():.1f} on {os.cpu_count()} cores)")
+        executor_results = executor_rows(executors, args.timeout)
+    if "solvers" not in parts:
+        _harness.finish({"environment": env, "settings": vars(args),
+                         "executor_rows": executor_results}, t_start, args.json, indent=2,
+                        default=str)
+        return 0
     sizes = ([10**5] if args.quick else [10**6, 10**7]) if args.sizes is None else \
         [int(float(s)) for s in args.sizes.split(",")]
     devices = [int(d) for d in args.devices.split(",")]
@@ -286,7 +400,8 @@ def main(argv=None):
               f"{r['solve_s']:.0f} s, peak {_gb(r['peak_rss']):.2f} GB, converged "
               f"{r['converged']})")
     _harness.finish({"environment": env, "settings": vars(args), "rows": rows,
-                     "projection": projection}, t_start, args.json, indent=2, default=str)
+                     "executor_rows": executor_results, "projection": projection}, t_start,
+                    args.json, indent=2, default=str)
     return 0
 
 

@@ -29,11 +29,27 @@ import numpy as np
 from bayesirl.active import PREFERENCE_ACQUISITIONS, STATE_ACQUISITIONS
 from bayesirl.active.loop import run_active_learning, sufficiency_stop
 from bayesirl.data.envs import gridworld
+from bayesirl.executors import EXECUTORS, map_fits
 
 #: The target of the experiment (Trinh, Chen & Brown 2024 use nEVD thresholds of this size).
 TARGET_NEVD = 0.05
 #: Gridworld seeds are WORLD_SEED + 2·world (a gridworld draws its weights with seed + 1).
 WORLD_SEED = 0
+
+
+def run_world(task):
+    """One active-learning run on one world (a ``map_fits`` task): the true nEVD (Q,) and the
+    sufficiency bound (or None) after each of the Q answers."""
+    args, world = task["settings"], task["world"]
+    env = gridworld(args.size, args.size, num_features=args.num_features,
+                    seed=WORLD_SEED + 2 * world)
+    test = sufficiency_stop(env.mdp, epsilon=TARGET_NEVD)
+    history = run_active_learning(
+        env, kind=task["kind"], acquisition=task["acquisition"], budget=args.budget,
+        rng_key=jax.random.PRNGKey(1000 + world), beta=args.beta,
+        num_particles=args.num_prior_samples, updater=args.updater,
+        stop=lambda draws, policy: (False, test(draws, policy)[1]), progress=False)
+    return np.array([r.true_nevd for r in history]), [r.bound for r in history]
 
 
 def main(argv=None):
@@ -51,7 +67,13 @@ def main(argv=None):
                              "of each kind); names of another kind are ignored")
     parser.add_argument("--json", help="write the table rows as JSON to this path")
     parser.add_argument("--plot", help="write a PNG of mean nEVD vs number of queries")
+    parser.add_argument("--executor", choices=EXECUTORS, default="serial",
+                        help="where the worlds run (one task per acquisition and world)")
+    parser.add_argument("--address", default=None, help="Ray cluster for --executor ray "
+                        "('auto' or HOST:PORT; default: a local Ray)")
     args = parser.parse_args(argv)
+    settings = argparse.Namespace(**{k: v for k, v in vars(args).items()
+                                     if k not in ("json", "plot", "executor", "address")})
     if args.acquisitions:
         unknown = set(args.acquisitions.split(",")) - {*STATE_ACQUISITIONS,
                                                         *PREFERENCE_ACQUISITIONS}
@@ -61,48 +83,41 @@ def main(argv=None):
 
     start = time.perf_counter()
     curves, rows = {}, []
-    for kind in args.kinds.split(","):
-        names = STATE_ACQUISITIONS if kind == "state" else PREFERENCE_ACQUISITIONS
-        if args.acquisitions:
-            names = [n for n in names if n in args.acquisitions.split(",")]
-        for acq in names:
-            needed, certified, correct = [], [], []
-            nevd = np.full((args.num_worlds, args.budget), np.nan)
-            for world in range(args.num_worlds):
-                env = gridworld(args.size, args.size, num_features=args.num_features,
-                                seed=WORLD_SEED + 2 * world)
-                test = sufficiency_stop(env.mdp, epsilon=TARGET_NEVD)
-                history = run_active_learning(
-                    env, kind=kind, acquisition=acq, budget=args.budget,
-                    rng_key=jax.random.PRNGKey(1000 + world), beta=args.beta,
-                    num_particles=args.num_prior_samples, updater=args.updater,
-                    stop=lambda draws, policy: (False, test(draws, policy)[1]), progress=False)
-                values = np.array([r.true_nevd for r in history])
-                nevd[world, : len(values)] = values
-                hit = np.flatnonzero(values <= TARGET_NEVD)
-                needed.append(int(hit[0]) + 1 if hit.size else None)
-                passed = [i for i, r in enumerate(history)
-                          if r.bound is not None and r.bound < TARGET_NEVD]
-                if passed:
-                    certified.append(passed[0] + 1)
-                    correct.append(bool(values[passed[0]] <= TARGET_NEVD))
-            reached = [n for n in needed if n is not None]
-            row = dict(kind=kind, acquisition=acq,
-                       queries_mean=float(np.mean(reached)) if reached else None,
-                       queries_sd=float(np.std(reached)) if reached else None,
-                       reached_fraction=len(reached) / args.num_worlds,
-                       certified_mean=float(np.mean(certified)) if certified else None,
-                       certified_fraction=len(certified) / args.num_worlds,
-                       certified_correct=float(np.mean(correct)) if correct else None)
-            rows.append(row)
-            curves[(kind, acq)] = np.nanmean(nevd, axis=0)
-            mean = "-" if row["queries_mean"] is None else f"{row['queries_mean']:.2f}"
-            sd = "-" if row["queries_sd"] is None else f"{row['queries_sd']:.2f}"
-            cert = "-" if row["certified_mean"] is None else f"{row['certified_mean']:.2f}"
-            ok = "-" if row["certified_correct"] is None else f"{row['certified_correct']:.2f}"
-            print(f"{kind:10s} {acq:20s} queries to nEVD<={TARGET_NEVD}: {mean:>6s} ± {sd:>5s}"
-                  f"  reached {row['reached_fraction']:.2f}  certified after {cert:>6s}"
-                  f" ({row['certified_fraction']:.2f} of worlds, correct {ok})", flush=True)
+    runs = [(kind, acq) for kind in args.kinds.split(",")
+            for acq in (STATE_ACQUISITIONS if kind == "state" else PREFERENCE_ACQUISITIONS)
+            if not args.acquisitions or acq in args.acquisitions.split(",")]
+    tasks = [dict(kind=kind, acquisition=acq, world=world, settings=settings)
+             for kind, acq in runs for world in range(args.num_worlds)]
+    outputs = map_fits(run_world, tasks, executor=args.executor, address=args.address)
+    for r, (kind, acq) in enumerate(runs):
+        needed, certified, correct = [], [], []
+        nevd = np.full((args.num_worlds, args.budget), np.nan)
+        mine = outputs[r * args.num_worlds:(r + 1) * args.num_worlds]
+        for world, (values, bounds) in enumerate(mine):
+            nevd[world, : len(values)] = values
+            hit = np.flatnonzero(values <= TARGET_NEVD)
+            needed.append(int(hit[0]) + 1 if hit.size else None)
+            passed = [i for i, b in enumerate(bounds) if b is not None and b < TARGET_NEVD]
+            if passed:
+                certified.append(passed[0] + 1)
+                correct.append(bool(values[passed[0]] <= TARGET_NEVD))
+        reached = [n for n in needed if n is not None]
+        row = dict(kind=kind, acquisition=acq,
+                   queries_mean=float(np.mean(reached)) if reached else None,
+                   queries_sd=float(np.std(reached)) if reached else None,
+                   reached_fraction=len(reached) / args.num_worlds,
+                   certified_mean=float(np.mean(certified)) if certified else None,
+                   certified_fraction=len(certified) / args.num_worlds,
+                   certified_correct=float(np.mean(correct)) if correct else None)
+        rows.append(row)
+        curves[(kind, acq)] = np.nanmean(nevd, axis=0)
+        mean = "-" if row["queries_mean"] is None else f"{row['queries_mean']:.2f}"
+        sd = "-" if row["queries_sd"] is None else f"{row['queries_sd']:.2f}"
+        cert = "-" if row["certified_mean"] is None else f"{row['certified_mean']:.2f}"
+        ok = "-" if row["certified_correct"] is None else f"{row['certified_correct']:.2f}"
+        print(f"{kind:10s} {acq:20s} queries to nEVD<={TARGET_NEVD}: {mean:>6s} ± {sd:>5s}"
+              f"  reached {row['reached_fraction']:.2f}  certified after {cert:>6s}"
+              f" ({row['certified_fraction']:.2f} of worlds, correct {ok})", flush=True)
     wall = time.perf_counter() - start
     print(f"wall time {wall:.0f} s")
     if args.json:

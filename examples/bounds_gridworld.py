@@ -14,7 +14,7 @@ of worlds where the bound is at least the true EVD ("accuracy") and mean(bound â
 
 Every (world, number of demonstrations) pair gets one chain: PolicyWalk is written for one
 problem and vmapped over chunks of chains (float32; the evaluation runs in float64), the
-chunks spread over one worker process per core.
+chunks spread over one worker process per core (``--executor``: serial, process or ray).
 
     python examples/bounds_gridworld.py                      # the full protocol (~minutes)
     python examples/bounds_gridworld.py --num-worlds 4 --num-steps 800 --thinning 2
@@ -22,9 +22,7 @@ chunks spread over one worker process per core.
 
 import os
 import argparse
-import concurrent.futures
 import json
-import multiprocessing
 import time
 from functools import partial
 from typing import NamedTuple
@@ -39,6 +37,7 @@ import bayesirl as birl
 from bayesirl.analysis.bounds import feature_count_bound, value_at_risk_bound
 from bayesirl.inference.policy_walk import sample_policy_walk
 from bayesirl.data.mdp import MDP
+from bayesirl.executors import EXECUTORS, map_fits
 from bayesirl.solvers.occupancy import expected_feature_counts
 
 START_STATES = (10, 13, 16, 37, 40, 43, 64, 67, 70)
@@ -68,7 +67,14 @@ def parse_args(argv=None):
                    help="worker processes (default: one per core)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the table and the wall time to this file")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="where the chunks of chains run (default: process with --workers > 1, "
+                        "else serial)")
+    p.add_argument("--address", default=None, help="Ray cluster for --executor ray ('auto' "
+                   "or HOST:PORT; default: a local Ray)")
     args = p.parse_args(argv)
+    if args.executor is None:
+        args.executor = "process" if args.workers > 1 else "serial"
     args.num_demos = [int(x) for x in args.num_demos.split(",")]
     args.alphas = [float(x) for x in args.alphas.split(",")]
     if not all(1 <= d <= len(START_STATES) for d in args.num_demos):
@@ -132,15 +138,9 @@ def run_chains(args, worlds):
     inputs = [np.concatenate([x, np.repeat(x[-1:], padded - total, axis=0)]) for x in inputs]
     jobs = [(shared, settings, [x[i:i + args.chunk] for x in inputs])
             for i in range(0, padded, args.chunk)]
-    if args.workers > 1:
-        # one JAX runtime per core: XLA's CPU intra-op threads gain little on these small ops
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                                   + " --xla_cpu_multi_thread_eigen=false")
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-            outputs = list(pool.map(run_chunk, jobs))
-    else:
-        outputs = [run_chunk(job) for job in jobs]
+    # one single-threaded JAX runtime per worker: XLA's intra-op threads gain little here
+    outputs = map_fits(run_chunk, jobs, executor=args.executor, address=args.address,
+                       max_workers=args.workers, progress=False)
     samples = jax.tree.map(lambda *xs: np.concatenate(xs)[:total], *outputs)
     return problems, samples, [len(p) for p in pairs]
 
@@ -236,7 +236,8 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": summary, "wall_time_s": wall, "mcmc_time_s": t_mcmc - t_worlds,
-                       "settings": {k: v for k, v in vars(args).items() if k != "json"},
+                       "settings": {k: v for k, v in vars(args).items()
+                                    if k not in ("json", "executor", "address")},
                        "acceptance_rate": float(acc.mean()),
                        "all_converged": bool(np.all(samples.all_converged))}, f, indent=2)
     return summary

@@ -53,6 +53,7 @@ jax.config.update("jax_enable_x64", True)
 import bayesirl as birl  # noqa: E402
 from bayesirl import baselines  # noqa: E402
 from bayesirl.analysis.bounds import value_at_risk_bound  # noqa: E402
+from bayesirl.executors import EXECUTORS, map_fits  # noqa: E402
 from bayesirl.analysis.posterior import policy_losses, posterior_solutions  # noqa: E402
 from bayesirl.inference.policy_walk import sample_policy_walk  # noqa: E402
 from bayesirl.likelihoods import demonstration_pairs, maxent_logits  # noqa: E402
@@ -85,6 +86,10 @@ def parse_args(argv=None):
     p.add_argument("--json", help="write {'rows': [...]} here")
     p.add_argument("--text", help="write the tables here")
     p.add_argument("--plot", help="write the nEVD curves here (PNG)")
+    p.add_argument("--executor", choices=EXECUTORS, default="serial",
+                   help="where the (world, d) problems run (one task each)")
+    p.add_argument("--address", default=None, help="Ray cluster for --executor ray ('auto' "
+                   "or HOST:PORT; default: a local Ray)")
     args = p.parse_args(argv)
     args.worlds = args.worlds.split(",")
     args.methods = args.methods.split(",")
@@ -278,29 +283,39 @@ def run_family(args, family, world_names, beta, step_size):
     start = time.perf_counter()
     samples = boltzmann_chains(args, chain_input, beta, step_size)
     chain_wall = (time.perf_counter() - start) / len(problems)
+    settings = argparse.Namespace(methods=args.methods, max_iterations=args.max_iterations)
+    tasks = [dict(world=w, num_demos=d, problem=family[w][:2] + (first(family[w][2], d),),
+                  draws=samples.weights[i], map_weights=samples.map_weights[i],
+                  chain_wall=chain_wall, world_names=world_names, settings=settings)
+             for i, (w, d) in enumerate(problems)]
+    return [rec for recs in map_fits(compare_problem, tasks, executor=args.executor,
+                                     address=args.address) for rec in recs]
+
+
+def compare_problem(task):
+    """Fit every baseline on one (world, d) problem and evaluate every method's output on
+    each world variant (a ``map_fits`` task); the records of the problem."""
+    args, w, d = task["settings"], task["world"], task["num_demos"]
+    env, expert, demos_d = task["problem"]
+    fits = fit_baselines(args, env, expert, demos_d, jax.random.PRNGKey(1000 * w + d))
+    mdp = env.mdp
+    map_reward = birl.reward_from_weights(mdp, jnp.asarray(task["map_weights"]))
+    mean_reward = birl.reward_from_weights(mdp, jnp.asarray(task["draws"].mean(0)))
+    if "boltzmann-posterior" in args.methods:
+        fits["boltzmann-posterior"] = ("reward", map_reward, task["chain_wall"])
+    draws = jnp.asarray(task["draws"])
     records = []
-    for i, (w, d) in enumerate(problems):
-        env, expert, demos = family[w]
-        demos_d = first(demos, d)
-        fits = fit_baselines(args, env, expert, demos_d, jax.random.PRNGKey(1000 * w + d))
-        mdp = env.mdp
-        map_reward = birl.reward_from_weights(mdp, jnp.asarray(samples.map_weights[i]))
-        mean_reward = birl.reward_from_weights(mdp, jnp.asarray(samples.weights[i].mean(0)))
-        if "boltzmann-posterior" in args.methods:
-            fits["boltzmann-posterior"] = ("reward", map_reward, chain_wall)
-        draws = jnp.asarray(samples.weights[i])
-        for world in world_names:
-            eval_mdp = walled(mdp) if world == "transfer" else mdp
-            solutions = posterior_solutions(eval_mdp, draws)
-            for name, (kind, value, wall) in fits.items():
-                nevd, bound = evaluate(eval_mdp, env.true_reward, kind, value, draws, solutions)
-                rec = dict(method=name, world=world, num_demos=d, seed=w, nevd=nevd,
-                           bound=bound, wall_s=wall)
-                if name == "boltzmann-posterior":
-                    rec["mean_policy_nevd"] = evaluate(eval_mdp, env.true_reward, "reward",
-                                                       mean_reward, draws, solutions)[0]
-                records.append(rec)
-        print(f"  {world_names[0]} world {w} d={d} done", flush=True)
+    for world in task["world_names"]:
+        eval_mdp = walled(mdp) if world == "transfer" else mdp
+        solutions = posterior_solutions(eval_mdp, draws)
+        for name, (kind, value, wall) in fits.items():
+            nevd, bound = evaluate(eval_mdp, env.true_reward, kind, value, draws, solutions)
+            rec = dict(method=name, world=world, num_demos=d, seed=w, nevd=nevd,
+                       bound=bound, wall_s=wall)
+            if name == "boltzmann-posterior":
+                rec["mean_policy_nevd"] = evaluate(eval_mdp, env.true_reward, "reward",
+                                                   mean_reward, draws, solutions)[0]
+            records.append(rec)
     return records
 
 
@@ -403,7 +418,8 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "wall_time_s": wall,
                        "settings": {k: v for k, v in vars(args).items()
-                                    if k not in ("json", "text", "plot")}}, f, indent=1)
+                                    if k not in ("json", "text", "plot", "executor",
+                                                 "address")}}, f, indent=1)
     if args.plot:
         plot(rows, args, args.plot)
     return rows

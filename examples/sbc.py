@@ -9,6 +9,7 @@ for uniformity (χ², B bins, Bonferroni over the F weights, threshold α = 0.01
 95 % bands as in ArviZ's ``plot_ecdf``).
 
     python examples/sbc.py --json docs/results/sbc.json --png docs/results/sbc.png
+    python examples/sbc.py --executor process        # the rows in parallel, same results
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bayesirl.solvers.occupancy import empirical_feature_counts  # noqa: E402
 from bayesirl.data.preferences import make_preferences  # noqa: E402
 from bayesirl.data.rankings import make_trajectory_rankings  # noqa: E402
 from bayesirl.likelihoods.plackett_luce import ranking_data  # noqa: E402
+from bayesirl.executors import EXECUTORS, map_fits  # noqa: E402
 
 #: (likelihood, samplers): NUTS needs a differentiable likelihood (not hard Q).
 ROWS = {
@@ -127,6 +129,16 @@ def run_row(key, mdp, likelihood, sampler, covariates, args):
     return sbc_ranks(np.asarray(truth["reward_weights"]), np.asarray(draws))
 
 
+def sbc_row(task):
+    """One row (a ``map_fits`` task): the ranks (R, F) of the truth and the row's seconds."""
+    args = argparse.Namespace(**task["settings"])
+    mdp, *covariates = world(args)
+    t0 = time.perf_counter()
+    ranks = run_row(jax.random.fold_in(jax.random.PRNGKey(args.seed), task["index"]), mdp,
+                    task["likelihood"], task["sampler"], covariates, args)
+    return ranks, time.perf_counter() - t0
+
+
 def plot(results, L, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -180,23 +192,28 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="write the table here")
     parser.add_argument("--png", default=None, help="write the figure here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--executor", choices=EXECUTORS, default="serial",
+                        help="where the rows run (one task per row)")
+    parser.add_argument("--address", default=None, help="Ray cluster for --executor ray "
+                        "('auto' or HOST:PORT; default: a local Ray)")
     args = parser.parse_args(argv)
     wanted = [(lik, s) for lik, samplers in ROWS.items() for s in samplers]
     if args.rows != "all":
         wanted = [tuple(item.split(":")) for item in args.rows.split(",")]
-    mdp, *covariates = world(args)
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("json", "png", "rows", "executor", "address")}
     start = time.perf_counter()
     rows, results = [], []
     miscalibrated = miscalibrated_bin_probabilities(args.num_bins, 0.1)
-    for i, (likelihood, sampler) in enumerate(wanted):
-        t0 = time.perf_counter()
-        ranks = run_row(jax.random.fold_in(jax.random.PRNGKey(args.seed), i), mdp, likelihood,
-                        sampler, covariates, args)
+    tasks = [dict(index=i, likelihood=lik, sampler=s, settings=settings)
+             for i, (lik, s) in enumerate(wanted)]
+    outputs = map_fits(sbc_row, tasks, executor=args.executor, address=args.address)
+    for (likelihood, sampler), (ranks, seconds) in zip(wanted, outputs):
         test = rank_uniformity_test(ranks, args.num_samples, args.num_bins, DEFAULT_ALPHA)
         power = chi2_power(args.replications, miscalibrated, DEFAULT_ALPHA, ranks.shape[1])
         rows.append(dict(likelihood=likelihood, sampler=sampler, replications=args.replications,
                          p_value=test.p_value, passed=test.passed, alpha=DEFAULT_ALPHA,
-                         power_10pct=power, wall_time_s=time.perf_counter() - t0))
+                         power_10pct=power, wall_time_s=seconds))
         results.append((f"{likelihood} / {sampler}", ranks, test))
         print(f"{likelihood:22s} {sampler:10s} R={args.replications:4d} p={test.p_value:.3g} "
               f"{'pass' if test.passed else 'FAIL'} ({rows[-1]['wall_time_s']:.0f} s)", flush=True)

@@ -14,12 +14,14 @@ the report's plotting code.
 import importlib
 
 __all__ = ["RunConfig", "BetaSpec", "ConfigError", "UsageError", "RunResult", "run_fit",
-           "Run", "load_run", "ReportOptions", "run_report", "QueryOptions", "run_query"]
+           "Run", "load_run", "ReportOptions", "run_report", "QueryOptions", "run_query",
+           "read_sweep", "run_sweep"]
 
 _LAZY = {"RunConfig": "config", "BetaSpec": "config", "ConfigError": "config",
          "UsageError": "errors", "RunResult": "fit", "run_fit": "fit", "Run": "run",
          "load_run": "run", "ReportOptions": "report", "run_report": "report",
-         "QueryOptions": "query", "run_query": "query"}
+         "QueryOptions": "query", "run_query": "query", "read_sweep": "sweep",
+         "run_sweep": "sweep"}
 
 
 def __getattr__(name: str):

@@ -6,7 +6,8 @@ Each subcommand is one module here with ``NAME``, ``add_parser(subparsers)`` and
 and prints. To add a command, write ``bayesirl/cli/<name>.py`` with those three names (and the
 work in ``bayesirl/app/<name>.py``), then list the module in :data:`COMMANDS`.
 
-Exit status: 0 success; 1 ``fit --strict`` with failed diagnostics; 2 a user error (one line
+Exit status: 0 success; 1 ``fit --strict`` with failed diagnostics, or ``sweep`` with
+failed points; 2 a user error (one line
 on stderr naming the flag); 130 interrupted (SIGINT/SIGTERM; nothing half-written is left).
 """
 
@@ -18,13 +19,13 @@ import threading
 
 from bayesirl import _interrupt
 from bayesirl.app.errors import UsageError
-from bayesirl.cli import compare, fit, make_mdp, query, report
+from bayesirl.cli import compare, fit, make_mdp, query, report, sweep
 from bayesirl.cli.types import CLIError, Parser
 
 __all__ = ["main", "build_parser", "CLIError", "COMMANDS"]
 
 #: The subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (fit, report, query, compare, make_mdp)
+COMMANDS = (fit, report, query, compare, make_mdp, sweep)
 #: Exit status of an interrupted command (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = _interrupt.EXIT_INTERRUPTED
 
