@@ -166,8 +166,8 @@ def test_bad_demos_file_gives_one_line(tmp_path, capsys):
 def test_console_script_nuts_frozenlake(tmp_path):
     """The installed entry point, end to end with NUTS on the 4x4 FrozenLake (small run)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bayesirl.cli", "fit", "--env", "FrozenLake-v1", "--num-demos", "20",
-         "--sampler", "nuts", "--num-samples", "100", "--num-warmup", "100", "--num-chains", "2",
+        [sys.executable, "-m", "bayesirl.cli", "fit", "--env", "FrozenLake-v1", "--num-demos", "10",
+         "--sampler", "nuts", "--num-samples", "40", "--num-warmup", "60", "--num-chains", "2",
          "--out", str(tmp_path / "fl")],
         capture_output=True, text=True, timeout=600,
     )
