@@ -1,6 +1,7 @@
 """Using a posterior: per-draw quantities and credible intervals
 (:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
-sufficiency (:mod:`bayesirl.analysis.bounds`) and sampler diagnostics
+sufficiency (:mod:`bayesirl.analysis.bounds`), the same bounds from robust posteriors and
+split evidence (:mod:`bayesirl.analysis.robust_bounds`) and sampler diagnostics
 (:mod:`bayesirl.analysis.diagnostics`).
 """
 
@@ -19,6 +20,13 @@ from bayesirl.analysis.diagnostics import (
     diagnose,
     summary,
 )
+from bayesirl.analysis.robust_bounds import (
+    SplitBound,
+    posterior_loss_bound,
+    posterior_losses,
+    split_calibrated_bound,
+    split_demonstrations,
+)
 from bayesirl.analysis.posterior import (
     add_posterior_quantities,
     credible_intervals,
@@ -31,4 +39,6 @@ __all__ = [
     "VaRBound", "SufficiencyVerdict", "value_at_risk_bound", "conditional_value_at_risk",
     "demonstration_sufficiency", "feature_count_bound",
     "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose", "summary",
+    "SplitBound", "posterior_loss_bound", "posterior_losses", "split_calibrated_bound",
+    "split_demonstrations",
 ]
