@@ -1,8 +1,9 @@
 """Using a posterior: per-draw quantities and credible intervals
 (:mod:`bayesirl.analysis.posterior`), high-confidence policy-loss bounds and demonstration
-sufficiency (:mod:`bayesirl.analysis.bounds`), whether such bounds hold over many worlds
-(:mod:`bayesirl.analysis.coverage`), sampler diagnostics (:mod:`bayesirl.analysis.diagnostics`)
-and the misfit alarm (:mod:`bayesirl.analysis.misfit`).
+sufficiency (:mod:`bayesirl.analysis.bounds`), the same bounds from robust posteriors and
+split evidence (:mod:`bayesirl.analysis.robust_bounds`), whether such bounds hold over many
+worlds (:mod:`bayesirl.analysis.coverage`), sampler diagnostics
+(:mod:`bayesirl.analysis.diagnostics`) and the misfit alarm (:mod:`bayesirl.analysis.misfit`).
 """
 
 from bayesirl.analysis.bounds import (
@@ -33,6 +34,13 @@ from bayesirl.analysis.misfit import (
     MisfitReport,
     check_fit,
 )
+from bayesirl.analysis.robust_bounds import (
+    SplitBound,
+    posterior_loss_bound,
+    posterior_losses,
+    split_calibrated_bound,
+    split_demonstrations,
+)
 from bayesirl.analysis.posterior import (
     add_posterior_quantities,
     credible_intervals,
@@ -48,4 +56,6 @@ __all__ = [
     "summarise_bound_checks",
     "Diagnostics", "DiagnosticsWarning", "PosteriorWarning", "diagnose", "summary",
     "MisfitCheck", "MisfitReport", "check_fit",
+    "SplitBound", "posterior_loss_bound", "posterior_losses", "split_calibrated_bound",
+    "split_demonstrations",
 ]

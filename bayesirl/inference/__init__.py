@@ -11,6 +11,9 @@
   PolicyWalk (:mod:`~bayesirl.inference.policy_walk`), one L-BFGS restart loop
   (:mod:`~bayesirl.inference.optimize`) under MAP and Laplace, independence MH at 10^5+ states
   (:func:`fit_laplace_imh`), SVI.
+* Posteriors robust to misspecification (:mod:`~bayesirl.inference.robust`): BayesBag
+  (:func:`fit_bagged`) and the tempered posterior with a calibrated learning rate
+  (:func:`fit_tempered`), through weighted likelihood sites (:func:`fit_weighted`).
 * The particle (SMC) posterior of the active-learning loop, posterior-predictive groups,
   simulation-based calibration runs, and the ValueWalk whitening.
 """
@@ -29,6 +32,13 @@ from bayesirl.inference.independence_mh import fit_laplace_imh
 from bayesirl.inference.map import fit_map, warm_start_map
 from bayesirl.inference.policy_walk import sample_policy_walk, sample_policy_walk_independence
 from bayesirl.inference.random_walk_kernel import RandomWalkMH
+from bayesirl.inference.robust import (
+    ROBUST_METHODS,
+    fit_bagged,
+    fit_tempered,
+    fit_weighted,
+    select_learning_rate,
+)
 from bayesirl.inference.samplers import SAMPLERS, Problem, Sampler, Settings
 from bayesirl.inference.smc import (
     ImportancePosterior,
@@ -47,5 +57,6 @@ __all__ = [
     "RandomWalkMH", "ImportancePosterior", "importance_posterior", "observe_action",
     "observe_preference", "importance_ess", "resample", "rejuvenate", "sample_policy_walk",
     "sample_policy_walk_independence", "fit_policy_walk", "warm_start_map", "fit_laplace_imh",
-    "value_space_whitening",
+    "value_space_whitening", "ROBUST_METHODS", "fit_bagged", "fit_tempered", "fit_weighted",
+    "select_learning_rate",
 ]
