@@ -173,12 +173,15 @@ class Remedy:
             deterministic than β allows), ``"noisy"`` (noisier), ``"other"``.
         available: whether the library offers it now (e.g. a likelihood in the registry).
         unless_learned: not offered when the fit already learned β.
+        unless: ``settings -> bool``, not offered when it holds for the fit's settings
+            (``{"q": ..., "sources": (...)}``), e.g. what the fit already used.
     """
 
     text: str
     directions: tuple
     available: Callable[[], bool] = lambda: True
     unless_learned: bool = False
+    unless: Callable[[dict], bool] = lambda settings: False
 
 
 def _has_likelihood(name: str) -> Callable[[], bool]:
@@ -190,9 +193,10 @@ MISFIT_REMEDIES = (
     Remedy("a learned β (--beta lognormal:0,1 with --prior l2-sphere)",
            ("deterministic", "noisy", "other"), unless_learned=True),
     Remedy("the noisy-rational likelihood (--likelihood noisy-boltzmann)", ("noisy", "other"),
-           available=_has_likelihood("noisy-boltzmann")),
+           available=_has_likelihood("noisy-boltzmann"),
+           unless=lambda settings: "noisy-boltzmann" in settings.get("sources", ())),
     Remedy("the hard-max demonstrator (--q hard) for an expert who always picks a best action",
-           ("deterministic",)),
+           ("deterministic",), unless=lambda settings: settings.get("q") == "hard"),
 )
 
 #: Words per kind of source: (model, evidence, agent).
@@ -473,7 +477,8 @@ def _departure(check: MisfitCheck) -> str:
 
 
 def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool = False,
-                   pareto_k_bad: dict | None = None, num_draws: int = 0) -> MisfitReport:
+                   pareto_k_bad: dict | None = None, num_draws: int = 0,
+                   settings: dict | None = None) -> MisfitReport:
     """The alarm over ``checks``: Bonferroni at family-wise ``level``, the sentence and what to
     try (:data:`MISFIT_REMEDIES`).
 
@@ -483,6 +488,8 @@ def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool =
         learned_beta: the fit learned β (a learned β is then not suggested).
         pareto_k_bad: ``{source: count}`` of observations with Pareto k̂ > 0.7.
         num_draws: posterior draws used, for the record.
+        settings: the fit's ``{"q": ..., "sources": (...)}`` (what it already used is not
+            suggested).
 
     Returns:
         :class:`MisfitReport`.
@@ -504,7 +511,8 @@ def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool =
         departures = {_departure(c) for c in failed}
         remedies = tuple(r.text for r in MISFIT_REMEDIES
                          if departures & set(r.directions) and r.available()
-                         and not (r.unless_learned and learned_beta))
+                         and not (r.unless_learned and learned_beta)
+                         and not r.unless(dict(settings or {})))
         finding = (f"the {model} does not fit the {evidence} (p = {worst.p_value:.2g}: "
                    f"{worst.detail}): bounds and intervals may not hold")
         message = finding + ("; try " + ", or ".join(remedies) if remedies else "")
@@ -631,4 +639,4 @@ def check_fit(idata, mdp=None, evidence: Evidence | None = None, *, demos=None,
             num_replicates=num_replicates, seed=seed + 1 + j, source=name)
         checks.extend(found)
     return combine_checks(checks, level=level, learned_beta=learned, pareto_k_bad=bad,
-                          num_draws=len(idx))
+                          num_draws=len(idx), settings={"q": options["q"], "sources": sources})

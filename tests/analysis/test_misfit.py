@@ -236,6 +236,16 @@ def test_unavailable_remedies_are_not_offered():
             assert remedy.text not in texts
 
 
+def test_what_the_fit_already_used_is_not_offered():
+    checks = [_check(1e-4, direction="higher"), _check(1e-4, "predictive-set", "lower")]
+    soft = " ".join(combine_checks(checks).remedies)
+    assert "--q hard" in soft and "noisy-boltzmann" in soft
+    hard = " ".join(combine_checks(checks, settings={"q": "hard"}).remedies)
+    assert "--q hard" not in hard and "noisy-boltzmann" in hard
+    noisy = " ".join(combine_checks(checks, settings={"sources": ("noisy-boltzmann",)}).remedies)
+    assert "noisy-boltzmann" not in noisy and "--q hard" in noisy
+
+
 def test_report_lines_show_the_alarm():
     """``bayesirl report`` shows the fit's misfit (``summary.json``: tests/app/test_run_folder.py
     checks that a fit writes it)."""

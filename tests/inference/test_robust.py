@@ -59,19 +59,21 @@ def world():
 
 
 def _log_likelihood_per_pair(w):
-    """(P,) log π_w(a|s) of the pairs of _DEMOS by a numpy soft value iteration (β = 1)."""
-    r = _PHI[:, 0] * w
-    V = np.zeros(3)
-    for _ in range(3000):
-        Q = r[:, None] + DISCOUNT * _P @ V
-        V = logsumexp(Q, axis=1)
-    log_pi = Q - V[:, None]
-    return np.array([log_pi[s, a] for states, actions in _DEMOS for s, a in zip(states, actions)])
+    """(..., P) log π_w(a|s) of the pairs of _DEMOS by a numpy soft value iteration (β = 1),
+    for a scalar weight or an array of them (vectorised over the weights)."""
+    r = np.asarray(w, float)[..., None] * _PHI[:, 0]                    # (..., S)
+    V = np.zeros(r.shape)
+    for _ in range(400):  # γ^400 = 0.8^400 < 1e-38: converged to machine precision
+        Q = r[..., :, None] + DISCOUNT * np.einsum("sat,...t->...sa", _P, V)
+        V = logsumexp(Q, axis=-1)
+    log_pi = Q - V[..., None]
+    states = [s for states, _ in _DEMOS for s in states]
+    actions = [a for _, actions in _DEMOS for a in actions]
+    return log_pi[..., states, actions]
 
 
 def _quadrature(eta, weights):
-    log_post = np.array([-0.5 * w * w + eta * weights @ _log_likelihood_per_pair(w)
-                         for w in GRID])
+    log_post = -0.5 * GRID ** 2 + eta * _log_likelihood_per_pair(GRID) @ weights
     p = np.exp(log_post - log_post.max())
     p /= p.sum()
     mean = p @ GRID
