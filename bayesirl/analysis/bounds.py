@@ -173,7 +173,7 @@ def _as_losses(losses, name: str = "losses") -> np.ndarray:
     return arr
 
 
-def _thin_to_ess(values: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+def thin_to_ess(values: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
     """Thin (C, D) draws chain by chain to about their quantile ESS at α."""
     chains = values if values.ndim == 2 else values[None, :]
     total = chains.size
@@ -215,7 +215,7 @@ def value_at_risk_bound(losses: ArrayLike, alpha: float = 0.95, delta: float = 0
     ess = None
     used = values.reshape(-1)
     if sample_size == "ess":
-        used, ess = _thin_to_ess(values, alpha)
+        used, ess = thin_to_ess(values, alpha)
     n = used.size
     try:
         k = order_statistic_index(n, alpha, delta)

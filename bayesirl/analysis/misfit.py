@@ -105,7 +105,7 @@ class MisfitCheck(NamedTuple):
     """One posterior-predictive check of one evidence source.
 
     Attributes:
-        source: the evidence source (``"boltzmann"``, ``"bradley-terry"``, ...).
+        source: the evidence source's name in the registry.
         name: the check (:data:`CHECKS`).
         statistic: its observed value (nats for ``log-likelihood`` and ``loo`` — averaged over
             the draws for the former —, χ² for ``action-frequencies``, a share for
@@ -206,7 +206,8 @@ _WORDS = {"policy": ("demonstrator model", "demonstrations", "the expert"),
 
 #: Sources whose observations are categorical labels (besides the policy sources, whose
 #: observations are actions); other sources (rankings, factors) are not checked yet.
-LABEL_SOURCES = ("bradley-terry",)
+LABEL_SOURCES = tuple(name for name, source in SOURCES.items()
+                      if source.requires == "preferences" and source.observations is not None)
 
 
 def _kind(source_name: str) -> str | None:
@@ -602,7 +603,7 @@ def check_fit(idata, mdp=None, evidence: Evidence | None = None, *, demos=None,
         names = tuple(attrs.get("sources", ()))
         if not names:
             names = (("boltzmann",) if demos is not None else ()) + (
-                ("bradley-terry",) if preferences is not None else ())
+                LABEL_SOURCES[:1] if preferences is not None else ())
         trajs, prefs = preferences if preferences is not None else (None, None)
         inputs = EvidenceInputs(mdp=mdp, demonstrations=demos, preference_trajectories=trajs,
                                 preferences=prefs)

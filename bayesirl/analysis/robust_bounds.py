@@ -24,7 +24,7 @@ from bayesirl._validate import check_inference_data
 from bayesirl.analysis.bounds import (
     SAMPLE_SIZES,
     VaRBound,
-    _thin_to_ess,
+    thin_to_ess,
     check_alpha_delta,
     value_at_risk_bound,
 )
@@ -97,7 +97,7 @@ def posterior_loss_bound(mdp: MDP, idata, policy, alpha: float = 0.95, delta: fl
     attrs = idata.posterior.attrs
     if sample_size == "ess" and attrs.get("robust") == "bayesbag":
         per = int(attrs.get("chains_per_bootstrap", losses.shape[0]))
-        thinned = [_thin_to_ess(losses[i:i + per], alpha)[0]
+        thinned = [thin_to_ess(losses[i:i + per], alpha)[0]
                    for i in range(0, losses.shape[0], per)]
         pooled = np.concatenate(thinned)
         out = value_at_risk_bound(pooled, alpha, delta)

@@ -143,8 +143,8 @@ def check_memory(num_chains: int, num_draws: int, num_values: int, num_states: i
     if available is not None and need > MEMORY_FRACTION * available:
         raise UsageError(
             f"--num-chains/--num-samples: {num_chains} chains × {num_draws} draws would need "
-            f"about {_gib(need)}, more than {MEMORY_FRACTION:.0%} of the "
-            f"{_gib(available)} available; lower --num-chains or --num-samples")
+            f"about {format_gib(need)}, more than {MEMORY_FRACTION:.0%} of the "
+            f"{format_gib(available)} available; lower --num-chains or --num-samples")
     return need
 
 
@@ -194,12 +194,13 @@ def check_world_memory(flags: str, what: str, available: int | None = None, **si
     available = available_memory() if available is None else available
     if available is not None and need > MEMORY_FRACTION * available:
         raise UsageError(
-            f"{flags}: {what} would need about {_gib(need)} of memory, more than "
-            f"{MEMORY_FRACTION:.0%} of the {_gib(available)} available; lower "
+            f"{flags}: {what} would need about {format_gib(need)} of memory, more than "
+            f"{MEMORY_FRACTION:.0%} of the {format_gib(available)} available; lower "
             f"{' or '.join(flags.split('/'))}")
     return need
 
 
-def _gib(num_bytes: int) -> str:
+def format_gib(num_bytes: int) -> str:
+    """``num_bytes`` as "1.5 GiB" (messages of the memory checks)."""
     gib = num_bytes / 2**30
     return f"{gib:.3g} GiB" if gib < 1e6 else f"{gib:.2e} GiB"

@@ -505,9 +505,9 @@ class InferenceSpec:
 
 
 _SPECS = {"world": WorldSpec, "model": ModelSpec, "inference": InferenceSpec}
-_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in _SPECS.items()}
+SPEC_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in _SPECS.items()}
 #: Flat names of earlier releases.
-_RENAMED = {"delta": "margin"}
+RENAMED_SETTINGS = {"delta": "margin"}
 
 
 class RunConfig:
@@ -535,8 +535,8 @@ class RunConfig:
                  inference: InferenceSpec | None = None, **flat):
         parts = {"world": {}, "model": {}, "inference": {}}
         for key, value in flat.items():
-            key = _RENAMED.get(key, key)
-            spec = next((s for s, names in _FIELDS.items() if key in names), None)
+            key = RENAMED_SETTINGS.get(key, key)
+            spec = next((s for s, names in SPEC_FIELDS.items() if key in names), None)
             if spec is None:
                 raise ConfigError(f"config: unknown setting {key!r}")
             parts[spec][key] = value
@@ -590,8 +590,8 @@ class RunConfig:
     # ---- flat access ------------------------------------------------------------------------
 
     def __getattr__(self, name):
-        name = _RENAMED.get(name, name)
-        for spec, names in _FIELDS.items():
+        name = RENAMED_SETTINGS.get(name, name)
+        for spec, names in SPEC_FIELDS.items():
             if name in names:
                 return getattr(object.__getattribute__(self, spec), name)
         raise AttributeError(f"RunConfig has no setting {name!r}")
@@ -613,8 +613,8 @@ class RunConfig:
         """A new config with some flat fields changed (validated again)."""
         parts = {spec: {} for spec in _SPECS}
         for key, value in flat.items():
-            key = _RENAMED.get(key, key)
-            spec = next((s for s, names in _FIELDS.items() if key in names), None)
+            key = RENAMED_SETTINGS.get(key, key)
+            spec = next((s for s, names in SPEC_FIELDS.items() if key in names), None)
             if spec is None:
                 raise ConfigError(f"config: unknown setting {key!r}")
             parts[spec][key] = value
@@ -678,7 +678,7 @@ class RunConfig:
         specs = {}
         for spec, cls_ in _SPECS.items():
             part = dict(doc.get(spec) or {})
-            bad = set(part) - _FIELDS[spec]
+            bad = set(part) - SPEC_FIELDS[spec]
             if bad:
                 raise ConfigError(f"config: unknown {spec} settings {sorted(bad)}")
             specs[spec] = cls_(**_from_json_values(part))
@@ -686,7 +686,7 @@ class RunConfig:
 
     @classmethod
     def _from_flat_doc(cls, doc: dict) -> "RunConfig":
-        names = set().union(*_FIELDS.values()) | set(_RENAMED)
+        names = set().union(*SPEC_FIELDS.values()) | set(RENAMED_SETTINGS)
         unknown = set(doc) - names - {"format"}
         if unknown:
             raise ConfigError(f"config: unknown settings {sorted(unknown)}")
@@ -703,7 +703,7 @@ class RunConfig:
     def from_legacy_settings(cls, settings: dict) -> "RunConfig":
         """Rebuild the config of a run folder written before ``config.json`` existed, from the
         ``"settings"`` of its ``summary.json`` (the seed then also seeded the data)."""
-        names = set().union(*_FIELDS.values())
+        names = set().union(*SPEC_FIELDS.values())
         kwargs = {k: v for k, v in settings.items() if k in names and k != "betas"}
         kwargs["margin"] = settings.get("delta")
         kwargs["data_seed"] = settings.get("seed", 0)
@@ -721,7 +721,7 @@ class RunConfig:
 
 
 def _from_json_values(part: dict) -> dict:
-    part = {_RENAMED.get(k, k): v for k, v in part.items()}
+    part = {RENAMED_SETTINGS.get(k, k): v for k, v in part.items()}
     if "betas" in part:
         part["betas"] = {k: BetaSpec.coerce(v) for k, v in (part.get("betas") or {}).items()}
     for name in ("likelihood", "grid_size", "demos_ids", "background_ids"):

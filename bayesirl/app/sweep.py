@@ -35,8 +35,10 @@ import tomllib
 from typing import NamedTuple
 
 from bayesirl._io import write_json, write_text
-from bayesirl.app.checks import MEMORY_FRACTION, _gib, available_memory, estimate_memory
-from bayesirl.app.config import DEFAULT_SAMPLES, ConfigError, RunConfig, _FIELDS, _RENAMED
+from bayesirl.app.checks import (MEMORY_FRACTION, available_memory, estimate_memory,
+                                 format_gib)
+from bayesirl.app.config import (DEFAULT_SAMPLES, RENAMED_SETTINGS, SPEC_FIELDS, ConfigError,
+                                 RunConfig)
 from bayesirl.app.errors import UsageError
 from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
 
@@ -102,15 +104,15 @@ class SweepResult(NamedTuple):
 
 
 def _names() -> set:
-    return set().union(*_FIELDS.values()) | set(_RENAMED)
+    return set().union(*SPEC_FIELDS.values()) | set(RENAMED_SETTINGS)
 
 
 def _key(path: str, table: str, key: str) -> str:
     name = key.replace("-", "_")
     if name not in _names():
         raise UsageError(f"{path}: [{table}] {key}: unknown setting; expected one of "
-                         f"{', '.join(sorted(_names() - set(_RENAMED)))}")
-    return _RENAMED.get(name, name)
+                         f"{', '.join(sorted(_names() - set(RENAMED_SETTINGS)))}")
+    return RENAMED_SETTINGS.get(name, name)
 
 
 def _value(value):
@@ -234,8 +236,8 @@ def _check_memory(plan: SweepPlan, concurrent: int, available: int | None) -> No
         head = "--max-workers" if concurrent > 1 else f"{plan.path}: num_chains/num_samples"
         lower = "--max-workers, or " if concurrent > 1 else ""
         raise UsageError(
-            f"{head}: the sweep would need about {_gib(need)} for {what}, more than "
-            f"{MEMORY_FRACTION:.0%} of the {_gib(available)} available; lower {lower}"
+            f"{head}: the sweep would need about {format_gib(need)} for {what}, more than "
+            f"{MEMORY_FRACTION:.0%} of the {format_gib(available)} available; lower {lower}"
             "num_chains or num_samples in the sweep file")
 
 

@@ -143,7 +143,8 @@ def fit(
     return idata
 
 
-def _check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon, sources):
+def check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon, sources):
+    """Validate the model settings of a fit (ValueError/TypeError naming the argument)."""
     if q is not None and q not in Q_KINDS:
         raise ValueError(f"q: expected one of {Q_KINDS}, got {q!r}")
     check_scalar(prior_scale, "prior_scale", low=0.0, low_open=True)
@@ -256,7 +257,7 @@ def fit_reward(
     if not evidence.sources():
         raise ValueError("evidence: expected at least one source of evidence, got none")
     betas = dict(betas or {})
-    _check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon, evidence.sources())
+    check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon, evidence.sources())
     epsilon = _check_epsilon_option(epsilon, evidence.sources())
     num_features = mdp.num_features if mdp is not None else evidence.num_features
     names = list(range(num_features)) if feature_names is None else list(feature_names)

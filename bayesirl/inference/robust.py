@@ -81,9 +81,13 @@ LEARNING_RATES = (1.0, 0.5, 0.25, 0.125, 0.0625)
 #: B = 50–100 for model selection; the pooled α-VaR bound needs far fewer (each resample
 #: contributes C × M draws), and each resample is one fit.
 DEFAULT_NUM_BOOTSTRAPS = 10
-#: Sources whose observations can be resampled one group at a time: those with an observed
-#: site per observation (a factor such as sample-based MaxEnt's sums over its demonstrations).
-_RESAMPLABLE = ("boltzmann", "maxent", "bradley-terry")
+def _resamplable(name: str) -> bool:
+    """Whether a source's observations can be resampled one group at a time: an observed site
+    per observation (not a factor such as sample-based MaxEnt's sum over its demonstrations)
+    of demonstrations or comparisons (rankings are not grouped yet)."""
+    source = SOURCES[name]
+    return source.observations is not None and source.requires in ("demonstrations",
+                                                                    "preferences")
 #: Samplers that run the weighted model (any NumPyro model); PolicyWalk and laplace-imh sample
 #: the plain Boltzmann posterior only, so "auto" falls back to this one for them.
 _WEIGHTED_FALLBACK = "mh"
@@ -207,9 +211,10 @@ def evidence_groups(evidence: Evidence, mdp: MDP | None, demos: Demonstrations |
     """
     out = {}
     for name in evidence.sources():
-        if name not in _RESAMPLABLE:
-            raise ValueError(f"likelihoods: the {name} likelihood is one factor and cannot be "
-                             f"resampled per observation; bagging supports {_RESAMPLABLE}")
+        if not _resamplable(name):
+            supported = [n for n in SOURCES if _resamplable(n)]
+            raise ValueError(f"likelihoods: the {name} likelihood cannot be resampled per "
+                             f"observation; bagging supports {supported}")
         if SOURCES[name].requires == "demonstrations":
             out[name] = (pair_trajectories(mdp, demos), int(np.asarray(demos.states).shape[0]),
                          "demonstrations")
@@ -235,7 +240,7 @@ def _prepare(mdp, likelihoods, demos, preferences, method, prior, prior_scale, b
              maxent_horizon, margin, feature_names, solver_kwargs, user) -> _Run:
     """Evidence, problem and sampler as :func:`~bayesirl.inference.fit.fit_evidence` builds
     them; a sampler that cannot run a weighted model is replaced by the random walk."""
-    from bayesirl.inference.fit import _check_model_settings
+    from bayesirl.inference.fit import check_model_settings
 
     trajs, prefs = preferences if preferences is not None else (None, None)
     if margin is None:
@@ -244,7 +249,7 @@ def _prepare(mdp, likelihoods, demos, preferences, method, prior, prior_scale, b
                             preferences=prefs)
     evidence = build_evidence(likelihoods, inputs, maxent_horizon=maxent_horizon, margin=margin)
     betas = dict(betas or {})
-    _check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon,
+    check_model_settings(prior, prior_scale, betas, q, margin, maxent_horizon,
                           evidence.sources())
     F = mdp.num_features if mdp is not None else evidence.num_features
     names = list(range(F)) if feature_names is None else list(feature_names)
@@ -281,7 +286,7 @@ def _fit_one(run: _Run, weights: dict | None, learning_rate: float, seed: int):
     # structure, hence one compiled program, for plain, bagged and tempered fits alike.
     weights = {name: jnp.asarray(given[name], dtype) if name in given else
                jnp.ones(SOURCES[name].num_observations(problem.evidence[name]), dtype)
-               for name in problem.sources if name in _RESAMPLABLE}
+               for name in problem.sources if _resamplable(name)}
     args = (problem.evidence, problem.mdp, weights, jnp.asarray(learning_rate, dtype))
     settings = run.settings._replace(seed=seed)
     idata = SAMPLERS[run.sampler].run_model(
@@ -376,7 +381,7 @@ def _check_weights(evidence: Evidence, weights: dict | None) -> dict:
         if name not in evidence.sources():
             raise ValueError(f"observation_weights: no evidence for {name!r}; sources are "
                              f"{evidence.sources()}")
-        if name not in _RESAMPLABLE:
+        if not _resamplable(name):
             raise ValueError(f"observation_weights: the {name} likelihood is one factor and "
                              f"takes no per-observation weights")
         P = SOURCES[name].num_observations(evidence[name])

@@ -183,12 +183,13 @@ def action_log_probabilities(mdp: MDP, weights: Array, beta=1.0, q: str = "soft"
 # ---------------------------------------------------------------------------------------------
 
 
-def _solver_kwargs(options: dict) -> dict:
+def solver_options(options: dict) -> dict:
+    """The solver keyword arguments among the model ``options`` (a copy; empty when none)."""
     kwargs = options.get("solver_kwargs") or {}
     return dict(kwargs)
 
 
-def _build_pairs(inputs: EvidenceInputs, options: dict) -> DemonstrationPairs:
+def build_demonstration_pairs(inputs: EvidenceInputs, options: dict) -> DemonstrationPairs:
     """Demonstration pairs of the world's demonstrations, checked against its MDP."""
     from bayesirl.data.demos import check_demonstrations
 
@@ -207,7 +208,7 @@ def _observe_boltzmann(context: ModelContext, pairs: DemonstrationPairs, beta, o
     import numpyro
 
     logits = boltzmann_q_values(context.mdp, context.reward, beta, options.get("q", "soft"),
-                                **_solver_kwargs(options))
+                                **solver_options(options))
     with numpyro.plate("boltzmann_pairs", pairs.states.shape[0]):
         numpyro.sample("boltzmann_actions", BoltzmannPolicy(logits[pairs.states], 1.0),
                        obs=pairs.actions)
@@ -218,7 +219,7 @@ SOURCE = EvidenceSource(
     name="boltzmann", site="boltzmann_actions", dim="boltzmann_pair", needs_mdp=True,
     policy=True, requires="demonstrations",
     worlds=("mdp",),
-    build=_build_pairs, observe=_observe_boltzmann,
+    build=build_demonstration_pairs, observe=_observe_boltzmann,
     observations=lambda pairs: pairs.actions,
     replace_observations=lambda pairs, actions: pairs._replace(actions=actions),
     constants=lambda pairs: {"boltzmann_states": pairs.states},

@@ -38,8 +38,8 @@ from bayesirl._typing import Array
 from bayesirl._validate import check_concrete, check_scalar, is_concrete
 from bayesirl.likelihoods.boltzmann import (
     DemonstrationPairs,
-    _build_pairs,
-    _solver_kwargs,
+    build_demonstration_pairs,
+    solver_options,
     action_log_probabilities,
     boltzmann_q_values,
 )
@@ -271,7 +271,7 @@ class NoisyBoltzmannPolicy(dist.CategoricalLogits):
 
 def _build(inputs, options: dict) -> DemonstrationPairs:
     check_epsilon(options.get("epsilon"))
-    return _build_pairs(inputs, options)
+    return build_demonstration_pairs(inputs, options)
 
 
 def _observe(context: ModelContext, pairs: DemonstrationPairs, beta, options) -> None:
@@ -279,7 +279,7 @@ def _observe(context: ModelContext, pairs: DemonstrationPairs, beta, options) ->
     observed site ``"noisy_boltzmann_actions"``, plate ``"noisy_boltzmann_pairs"``."""
     epsilon = sample_epsilon(options.get("epsilon"))
     logits = boltzmann_q_values(context.mdp, context.reward, beta, options.get("q", "soft"),
-                                **_solver_kwargs(options))
+                                **solver_options(options))
     with numpyro.plate("noisy_boltzmann_pairs", pairs.states.shape[0]):
         numpyro.sample("noisy_boltzmann_actions",
                        NoisyBoltzmannPolicy(logits[pairs.states], 1.0, epsilon),

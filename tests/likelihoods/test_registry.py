@@ -25,6 +25,7 @@ ALLOWED = {
     "config.py": "a world's default evidence",
     "fit.py": "fit_demonstrations / fit_evidence / fit_trajectories",
     "models.py": "build_evidence's keyword inputs",
+    "misfit.py": "the misfit alarm's suggestions name the likelihoods a user can switch to",
 }
 #: Sources every sampler layer may name: the Boltzmann demonstrator is the reference model of
 #: PolicyWalk, the auto rule, SBC's default and the CLI's default likelihood.
