@@ -450,13 +450,15 @@ def fit_bagged(
     what a bound has to cover.
 
     Args:
-        mdp, likelihoods, demos, preferences, method, prior, prior_scale, betas, q,
-            maxent_horizon, margin, feature_names, solver_kwargs: as
+        mdp: the MDP. ``likelihoods``, ``demos``, ``preferences``, ``method``, ``prior``,
+            ``prior_scale``, ``betas``, ``q``, ``maxent_horizon``, ``margin``,
+            ``feature_names`` and ``solver_kwargs`` are as for
             :func:`~bayesirl.inference.fit.fit_evidence` (``method`` as :func:`fit_weighted`).
         num_bootstraps: B >= 1 resamples (each one fit).
         bootstrap_fraction: M / N > 0 (M rounded, at least 1); default 1 (M = N).
-        num_samples, num_warmup, num_chains, thinning, progress_bar, chain_method,
-            kernel_kwargs: of each of the B fits.
+        num_samples: draws of each of the B fits; ``num_warmup``, ``num_chains``,
+            ``thinning``, ``progress_bar``, ``chain_method`` and ``kernel_kwargs`` are also
+            those of each fit.
         seed: seed of the resampling and (``seed + b``) of fit b.
 
     Returns:
@@ -467,8 +469,9 @@ def fit_bagged(
         across the pooled chains is meaningless (they sample different posteriors).
 
     Raises:
-        ValueError / TypeError: as :func:`fit_weighted`; B < 1 or ``bootstrap_fraction`` <= 0
-        (named); a sample-maxent source (one factor, nothing to resample).
+        ValueError: as :func:`fit_weighted`; B < 1 or ``bootstrap_fraction`` <= 0 (named); a
+            source that cannot be resampled per observation (e.g. sample-based MaxEnt).
+        TypeError: as :func:`fit_weighted`.
     """
     B = check_scalar(num_bootstraps, "num_bootstraps", low=1, integer=True)
     fraction = check_scalar(bootstrap_fraction, "bootstrap_fraction", low=0.0, low_open=True)
