@@ -54,7 +54,7 @@ def test_fit_writes_the_run_folder(run_dir):
     assert sorted(os.listdir(run_dir)) == ["config.json", "posterior.nc", "preferences.json",
                                            "summary.json", "trajectories.npz"]
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["world"]["demos_ids"] == [0, 1, 2] and config["world"]["mdp"] is None
+    assert config["world"]["demos_ids"] == [0, 1, 2] and "mdp" not in config["world"]
     assert config["model"]["likelihood"] == ["sample-maxent", "bradley-terry"]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["evidence"]["num_background"] == 37
