@@ -413,6 +413,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _staging_folders(parent: str) -> list[str]:
+    """The ``.bayesirl-*`` folders in ``parent``, sorted (none when it cannot be listed)."""
+    try:
+        entries = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    paths = (os.path.join(parent, entry) for entry in entries if entry.startswith(STAGING_PREFIX))
+    return [path for path in paths if os.path.isdir(path)]
+
+
 def clean_stale_staging(parent: str | os.PathLike) -> list[str]:
     """Remove the staging folders in ``parent`` left by bayesirl processes that no longer run.
 
@@ -427,14 +437,7 @@ def clean_stale_staging(parent: str | os.PathLike) -> list[str]:
     """
     parent = os.fspath(parent)
     removed = []
-    try:
-        entries = os.listdir(parent)
-    except OSError:
-        return removed
-    for entry in entries:
-        path = os.path.join(parent, entry)
-        if not entry.startswith(STAGING_PREFIX) or not os.path.isdir(path):
-            continue
+    for path in _staging_folders(parent):
         marker = os.path.join(path, STAGING_MARKER)
         info = {}
         try:
@@ -462,14 +465,7 @@ def set_aside_copy(target: str | os.PathLike) -> str | None:
     and says ``"old"``), or None. :func:`clean_stale_staging` renames it back."""
     target = os.path.abspath(os.fspath(target))
     parent, name = os.path.split(target)
-    try:
-        entries = sorted(os.listdir(parent))
-    except OSError:
-        return None
-    for entry in entries:
-        path = os.path.join(parent, entry)
-        if not entry.startswith(STAGING_PREFIX) or not os.path.isdir(path):
-            continue
+    for path in _staging_folders(parent):
         try:
             with open(os.path.join(path, STAGING_MARKER)) as f:
                 info = json.load(f)
