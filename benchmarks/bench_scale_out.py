@@ -8,13 +8,20 @@ Run from the repository root::
     python benchmarks/bench_scale_out.py --quick    # 10^5 states (~1 min)
     python benchmarks/bench_scale_out.py --sizes 1000000 --devices 1,2 --json out.json
     python benchmarks/bench_scale_out.py --parts executors   # the many-fits rows (~minutes)
+    python benchmarks/bench_scale_out.py --parts executors --executor-size medium  # ~15 min
 
-Many fits (``--parts executors``): small runs of ``examples/sbc.py`` (2 rows × 10
-replications) and ``examples/compare_methods.py`` (2 worlds, one demonstration each) with
+Many fits (``--parts executors``): runs of ``examples/sbc.py`` (small: 2 rows × 10
+replications; medium: 4 rows × 200) and ``examples/compare_methods.py`` (small: 2 worlds,
+one demonstration each, 3 methods; medium: 4 worlds × 1 and 5 demonstrations, every method) with
 ``--executor serial``, ``process`` and ``ray`` (worker processes and a local Ray cluster with
-one CPU per core), each in a fresh process: wall time (start-up included), speed-up over
-serial, whether the results (every JSON row without its timing fields) equal serial's
-exactly, and the load average before and after (other work on a shared machine slows a run).
+one CPU per core), each in a fresh process with a cold compilation cache of its own (as a
+first run: compiling is part of the work each executor spreads): wall time (start-up and
+compilation included), speed-up over serial, whether the results (every JSON row without its
+timing fields) equal serial's exactly, the cores the run kept busy (CPU seconds of the script
+and its worker processes over wall seconds; not measured for Ray, whose workers belong to the
+cluster: a serial run above 1 already uses XLA's threads, which caps what more processes can
+add on the same cores), and the load average before and after (other work on a shared
+machine slows a run).
 
 Soft value iteration (γ = 0.99, ``method="auto"``: Newton steps with GMRES, then sweeps) on a
 random MDP: A = 4 actions, K = 4 successors per state-action drawn uniformly, probabilities
@@ -52,6 +59,7 @@ import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -237,16 +245,31 @@ def project(rows):
 
 # ---- part 2: many independent fits on the executors of bayesirl.executors ---------------------
 
-#: Small runs of the suite scripts (a few minutes in all on 2 cores): (script, arguments,
-#: fields of each JSON row that are timings, not results).
+#: Runs of the suite scripts, by size: {size: {script: (script file, arguments, fields of
+#: each JSON row that are timings, not results)}}. ``small`` (a few minutes in all on 2 cores)
+#: is dominated by start-up and compilation, so it checks the plumbing and the identical
+#: results; ``medium`` (about 15 minutes) gives each task enough work that the speed-up
+#: measures the executor, not JAX's start-up.
 EXECUTOR_RUNS = {
-    "sbc": ("sbc.py", ["--rows", "bradley-terry-strict:mh,boltzmann-soft:mh",
-                       "--replications", "10", "--num-samples", "9", "--num-warmup", "30",
-                       "--num-bins", "5"], ("wall_time_s",)),
-    "compare_methods": ("compare_methods.py", [
-        "--num-worlds", "2", "--num-demos", "1", "--worlds", "gridworld", "--num-steps", "300",
-        "--burn-in", "50", "--thinning", "2", "--max-iterations", "20",
-        "--methods", "bc,projection,boltzmann-posterior"], ("wall_s",)),
+    "small": {
+        "sbc": ("sbc.py", ["--rows", "bradley-terry-strict:mh,boltzmann-soft:mh",
+                           "--replications", "10", "--num-samples", "9", "--num-warmup", "30",
+                           "--num-bins", "5"], ("wall_time_s",)),
+        "compare_methods": ("compare_methods.py", [
+            "--num-worlds", "2", "--num-demos", "1", "--worlds", "gridworld", "--num-steps",
+            "300", "--burn-in", "50", "--thinning", "2", "--max-iterations", "20",
+            "--methods", "bc,projection,boltzmann-posterior"], ("wall_s",)),
+    },
+    "medium": {
+        "sbc": ("sbc.py", ["--rows", "boltzmann-soft:mh,bradley-terry-strict:mh,"
+                           "maxent-finite:mh,plackett-luce:mh", "--replications", "200",
+                           "--num-samples", "19", "--num-warmup", "100", "--num-bins", "5"],
+                ("wall_time_s",)),
+        "compare_methods": ("compare_methods.py", [
+            "--num-worlds", "4", "--num-demos", "1,5", "--worlds", "gridworld,frozenlake",
+            "--num-steps", "300", "--burn-in", "50", "--thinning", "2",
+            "--max-iterations", "100"], ("wall_s",)),
+    },
 }
 
 
@@ -257,26 +280,42 @@ def _load_average():
         return float("nan")
 
 
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _results_only(doc, timing_fields):
     """The JSON rows of a script without its timing fields (what must be bit-identical)."""
     return [{k: v for k, v in row.items() if k not in timing_fields} for row in doc["rows"]]
 
 
-def run_executor(name, executor, tmp, timeout):
+def run_executor(name, executor, tmp, timeout, size="small"):
     """Run one suite script with one executor in a fresh process; its row."""
-    script, extra, timing = EXECUTOR_RUNS[name]
+    script, extra, timing = EXECUTOR_RUNS[size][name]
     out = os.path.join(tmp, f"{name}_{executor}.json")
     cmd = [sys.executable, os.path.join(ROOT, "examples", script), *extra, "--json", out,
            "--executor", executor]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    # A cold compilation cache of its own for every run: a cache warmed by the run before
+    # (whose workers compile with the same flags) would favour whichever executor runs later.
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    env["BAYESIRL_COMPILE_CACHE_DIR"] = os.path.join(tmp, f"jax-cache-{name}-{executor}")
     row = {"script": name, "executor": executor, "load_before": _load_average()}
+    cpu_before = _children_cpu_s()
     start = time.perf_counter()
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return dict(row, error=f"timed out after {timeout:.0f} s")
     row["wall_s"] = time.perf_counter() - start
+    # CPU seconds of the script and of the worker processes it waited for (Ray's workers are
+    # the cluster's, not the script's: not counted) over its wall time: how many cores it
+    # kept busy. A serial run above 1 is using XLA's own threads.
+    row["cpu_s"] = _children_cpu_s() - cpu_before
+    row["cores_busy"] = row["cpu_s"] / row["wall_s"] if executor != "ray" else None
     row["load_after"] = _load_average()
     if done.returncode != 0:
         return dict(row, error=(done.stderr.strip().splitlines() or ["?"])[-1])
@@ -285,15 +324,15 @@ def run_executor(name, executor, tmp, timeout):
     return row
 
 
-def executor_rows(executors, timeout):
+def executor_rows(executors, timeout, size="small"):
     """SBC and the method comparison on each executor: wall time, speed-up over serial and
     whether the results equal serial's exactly."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in EXECUTOR_RUNS:
+        for name in EXECUTOR_RUNS[size]:
             ref = None
             for executor in executors:
-                row = run_executor(name, executor, tmp, timeout)
+                row = run_executor(name, executor, tmp, timeout, size)
                 if "error" not in row:
                     if executor == "serial":
                         ref = row
@@ -304,15 +343,16 @@ def executor_rows(executors, timeout):
                 print(f"  [{name} {executor}: {row.get('wall_s', float('nan')):.0f} s, load "
                       f"{row['load_before']:.1f}]", flush=True)
     print(f"\n{'script':16s} {'executor':9s} {'wall s':>8s} {'speed-up':>9s} {'identical':>10s}"
-          f" {'load before/after':>18s}")
+          f" {'cores busy':>11s} {'load before/after':>18s}")
     for r in rows:
         if "error" in r:
             print(f"{r['script']:16s} {r['executor']:9s} failed: {r['error']}")
             continue
         speedup = f"{r['speedup']:.2f}x" if "speedup" in r else "-"
         same = {True: "yes", False: "NO", None: "-"}[r.get("identical")]
+        busy = "-" if r.get("cores_busy") is None else f"{r['cores_busy']:.2f}"
         print(f"{r['script']:16s} {r['executor']:9s} {r['wall_s']:8.1f} {speedup:>9s} "
-              f"{same:>10s} {r['load_before']:8.1f} / {r['load_after']:.1f}")
+              f"{same:>10s} {busy:>11s} {r['load_before']:8.1f} / {r['load_after']:.1f}")
     for r in rows:
         r.pop("results", None)
     return rows
@@ -334,6 +374,9 @@ def main(argv=None):
                         "minutes) and/or solvers (the sharded solve)")
     p.add_argument("--executors", default="serial,process,ray", metavar="LIST",
                    help="executors of the executors part (ray is skipped when not installed)")
+    p.add_argument("--executor-size", choices=tuple(EXECUTOR_RUNS), default="small",
+                   help="size of the executors part's runs: small (start-up dominates, a few "
+                        "minutes) or medium (the speed-up of real work, ~15 minutes)")
     p.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--values", default="", help=argparse.SUPPRESS)
@@ -358,7 +401,7 @@ def main(argv=None):
             executors.remove("ray")
         print(f"many fits on {', '.join(executors)} (one worker per core; load average "
               f"{_load_average():.1f} on {os.cpu_count()} cores)")
-        executor_results = executor_rows(executors, args.timeout)
+        executor_results = executor_rows(executors, args.timeout, args.executor_size)
     if "solvers" not in parts:
         _harness.finish({"environment": env, "settings": vars(args),
                          "executor_rows": executor_results}, t_start, args.json, indent=2,

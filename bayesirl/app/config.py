@@ -81,6 +81,22 @@ DEFAULT_SAMPLES = _REGISTRY["mh"].defaults["num_samples"]
 POLICY_WALK_DEFAULT_CHAINS = _REGISTRY["policy-walk"].defaults["num_chains"]
 #: Seed of the synthetic world and evidence unless ``data_seed`` is given.
 DEFAULT_DATA_SEED = 0
+
+#: Simulated demonstrators of a built-in environment (``expert``): ``optimal`` (an optimal
+#: action of the true reward, ties split evenly), ``boltzmann`` / ``boltzmann:B`` (Boltzmann-
+#: rational over the soft Q of the true reward: the model's own β, or B) and ``noisy:EPS``
+#: (optimal, but a uniformly random action with probability EPS).
+EXPERTS = ("optimal", "boltzmann", "noisy")
+#: The simulated demonstrator when ``expert`` is not given, by environment (others: ``"*"``).
+#: The gridworld's reward is random (weights on the unit L1 sphere: of the scale the model's
+#: prior expects), so the Boltzmann demonstrator at the model's β makes the run well
+#: specified: the model the fit assumes is the one that made the evidence. A gymnasium environment's reward is the game's (FrozenLake's
+#: is 1/3 at most), and a Boltzmann demonstrator at β = 1 of it barely moves from random
+#: (FrozenLake8x8: 3 % of its episodes reach the goal); its default expert is the optimal
+#: one, which a Boltzmann model does not describe exactly: the misfit alarm says so.
+DEFAULT_EXPERTS = {"gridworld": "boltzmann", "*": "optimal"}
+#: What configs written before ``expert`` existed simulated.
+LEGACY_EXPERT = "optimal"
 #: The largest count a run accepts (draws, warm-up, thinning, chains, demonstrations,
 #: comparisons, features, horizon, grid sides): JAX counts and indexes in int32.
 COUNT_MAX = 2**31 - 1
@@ -267,6 +283,32 @@ def _nonempty_name(obj, names):
             raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
 
 
+def parse_expert(text) -> tuple[str, float | None]:
+    """``(kind, parameter)`` of an ``expert`` setting: ``"optimal"``, ``"boltzmann"`` (the
+    model's β: parameter None), ``"boltzmann:B"`` (B > 0) or ``"noisy:EPS"`` (0 <= EPS <= 1).
+
+    Raises:
+        ConfigError: another form (names ``--expert``).
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"--expert: expected optimal, boltzmann[:BETA] or noisy:EPS, got "
+                          f"{text!r}")
+    kind, sep, arg = text.strip().partition(":")
+    if kind not in EXPERTS or (kind == "optimal" and sep) or (kind == "noisy" and not arg) or (
+            sep and not arg):
+        raise ConfigError(f"--expert: expected optimal, boltzmann[:BETA] or noisy:EPS, got "
+                          f"{text!r}")
+    if not arg:
+        return kind, None
+    try:
+        value = float(arg)
+    except ValueError:
+        raise ConfigError(f"--expert: expected a number after '{kind}:', got {arg!r}") from None
+    if kind == "boltzmann":
+        return kind, _number(value, "--expert", low=0.0, low_open=True, high=BETA_MAX)
+    return kind, _number(value, "--expert", low=0.0, high=1.0)
+
+
 @dataclass(frozen=True)
 class WorldSpec:
     """Where the evidence comes from: a built-in environment with simulated evidence (``env``),
@@ -288,6 +330,10 @@ class WorldSpec:
         num_demos: simulated demonstrations N (``env`` only).
         num_preferences: simulated comparisons P (``env`` only).
         data_seed: seed of the synthetic world and of the simulated evidence.
+        expert: the simulated demonstrator (``env`` only; :func:`parse_expert`); None: the
+            environment's default (:data:`DEFAULT_EXPERTS`: the Boltzmann demonstrator at the
+            model's β for the gridworld, the optimal one for gymnasium environments);
+            ``"boltzmann"`` is written out as ``"boltzmann:B"`` once the model is known.
 
     Raises:
         ConfigError: settings that do not go together or out of range (the flag named).
@@ -306,6 +352,7 @@ class WorldSpec:
     num_demos: int = 50
     num_preferences: int = 0
     data_seed: int = DEFAULT_DATA_SEED
+    expert: str | None = None
 
     def applicable(self) -> tuple[str, ...]:
         """Names of the settings that apply to this kind of world: those that are set, plus the
@@ -377,6 +424,12 @@ class WorldSpec:
             raise ConfigError(f"--discount: expected a number below 1 in float32 (at most "
                               f"{DISCOUNT_MAX_FLOAT32!r}), got {self.discount!r}, which "
                               "float32 rounds to 1")
+        if self.expert is not None:
+            if not self.env:
+                raise ConfigError("--expert applies to --env (simulated demonstrations); "
+                                  "demonstrations from files are what they are")
+            kind, value = parse_expert(self.expert)
+            _set(self, "expert", kind if value is None else f"{kind}:{value:g}")
         if not self.env:
             if self.num_preferences:
                 raise ConfigError("--num-preferences needs --env (to label rollouts by the "
@@ -388,7 +441,7 @@ class WorldSpec:
         if others:
             raise ConfigError(f"--trajectories: goes without an MDP; drop {', '.join(others)} "
                               "(demonstrations are rows of the npz: --demos-ids)")
-        for name in ("grid_size", "num_features", "discount"):
+        for name in ("grid_size", "num_features", "discount", "expert"):
             if getattr(self, name) is not None:
                 raise ConfigError(f"{_flag(name)} applies to --env, not --trajectories")
         _nonempty_name(self, ("trajectories", "preferences"))
@@ -548,6 +601,7 @@ class RunConfig:
         inference = inference or InferenceSpec(**parts["inference"])
         model = model or ModelSpec(**parts["model"])
         model = self._complete_model(world, model, inference)
+        world = self._complete_world(world, model)
         object.__setattr__(self, "world", world)
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "inference", inference)
@@ -571,6 +625,23 @@ class RunConfig:
         if model.horizon is not None and "maxent" not in likelihood:
             raise ConfigError("--horizon applies to --likelihood maxent only")
         return dataclasses.replace(model, **changes)
+
+    @staticmethod
+    def _complete_world(world: WorldSpec, model: "ModelSpec") -> WorldSpec:
+        """The simulated expert resolved against the model (None: the environment's default,
+        :data:`DEFAULT_EXPERTS`): ``boltzmann`` becomes
+        ``boltzmann:B`` with B the demonstration source's fixed β (a learned β: its prior's
+        mean); no expert is recorded when nothing is simulated."""
+        if not world.env or world.num_demos == 0:
+            return dataclasses.replace(world, expert=None) if world.expert else world
+        expert = world.expert or DEFAULT_EXPERTS.get(world.env, DEFAULT_EXPERTS["*"])
+        if expert == "boltzmann":
+            demo_sources = required_sources(model.likelihood, "demonstrations")
+            spec = model.betas.get(demo_sources[0]) if demo_sources else None
+            beta = 1.0 if spec is None else spec.value if not spec.learned else float(
+                spec.to_model().mean)
+            expert = f"boltzmann:{beta:g}"
+        return dataclasses.replace(world, expert=expert) if expert != world.expert else world
 
     def _check_sampler(self):
         name = self.inference.sampler
@@ -618,6 +689,10 @@ class RunConfig:
             if spec is None:
                 raise ConfigError(f"config: unknown setting {key!r}")
             parts[spec][key] = value
+        if parts["model"] and "expert" not in parts["world"] and self.world.expert and (
+                self.world.expert == self._complete_world(
+                    dataclasses.replace(self.world, expert=None), self.model).expert):
+            parts["world"]["expert"] = None  # the default expert follows the new model's β
         return RunConfig(
             world=dataclasses.replace(self.world, **parts["world"]),
             model=dataclasses.replace(self.model, **parts["model"]),
@@ -681,6 +756,8 @@ class RunConfig:
             bad = set(part) - SPEC_FIELDS[spec]
             if bad:
                 raise ConfigError(f"config: unknown {spec} settings {sorted(bad)}")
+            if spec == "world" and part.get("env") and "expert" not in part:
+                part["expert"] = LEGACY_EXPERT  # written before the setting existed
             specs[spec] = cls_(**_from_json_values(part))
         return cls(**specs)
 
@@ -697,6 +774,8 @@ class RunConfig:
         if kwargs.get("mdp") or kwargs.get("trajectories"):
             for name in ("grid_size", "num_features", "discount"):
                 kwargs.pop(name, None)
+        if kwargs.get("env"):
+            kwargs.setdefault("expert", LEGACY_EXPERT)
         return cls(**kwargs)
 
     @classmethod
@@ -716,6 +795,8 @@ class RunConfig:
             kwargs.pop("num_features", None)
         if not kwargs.get("env"):
             kwargs.pop("discount", None)
+        else:
+            kwargs["expert"] = LEGACY_EXPERT
         kwargs["betas"] = {k: BetaSpec.coerce(v) for k, v in (settings.get("betas") or {}).items()}
         return cls(**kwargs)
 

@@ -24,7 +24,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from bayesirl.app.checks import check_world_memory
-from bayesirl.app.config import RunConfig
+from bayesirl.app.config import RunConfig, parse_expert
 from bayesirl.app.errors import UsageError
 
 __all__ = ["World", "MDPWorld", "TrajectoryWorld", "build_world", "load_world",
@@ -258,19 +258,29 @@ def make_env(config: RunConfig):
         raise UsageError(f"--env: {err}") from None
 
 
-def _expert_and_demos(rng_key, mdp, true_reward, num_demos: int, horizon: int):
-    """The expert's optimal policy (S, A) and N untrimmed rollouts of it (N, T): one compiled
-    program. The same keys and draws as ``sample_demonstrations``."""
+def _expert_and_demos(rng_key, mdp, true_reward, num_demos: int, horizon: int,
+                      expert: tuple[str, float | None] = ("optimal", None)):
+    """The optimal policy (S, A) of the true reward and N untrimmed rollouts (N, T) of the
+    simulated expert (:func:`bayesirl.app.config.parse_expert`): one compiled program. The
+    optimal expert uses the same keys and draws as ``sample_demonstrations``."""
     import jax
 
     from bayesirl.data.demos import rollout
+    from bayesirl.likelihoods.boltzmann import boltzmann_q_values
     from bayesirl.solvers import value_iteration
 
-    policy = value_iteration(mdp, true_reward).policy
+    optimal = value_iteration(mdp, true_reward).policy
     if num_demos == 0:
-        return policy, None
+        return optimal, None
+    kind, value = expert
+    if kind == "boltzmann":
+        policy = jax.nn.softmax(boltzmann_q_values(mdp, true_reward, value, "soft"), axis=-1)
+    elif kind == "noisy":
+        policy = (1.0 - value) * optimal + value / optimal.shape[-1]
+    else:
+        policy = optimal
     keys = jax.random.split(rng_key, num_demos)
-    return policy, jax.vmap(lambda k: rollout(k, mdp, policy, horizon))(keys)
+    return optimal, jax.vmap(lambda k: rollout(k, mdp, policy, horizon))(keys)
 
 
 def _synthetic_world(config: RunConfig) -> MDPWorld:
@@ -293,9 +303,11 @@ def _synthetic_world(config: RunConfig) -> MDPWorld:
         check_world_memory("/".join(f for f, _ in given), " and ".join(w for _, w in given)
                            + f" of up to {T} steps", num_demos=N, num_preferences=P,
                            num_steps=T)
-    simulate = jax.jit(_expert_and_demos, static_argnums=(3, 4))
+    simulate = jax.jit(_expert_and_demos, static_argnums=(3, 4, 5))
+    expert = parse_expert(config.expert) if config.expert else ("optimal", None)
     policy, demos = simulate(jax.random.PRNGKey(config.data_seed + DEMOS_STREAM), mdp,
-                             env.true_reward, config.num_demos, int(env.max_episode_steps))
+                             env.true_reward, config.num_demos, int(env.max_episode_steps),
+                             expert)
     demos = None if demos is None else trim(demos)
     prefs = None
     if config.num_preferences > 0:

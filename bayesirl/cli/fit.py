@@ -53,6 +53,15 @@ def _evidence_group(p) -> None:
     src.add_argument("--num-preferences", type=t.nonnegative_int, default=0,
                      help="simulated comparisons for --env: rollouts of noisy policies "
                           "labelled by their true return (default 0)")
+    src.add_argument("--expert", default=None, metavar="KIND",
+                     help="the simulated demonstrator for --env: boltzmann (Boltzmann-rational "
+                          "at the model's β: the demonstrator the model assumes; the "
+                          "gridworld's default), boltzmann:BETA, optimal (always an optimal "
+                          "action; the default of gymnasium environments, whose rewards are "
+                          "too small for a β = 1 demonstrator to reach a goal: more "
+                          "deterministic than a Boltzmann model allows, which the misfit alarm "
+                          "reports), or noisy:EPS (optimal, but a random action with "
+                          "probability EPS)")
     src.add_argument("--discount", type=t.discount, default=None,
                      help="γ for --env (default 0.95 gymnasium, 0.9 gridworld)")
     src.add_argument("--grid-size", type=t.grid, default=None,
@@ -144,7 +153,8 @@ def config_from_args(args) -> RunConfig:
         likelihood=args.likelihood, betas=betas, horizon=args.horizon, margin=args.margin,
         q=args.q, prior=args.prior, prior_scale=args.prior_scale, sampler=args.sampler,
         num_samples=args.num_samples, num_warmup=args.num_warmup, thinning=args.thinning,
-        num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed)
+        num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed,
+        expert=args.expert)
 
 
 def check_strict(config: RunConfig) -> None:

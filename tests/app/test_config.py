@@ -67,3 +67,51 @@ def test_only_the_worlds_own_settings_are_written_and_read_back(settings, writte
     assert written <= set(world) and not absent & set(world), sorted(world)
     assert not absent & set(config.flat_json())
     assert RunConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize("settings, expert", [
+    (dict(), "boltzmann:1"),                                    # the model's own β
+    (dict(betas={None: 5.0}), "boltzmann:5"),
+    (dict(expert="boltzmann:2.5"), "boltzmann:2.5"),
+    (dict(expert="optimal"), "optimal"),
+    (dict(expert=" noisy:0.3"), "noisy:0.3"),
+    (dict(betas={None: "lognormal:0,1"}, prior="l2-sphere"), f"boltzmann:{2.718281828**0.5:g}"),
+    (dict(num_demos=0, num_preferences=3), None),               # nothing simulated: no expert
+    (dict(env="FrozenLake8x8-v1"), "optimal"),                  # a game's reward: the solver
+    (dict(env="FrozenLake8x8-v1", expert="boltzmann"), "boltzmann:1"),
+], ids=["default", "model-beta", "explicit-beta", "optimal", "noisy", "learned-beta-prior-mean",
+        "no-demonstrations", "gymnasium-default", "gymnasium-boltzmann"])
+def test_the_simulated_expert_is_resolved_against_the_model(settings, expert):
+    config = RunConfig(**{"env": "gridworld", **settings})
+    assert config.expert == expert
+    assert ("expert" in config.to_json()["world"]) == (expert is not None)
+    assert RunConfig.from_json(config.to_json()) == config
+
+
+def test_the_default_expert_follows_a_replaced_beta_but_an_explicit_one_stays():
+    assert RunConfig(env="gridworld").replace(betas={None: 7.0}).expert == "boltzmann:7"
+    explicit = RunConfig(env="gridworld", expert="boltzmann:3")
+    assert explicit.replace(betas={None: 7.0}).expert == "boltzmann:3"
+
+
+def test_configs_written_before_the_expert_setting_simulated_the_optimal_expert():
+    doc = RunConfig(env="gridworld").to_json()
+    del doc["world"]["expert"]
+    assert RunConfig.from_json(doc).expert == "optimal"
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(env="gridworld", expert="greedy"), "--expert: expected optimal, boltzmann[:BETA] or "
+                                             "noisy:EPS, got 'greedy'"),
+    (dict(env="gridworld", expert="noisy"), "--expert: expected optimal, boltzmann[:BETA]"),
+    (dict(env="gridworld", expert="optimal:1"), "--expert: expected optimal, boltzmann[:BETA]"),
+    (dict(env="gridworld", expert="noisy:1.5"), "--expert: expected a number in [0, 1], got 1.5"),
+    (dict(env="gridworld", expert="boltzmann:-2"), "--expert: expected a number in (0, "),
+    (dict(env="gridworld", expert="boltzmann:x"), "--expert: expected a number after "
+                                                  "'boltzmann:', got 'x'"),
+    (dict(mdp="world.npz", demos="d.json", expert="optimal"), "--expert applies to --env"),
+], ids=["unknown", "noisy-without-eps", "optimal-with-arg", "eps-above-1", "negative-beta",
+        "not-a-number", "file-world"])
+def test_bad_experts_are_refused_naming_the_flag(settings, message):
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
+        RunConfig(**settings)
