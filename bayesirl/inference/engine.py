@@ -41,7 +41,7 @@ from bayesirl.inference.chain import run_chain
 from bayesirl.inference.proposals import num_polar_normals
 from bayesirl.inference.random_walk import build_kernel, mh_init
 
-__all__ = ["CHAIN_METHODS", "DENSE_AUTO_MAX_DIM", "KERNELS", "ChainProgram", "Draws",
+__all__ = ["CHAIN_METHODS", "DENSE_AUTO_MAX_DIM", "NUTS_DENSE_AUTO_MAX_DIM", "KERNELS", "ChainProgram", "Draws",
            "default_chain_method", "merge_arguments", "sample_model", "sphere_blocks_of",
            "split_arguments"]
 
@@ -55,6 +55,14 @@ CHAIN_METHODS = ("parallel", "vectorized", "sequential")
 #: R-hat 1.002 and ESS 954 on the γ = 0.999, β = 100 gridworld (4 features), but on
 #: FrozenLake8x8 (64 one-hot features) R-hat 1.05 and ESS 94 against ~290 for the diagonal.
 DENSE_AUTO_MAX_DIM: int = 32
+#: NUTS's ``dense_mass="auto"`` (its default here): a dense mass matrix adapted in warm-up when
+#: the unconstrained parameters number at most this many. A linear reward is identified only up
+#: to a constant shift where every state has one feature on (colours, one-hot states), so the
+#: posterior is a thin ridge along the shift with the prior's spread; a diagonal mass matrix
+#: cannot align with it. Measured on the 5×5, 4-colour gridworld with 50 Boltzmann
+#: demonstrations: the diagonal one gave bulk ESS 206 of 2000 draws (seed 1) or R-hat 1.011
+#: (seed 0).
+NUTS_DENSE_AUTO_MAX_DIM: int = DENSE_AUTO_MAX_DIM
 #: Extra per-draw fields recorded by each kernel (NumPyro's names).
 _FIELDS = {"nuts": ("diverging", "accept_prob", "num_steps", "potential_energy"),
            "mh": ("diverging", "accept_prob", "potential_energy")}
@@ -229,7 +237,10 @@ def _nuts_batch(keys, dynamic, static: _Static, program: ChainProgram, chain_ids
         k_init, k_run = jax.random.split(key)
         z0, potential_fn, postprocess = _model_info(k_init, dynamic, static, True)
         init_kernel, sample_kernel = hmc(potential_fn=potential_fn, algo="NUTS")
-        state = init_kernel(z0, program.num_warmup, rng_key=k_run, **options)
+        kwargs = dict(options)
+        if kwargs.get("dense_mass", "auto") == "auto":
+            kwargs["dense_mass"] = int(ravel_pytree(z0)[0].shape[0]) <= NUTS_DENSE_AUTO_MAX_DIM
+        state = init_kernel(z0, program.num_warmup, rng_key=k_run, **kwargs)
         step = _with_progress(lambda s, _: sample_kernel(s), program, chain_id)
         total = program.num_warmup + program.num_kept * program.thinning
         _, (z, fields) = run_chain(
@@ -372,7 +383,8 @@ def sample_model(model: Callable, args: tuple = (), kwargs: dict | None = None, 
         thinning: transitions per kept draw (the chain runs ``W + D · thinning`` transitions).
         chain_method: one of :data:`CHAIN_METHODS`, default :func:`default_chain_method`.
         kernel_options: NUTS options (``target_accept_prob``, ``max_tree_depth``,
-            ``dense_mass``, ...) or random-walk options (``step_size``,
+            ``dense_mass`` (True, False or "auto", the default: dense up to
+            :data:`NUTS_DENSE_AUTO_MAX_DIM` parameters), ...) or random-walk options (``step_size``,
             ``target_accept_prob``, ``dense_covariance`` (True, False or "auto"),
             ``sphere_sites``, ``shared_random_numbers``, ...).
         progress_bar: show a tqdm progress bar (chain 0's transitions).
