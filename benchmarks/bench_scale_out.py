@@ -9,13 +9,15 @@ Run from the repository root::
     python benchmarks/bench_scale_out.py --sizes 1000000 --devices 1,2 --json out.json
     python benchmarks/bench_scale_out.py --parts executors   # the many-fits rows (~minutes)
     python benchmarks/bench_scale_out.py --parts executors --executor-size medium  # ~15 min
+    python benchmarks/bench_scale_out.py --parts executors --executor-size medium --warm-cache
 
 Many fits (``--parts executors``): runs of ``examples/sbc.py`` (small: 2 rows × 10
 replications; medium: 4 rows × 200) and ``examples/compare_methods.py`` (small: 2 worlds,
 one demonstration each, 3 methods; medium: 4 worlds × 1 and 5 demonstrations, every method) with
 ``--executor serial``, ``process`` and ``ray`` (worker processes and a local Ray cluster with
 one CPU per core), each in a fresh process with a cold compilation cache of its own (as a
-first run: compiling is part of the work each executor spreads): wall time (start-up and
+first run: compiling is part of the work each executor spreads; ``--warm-cache`` times a
+second run instead, as a repeated sweep sees it): wall time (start-up and
 compilation included), speed-up over serial, whether the results (every JSON row without its
 timing fields) equal serial's exactly, the cores the run kept busy (CPU seconds of the script
 and its worker processes over wall seconds; not measured for Ray, whose workers belong to the
@@ -291,16 +293,22 @@ def _results_only(doc, timing_fields):
     return [{k: v for k, v in row.items() if k not in timing_fields} for row in doc["rows"]]
 
 
-def run_executor(name, executor, tmp, timeout, size="small"):
-    """Run one suite script with one executor in a fresh process; its row."""
+def run_executor(name, executor, tmp, timeout, size="small", warm=False):
+    """Run one suite script with one executor in a fresh process; its row. ``warm``: run it
+    once first, untimed, to fill its own compilation cache (what a repeated sweep sees)."""
+    if warm:
+        first = run_executor(name, executor, tmp, timeout, size)
+        if "error" in first:
+            return first
     script, extra, timing = EXECUTOR_RUNS[size][name]
     out = os.path.join(tmp, f"{name}_{executor}.json")
     cmd = [sys.executable, os.path.join(ROOT, "examples", script), *extra, "--json", out,
            "--executor", executor]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    # A cold compilation cache of its own for every run: a cache warmed by the run before
-    # (whose workers compile with the same flags) would favour whichever executor runs later.
+    # A compilation cache of its own for every executor: a cache warmed by another
+    # executor's run (whose workers compile with the same flags) would favour whichever
+    # executor runs later.
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     env["BAYESIRL_COMPILE_CACHE_DIR"] = os.path.join(tmp, f"jax-cache-{name}-{executor}")
     row = {"script": name, "executor": executor, "load_before": _load_average()}
@@ -324,15 +332,15 @@ def run_executor(name, executor, tmp, timeout, size="small"):
     return row
 
 
-def executor_rows(executors, timeout, size="small"):
+def executor_rows(executors, timeout, size="small", warm=False, scripts=None):
     """SBC and the method comparison on each executor: wall time, speed-up over serial and
     whether the results equal serial's exactly."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in EXECUTOR_RUNS[size]:
+        for name in scripts or EXECUTOR_RUNS[size]:
             ref = None
             for executor in executors:
-                row = run_executor(name, executor, tmp, timeout, size)
+                row = run_executor(name, executor, tmp, timeout, size, warm)
                 if "error" not in row:
                     if executor == "serial":
                         ref = row
@@ -377,6 +385,12 @@ def main(argv=None):
     p.add_argument("--executor-size", choices=tuple(EXECUTOR_RUNS), default="small",
                    help="size of the executors part's runs: small (start-up dominates, a few "
                         "minutes) or medium (the speed-up of real work, ~15 minutes)")
+    p.add_argument("--warm-cache", action="store_true",
+                   help="time each executor's second run, its compilation cache filled by the "
+                        "first (default: one run from a cold cache)")
+    p.add_argument("--scripts", metavar="LIST", default=None,
+                   help=f"scripts of the executors part (default all: "
+                        f"{','.join(EXECUTOR_RUNS['small'])})")
     p.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--values", default="", help=argparse.SUPPRESS)
@@ -401,7 +415,9 @@ def main(argv=None):
             executors.remove("ray")
         print(f"many fits on {', '.join(executors)} (one worker per core; load average "
               f"{_load_average():.1f} on {os.cpu_count()} cores)")
-        executor_results = executor_rows(executors, args.timeout, args.executor_size)
+        executor_results = executor_rows(
+            executors, args.timeout, args.executor_size, args.warm_cache,
+            args.scripts.split(",") if args.scripts else None)
     if "solvers" not in parts:
         _harness.finish({"environment": env, "settings": vars(args),
                          "executor_rows": executor_results}, t_start, args.json, indent=2,
