@@ -33,11 +33,12 @@ def rng():
     return np.random.default_rng(0)
 
 
-#: The two tiny MH runs of `bayesirl compare` tests: the same 5 demonstrations on a 3x3
-#: gridworld, fitted with beta = 5 and beta = 1 (about 10 s of CPU together).
+#: The two tiny MH runs of `bayesirl compare` tests: the same 5 demonstrations of an optimal
+#: expert on a 3x3 gridworld (a fixed expert: the default one follows the model's β), fitted
+#: with beta = 5 and beta = 1 (about 10 s of CPU together).
 COMPARE_FIT = ["fit", "--env", "gridworld", "--grid-size", "3x3", "--num-features", "2",
-               "--num-demos", "5", "--sampler", "mh", "--num-samples", "100", "--num-warmup",
-               "200", "--num-chains", "2", "--quiet"]
+               "--num-demos", "5", "--expert", "optimal", "--sampler", "mh", "--num-samples",
+               "100", "--num-warmup", "200", "--num-chains", "2", "--quiet"]
 
 
 @pytest.fixture(scope="session")

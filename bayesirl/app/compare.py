@@ -203,8 +203,9 @@ def _check_same_observations(idatas: dict, variables: dict, arguments: dict) -> 
         if not same:
             raise UsageError(f"{arguments[key]}: its observations ({variables[key]}) differ "
                              f"from {arguments[first]}'s ({variables[first]}); PSIS-LOO "
-                             "compares fits of the same data (same --env and --data-seed, or "
-                             "the same --demos/--preferences files)")
+                             "compares fits of the same data (same --env, --data-seed and "
+                             "--expert, or the same --demos/--preferences files; the default "
+                             "--expert of the gridworld follows the model's β)")
 
 
 def _ppc_summary(check: dict, level: float) -> dict:

@@ -24,7 +24,7 @@ from bayesirl.solvers.evaluation import (expected_return, expected_value_differe
 
 #: The jitted evaluation and the op-by-op one run the same float64 operations.
 RTOL_SAME_OPS = 1e-9
-TINY = dict(env="gridworld", grid_size=(3, 3), num_features=2, num_demos=6)
+TINY = dict(env="gridworld", grid_size=(3, 3), num_features=2, num_demos=6, expert="optimal")
 
 
 @pytest.fixture(scope="module")
