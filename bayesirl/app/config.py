@@ -90,10 +90,11 @@ EXPERTS = ("optimal", "boltzmann", "noisy")
 #: The simulated demonstrator when ``expert`` is not given, by environment (others: ``"*"``).
 #: The gridworld's reward is random (weights on the unit L1 sphere: of the scale the model's
 #: prior expects), so the Boltzmann demonstrator at the model's β makes the run well
-#: specified: the model the fit assumes is the one that made the evidence. A gymnasium environment's reward is the game's (FrozenLake's
-#: is 1/3 at most), and a Boltzmann demonstrator at β = 1 of it barely moves from random
-#: (FrozenLake8x8: 3 % of its episodes reach the goal); its default expert is the optimal
-#: one, which a Boltzmann model does not describe exactly: the misfit alarm says so.
+#: specified: the model the fit assumes is the one that made the evidence. A gymnasium
+#: environment's reward is the game's (FrozenLake's is 1/3 at most), and a Boltzmann
+#: demonstrator at β = 1 of it barely moves from random (FrozenLake8x8: 3 % of its episodes
+#: reach the goal); its default expert is the optimal one, which a Boltzmann model does not
+#: describe exactly: the misfit alarm says so.
 DEFAULT_EXPERTS = {"gridworld": "boltzmann", "*": "optimal"}
 #: What configs written before ``expert`` existed simulated.
 LEGACY_EXPERT = "optimal"
@@ -283,6 +284,12 @@ def _nonempty_name(obj, names):
             raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
 
 
+def _number_text(value: float) -> str:
+    """A float as the shortest text that reads back to it, without a trailing ``.0``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def parse_expert(text) -> tuple[str, float | None]:
     """``(kind, parameter)`` of an ``expert`` setting: ``"optimal"``, ``"boltzmann"`` (the
     model's β: parameter None), ``"boltzmann:B"`` (B > 0) or ``"noisy:EPS"`` (0 <= EPS <= 1).
@@ -429,7 +436,7 @@ class WorldSpec:
                 raise ConfigError("--expert applies to --env (simulated demonstrations); "
                                   "demonstrations from files are what they are")
             kind, value = parse_expert(self.expert)
-            _set(self, "expert", kind if value is None else f"{kind}:{value:g}")
+            _set(self, "expert", kind if value is None else f"{kind}:{_number_text(value)}")
         if not self.env:
             if self.num_preferences:
                 raise ConfigError("--num-preferences needs --env (to label rollouts by the "
@@ -640,7 +647,7 @@ class RunConfig:
             spec = model.betas.get(demo_sources[0]) if demo_sources else None
             beta = 1.0 if spec is None else spec.value if not spec.learned else float(
                 spec.to_model().mean)
-            expert = f"boltzmann:{beta:g}"
+            expert = f"boltzmann:{_number_text(beta)}"
         return dataclasses.replace(world, expert=expert) if expert != world.expert else world
 
     def _check_sampler(self):

@@ -110,6 +110,11 @@ def _fit_cases():
     sizes = {"--num-demos": "1000000000", "--num-preferences": "2000000000",
              "--num-features": "100000000"}  # in range, but far beyond the memory
     cases += [(ENV + [flag, v, "--out", "{NEW}"], flag) for flag, v in sizes.items()]
+    for v in ("greedy", "noisy", "noisy:1.5", "noisy:-0.1", "optimal:1", "boltzmann:0",
+              "boltzmann:-2", "boltzmann:x", "boltzmann:", "boltzmann:1e300", "noisy:nan"):
+        cases.append((ENV + ["--expert", v, "--out", "{NEW}"], "--expert"))
+    cases.append((["fit", "--mdp", "{RUN}/mdp.npz", "--demos", "{RUN}/demos.json", "--expert",
+                   "optimal", "--out", "{NEW}"], "--expert"))  # files are what they are
     for flag, v in (("--grid-size", "3x3"), ("--num-features", "3")):  # gridworld only
         cases.append((["fit", "--env", "FrozenLake-v1", flag, v, "--out", "{NEW}"], flag))
     cases += [(ENV + ["--sampler", "map", "--strict", "--out", "{NEW}"], "--strict"),
