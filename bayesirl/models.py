@@ -296,7 +296,7 @@ def check_betas(prior: str, betas: dict, sources: tuple[str, ...]) -> None:
 
 #: Model options the evidence sources read, with their defaults.
 MODEL_OPTIONS = {"q": "soft", "maxent_horizon": None, "margin": 0.0, "solver_kwargs": None,
-                 "epsilon": None}
+                 "epsilon": None, "hierarchy": None}
 
 
 def check_options(evidence: Evidence, options: dict) -> dict:
@@ -346,7 +346,9 @@ def reward_model(evidence: Evidence, mdp: MDP | None = None, *, prior: str = "ga
             ``maxent_horizon`` (T, or None for discounted), ``margin`` (indifference margin
             δ >= 0 of weak preferences), ``solver_kwargs`` (tolerances of the discounted
             solvers), ``epsilon`` (the contamination ε of ``noisy-boltzmann``: None for the
-            prior Beta(1, 9), a number in [0, 1], or a NumPyro distribution on [0, 1]).
+            prior Beta(1, 9), a number in [0, 1], or a NumPyro distribution on [0, 1]),
+            ``hierarchy`` (a :class:`~bayesirl.likelihoods.luce.Hierarchy` of the ``choice``
+            source: per-person weights; None: one reward for everyone).
     """
     from bayesirl.likelihoods.registry import SOURCES as REGISTRY
 

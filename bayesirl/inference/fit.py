@@ -167,6 +167,23 @@ def _check_epsilon_option(epsilon, sources):
     return epsilon
 
 
+def _check_hierarchy_option(hierarchy, evidence: Evidence, num_features: int):
+    """The validated :class:`~bayesirl.likelihoods.luce.Hierarchy` (or None); ValueError
+    without choice evidence."""
+    if hierarchy is None:
+        return None
+    from bayesirl.likelihoods.luce import Hierarchy
+
+    if "choice" not in evidence:
+        raise ValueError("hierarchy: per-person weights need choice evidence (the 'choice' "
+                         f"source), got sources {list(evidence.sources())}")
+    if not isinstance(hierarchy, Hierarchy):
+        raise TypeError(f"hierarchy: expected a Hierarchy (bayesirl.likelihoods.luce), got "
+                        f"{type(hierarchy).__name__}")
+    return Hierarchy.checked(hierarchy.features, num_features, hierarchy.scale,
+                             hierarchy.concentration)
+
+
 def _choose(method: str, problem: Problem, q: str | None) -> Choice:
     if method == "auto":
         return choose_sampler(problem, q)
@@ -188,6 +205,7 @@ def fit_reward(
     margin: float = 0.0,
     solver_kwargs: dict | None = None,
     epsilon=None,
+    hierarchy=None,
     feature_names=None,
     predictive_groups: bool | None = None,
     num_samples: int | None = None,
@@ -220,6 +238,10 @@ def fit_reward(
         epsilon: the contamination ε of the ``noisy-boltzmann`` source: None (learned, prior
             Beta(1, 9); posterior variable ``epsilon``), a fixed number in [0, 1], or a NumPyro
             distribution on [0, 1] (its prior).
+        hierarchy: per-person weights of the ``choice`` source around the population mean
+            ``reward_weights`` (a :class:`~bayesirl.likelihoods.luce.Hierarchy`; posterior
+            variables ``person_scales``, ``person_correlation_cholesky``, ``person_z``), or
+            None (one reward for everyone).
         feature_names: F labels of the ``feature`` coordinate (default 0 … F−1).
         predictive_groups: add ``log_likelihood``, ``posterior_predictive``,
             ``observed_data`` and ``constant_data``
@@ -263,8 +285,9 @@ def fit_reward(
     names = list(range(num_features)) if feature_names is None else list(feature_names)
     if len(names) != num_features:
         raise ValueError(f"feature_names: expected {num_features} names, got {len(names)}")
+    hierarchy = _check_hierarchy_option(hierarchy, evidence, num_features)
     options = dict(q=q or "soft", maxent_horizon=maxent_horizon, margin=float(margin),
-                   solver_kwargs=solver_kwargs, epsilon=epsilon)
+                   solver_kwargs=solver_kwargs, epsilon=epsilon, hierarchy=hierarchy)
     problem = Problem(evidence, mdp, prior, float(prior_scale), betas, options, names)
     precision = precision_reason(problem)
     if precision and not jax.config.jax_enable_x64:
@@ -335,10 +358,12 @@ def _run(problem: Problem, choice: Choice, user: dict):
 
 
 def _checked_variables(idata) -> list[str]:
-    """The variables whose mixing is checked: the reward weights, every β site and ε."""
+    """The variables whose mixing is checked: the reward weights, every β site, ε and the
+    population standard deviations of per-person weights."""
     post = idata.posterior
     return ["reward_weights"] + [v for v in post.data_vars
-                                 if v in ("beta", "epsilon") or v.startswith("beta_")]
+                                 if v in ("beta", "epsilon", "person_scales")
+                                 or v.startswith("beta_")]
 
 
 def _attach_importance_ess(idata, evidence: Evidence, beta, min_fraction=MIN_ESS_FRACTION):

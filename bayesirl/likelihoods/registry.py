@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 
 import jax
 
-from bayesirl.likelihoods import (boltzmann, bradley_terry, maxent, noisy_boltzmann,
+from bayesirl.likelihoods import (boltzmann, bradley_terry, luce, maxent, noisy_boltzmann,
                                   plackett_luce, sample_maxent)
 from bayesirl.likelihoods.source import EvidenceSource
 
@@ -29,6 +29,7 @@ SOURCES: dict[str, EvidenceSource] = {source.name: source for source in (
     bradley_terry.SOURCE,
     sample_maxent.SOURCE,
     plackett_luce.SOURCE,
+    luce.SOURCE,
 )}
 
 
@@ -46,7 +47,7 @@ def get_source(name: str) -> EvidenceSource:
 
 def source_names(world: str | None = None) -> tuple[str, ...]:
     """Names of the registered sources, all or those a world of kind ``world`` (``"mdp"``,
-    ``"trajectories"``) can build."""
+    ``"trajectories"``, ``"choices"``) can build."""
     return tuple(name for name, s in SOURCES.items() if world is None or world in s.worlds)
 
 
@@ -59,7 +60,7 @@ def policy_sources(names) -> tuple[str, ...]:
 
 def required_sources(names, requires: str) -> tuple[str, ...]:
     """The names among ``names`` whose evidence is of kind ``requires`` (``"demonstrations"``,
-    ``"preferences"`` or ``"rankings"``; :attr:`EvidenceSource.requires`)."""
+    ``"preferences"``, ``"rankings"`` or ``"choices"``; :attr:`EvidenceSource.requires`)."""
     return tuple(n for n in names if get_source(n).requires == requires)
 
 

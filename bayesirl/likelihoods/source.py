@@ -49,6 +49,9 @@ class EvidenceInputs(NamedTuple):
             of indices best first) of the rows of ``trajectories`` (trajectory world) or of
             ``ranking_trajectories`` (MDP world).
         ranking_trajectories: the trajectories ranked (MDP world), as Demonstrations.
+        choices: N choice sets or rankings among options with features
+            (:class:`~bayesirl.data.choices.ChoiceSets` or
+            :class:`~bayesirl.data.choices.Rankings`; the choice world).
     """
 
     mdp: Any = None
@@ -61,6 +64,7 @@ class EvidenceInputs(NamedTuple):
     background_ids: Any = None
     rankings: Any = None
     ranking_trajectories: Any = None
+    choices: Any = None
 
 
 class ModelContext(NamedTuple):
@@ -91,7 +95,8 @@ class EvidenceSource:
         dim: the ArviZ dim of its observations (e.g. ``"boltzmann_pair"``).
         needs_mdp: True when its likelihood solves the MDP.
         worlds: the kinds of world whose evidence it can be built from (``"mdp"``: an MDP with
-            demonstrations / compared trajectories; ``"trajectories"``: trajectory features).
+            demonstrations / compared trajectories; ``"trajectories"``: trajectory features;
+            ``"choices"``: choice sets among options with features).
         build: ``build(inputs: EvidenceInputs, options: dict) -> data``; raises ValueError
             (naming the input) when the evidence is missing or invalid.
         observe: ``observe(context: ModelContext, data, beta, options)``, inside a NumPyro
@@ -108,8 +113,8 @@ class EvidenceSource:
         policy: True when its observations are a Boltzmann-rational policy's actions in MDP
             states (Q-values from a solve: the q kind, the sharpness β / (1 − γ), solver hints
             and the action-frequency check apply to it).
-        requires: what a run needs for it: ``"demonstrations"``, ``"preferences"`` or
-            ``"rankings"``.
+        requires: what a run needs for it: ``"demonstrations"``, ``"preferences"``,
+            ``"rankings"`` or ``"choices"``.
     """
 
     name: str

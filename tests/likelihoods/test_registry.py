@@ -26,6 +26,7 @@ ALLOWED = {
     "fit.py": "fit_demonstrations / fit_evidence / fit_trajectories",
     "models.py": "build_evidence's keyword inputs",
     "misfit.py": "the misfit alarm's suggestions name the likelihoods a user can switch to",
+    "travel.py": "a column of the Dutch train data set is called 'choice' (not the source)",
 }
 #: Sources every sampler layer may name: the Boltzmann demonstrator is the reference model of
 #: PolicyWalk, the auto rule, SBC's default and the CLI's default likelihood.
@@ -55,8 +56,8 @@ def test_a_source_name_appears_in_its_file_and_the_registry_only(name):
 def test_every_source_is_complete():
     for name, source in SOURCES.items():
         assert source.name == name
-        assert source.requires in ("demonstrations", "preferences", "rankings")
-        assert source.worlds and set(source.worlds) <= {"mdp", "trajectories"}
+        assert source.requires in ("demonstrations", "preferences", "rankings", "choices")
+        assert source.worlds and set(source.worlds) <= {"mdp", "trajectories", "choices"}
         assert callable(source.build) and callable(source.observe)
         assert source.description
         if source.observations is not None:
@@ -69,6 +70,8 @@ def test_lookups():
     assert policy_sources(SOURCES) == ("boltzmann", "noisy-boltzmann", "maxent")
     assert required_sources(SOURCES, "preferences") == ("bradley-terry",)
     assert required_sources(SOURCES, "rankings") == ("plackett-luce",)
+    assert required_sources(SOURCES, "choices") == ("choice",)
+    assert source_names("choices") == ("choice",)
     assert set(source_names("trajectories")) == {"bradley-terry", "sample-maxent",
                                                  "plackett-luce"}
     assert set(source_names("mdp")) == {"boltzmann", "noisy-boltzmann", "maxent",
