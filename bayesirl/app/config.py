@@ -319,8 +319,9 @@ def parse_expert(text) -> tuple[str, float | None]:
 @dataclass(frozen=True)
 class WorldSpec:
     """Where the evidence comes from: a built-in environment with simulated evidence (``env``),
-    files over an MDP (``mdp`` with ``demos`` and/or ``preferences``), or trajectory features
-    without an MDP (``trajectories`` with ``preferences`` over its rows and/or ``demos_ids``).
+    files over an MDP (``mdp`` with ``demos`` and/or ``preferences``), trajectory features
+    without an MDP (``trajectories`` with ``preferences`` over its rows and/or ``demos_ids``),
+    or choices among options with features (``choices``, optionally ``group_by`` a person).
 
     Attributes:
         env: built-in environment, or None.
@@ -337,6 +338,11 @@ class WorldSpec:
         num_demos: simulated demonstrations N (``env`` only).
         num_preferences: simulated comparisons P (``env`` only).
         data_seed: seed of the synthetic world and of the simulated evidence.
+        choices: a choices file (JSON or CSV, :func:`bayesirl.data.choices.load_choices`):
+            choice sets or rankings among options with features, no MDP; or None.
+        group_by: the field of ``choices`` that says who chose (e.g. ``"person"``): each
+            person then has reward weights of their own around the population's; None: one
+            reward for everyone.
         expert: the simulated demonstrator (``env`` only; :func:`parse_expert`); None: the
             environment's default (:data:`DEFAULT_EXPERTS`: the Boltzmann demonstrator at the
             model's β for the gridworld, the optimal one for gymnasium environments);
@@ -360,6 +366,8 @@ class WorldSpec:
     num_preferences: int = 0
     data_seed: int = DEFAULT_DATA_SEED
     expert: str | None = None
+    choices: str | None = None
+    group_by: str | None = None
 
     def applicable(self) -> tuple[str, ...]:
         """Names of the settings that apply to this kind of world: those that are set, plus the
@@ -371,7 +379,11 @@ class WorldSpec:
                                                                 "data_seed")))
 
     def __post_init__(self):
-        if self.trajectories is not None:
+        if self.choices is not None:
+            self._check_choices()
+        elif self.group_by is not None:
+            raise ConfigError("--group-by goes with --choices")
+        elif self.trajectories is not None:
             self._check_trajectories()
         else:
             self._check_mdp_world()
@@ -381,7 +393,9 @@ class WorldSpec:
 
     @property
     def kind(self) -> str:
-        """``"trajectories"`` (no MDP) or ``"mdp"``."""
+        """``"choices"``, ``"trajectories"`` (no MDP) or ``"mdp"``."""
+        if self.choices is not None:
+            return "choices"
         return "trajectories" if self.trajectories is not None else "mdp"
 
     @property
@@ -443,6 +457,22 @@ class WorldSpec:
                                   "true return)")
             _set(self, "num_demos", 0)
 
+    def _check_choices(self):
+        others = [f"--{n}" for n in ("env", "mdp", "demos", "preferences", "trajectories")
+                  if getattr(self, n)]
+        if others:
+            raise ConfigError(f"--choices: goes without an MDP or trajectories; drop "
+                              f"{', '.join(others)}")
+        for name in ("grid_size", "num_features", "discount", "expert", "demos_ids",
+                     "background_ids"):
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{_flag(name)} does not apply to --choices")
+        _nonempty_name(self, ("choices", "group_by"))
+        if self.num_preferences:
+            raise ConfigError("--num-preferences needs --env (to label rollouts by the "
+                              "true return)")
+        _set(self, "num_demos", 0)
+
     def _check_trajectories(self):
         others = [f"--{n}" for n in ("env", "mdp", "demos") if getattr(self, n)]
         if others:
@@ -487,6 +517,10 @@ class ModelSpec:
         q: soft or hard Q of the Boltzmann demonstrator (None: soft, or hard with PolicyWalk).
         prior: prior over reward weights (None: gaussian; with PolicyWalk l2-sphere).
         prior_scale: scale of the Gaussian / Laplace prior.
+        random_features: with ``group_by`` (choices of many people), the names of the features
+            whose weights differ between people (None: all of them); the others are shared.
+        person_scale: with ``group_by``, the scale of the HalfNormal prior on each population
+            standard deviation of the varying weights (utility per feature unit).
 
     Raises:
         ConfigError: out of range (the flag named).
@@ -499,6 +533,8 @@ class ModelSpec:
     q: str | None = None
     prior: str | None = None
     prior_scale: float = 1.0
+    random_features: tuple[str, ...] | None = None
+    person_scale: float = 1.0
 
     def __post_init__(self):
         if self.likelihood is not None:
@@ -510,6 +546,19 @@ class ModelSpec:
         _set(self, "margin", _number(self.margin, "--margin", low=0.0, none_ok=True))
         _set(self, "prior_scale", _number(self.prior_scale, "--prior-scale", low=0.0,
                                           low_open=True))
+        _set(self, "person_scale", _number(self.person_scale, "--person-scale", low=0.0,
+                                           low_open=True))
+        _float32(self.person_scale, "--person-scale")
+        if self.random_features is not None:
+            names = ((self.random_features,) if isinstance(self.random_features, str)
+                     else tuple(self.random_features))
+            if not names or not all(isinstance(n, str) and n.strip() for n in names):
+                raise ConfigError(f"--random-features: expected a comma-separated list of "
+                                  f"feature names, got {self.random_features!r}")
+            if len(set(names)) != len(names):
+                raise ConfigError(f"--random-features: a feature is repeated in "
+                                  f"{','.join(names)!r}")
+            _set(self, "random_features", names)
         for name, flag, choices in (("q", "--q", Q_KINDS), ("prior", "--prior", PRIORS)):
             value = getattr(self, name)
             if value is not None and value not in choices:
@@ -565,6 +614,8 @@ class InferenceSpec:
 
 
 _SPECS = {"world": WorldSpec, "model": ModelSpec, "inference": InferenceSpec}
+#: Model settings of per-person weights (written to config.json only with ``group_by``).
+PERSON_SETTINGS = ("random_features", "person_scale")
 SPEC_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in _SPECS.items()}
 #: Flat names of earlier releases.
 RENAMED_SETTINGS = {"delta": "margin"}
@@ -631,6 +682,11 @@ class RunConfig:
         changes["betas"] = _resolve_betas(model.betas, likelihood, prior)
         if model.horizon is not None and "maxent" not in likelihood:
             raise ConfigError("--horizon applies to --likelihood maxent only")
+        if world.group_by is None:
+            if model.random_features is not None:
+                raise ConfigError("--random-features goes with --group-by (per-person weights)")
+            if model.person_scale != 1.0:
+                raise ConfigError("--person-scale goes with --group-by (per-person weights)")
         return dataclasses.replace(model, **changes)
 
     @staticmethod
@@ -659,6 +715,8 @@ class RunConfig:
             has_mdp=self.world.kind == "mdp")
         if reasons:
             flag = _FLAGS.get(reasons[0][0], "--sampler")
+            if flag == "--trajectories" and self.world.kind == "choices":
+                flag = "--choices"
             raise ConfigError(f"{flag}: --sampler {name} cannot sample this posterior: "
                               f"{'; '.join(phrase for _, phrase in reasons)}")
         if name == "policy-walk" and self.inference.num_warmup < 4:
@@ -728,6 +786,8 @@ class RunConfig:
                 value = getattr(obj, f.name)
                 if spec == "world" and f.name not in obj.applicable():
                     continue  # settings of another kind of world are not written
+                if spec == "model" and f.name in PERSON_SETTINGS and self.world.group_by is None:
+                    continue  # per-person settings are written for grouped choices only
                 if f.name == "betas":
                     value = {src: b.to_json() for src, b in value.items()}
                 elif isinstance(value, tuple):
@@ -812,7 +872,7 @@ def _from_json_values(part: dict) -> dict:
     part = {RENAMED_SETTINGS.get(k, k): v for k, v in part.items()}
     if "betas" in part:
         part["betas"] = {k: BetaSpec.coerce(v) for k, v in (part.get("betas") or {}).items()}
-    for name in ("likelihood", "grid_size", "demos_ids", "background_ids"):
+    for name in ("likelihood", "grid_size", "demos_ids", "background_ids", "random_features"):
         if part.get(name) is not None:
             part[name] = tuple(part[name])
     return part
@@ -826,12 +886,15 @@ _FLAGS = {"mdp": "--trajectories", "likelihoods": "--likelihood", "prior": "--pr
 def _resolve_likelihood(world: WorldSpec, names) -> tuple[str, ...]:
     has_demos, has_prefs = world.has_demonstrations, world.has_preferences
     allowed = source_names(world.kind)
+    if names is None and world.kind == "choices":
+        names = required_sources(allowed, "choices")
     if names is None:
         demo_source = "sample-maxent" if world.kind == "trajectories" else "boltzmann"
         names = ((demo_source,) if has_demos else ()) + (("bradley-terry",) if has_prefs else ())
     bad = [n for n in names if n not in allowed]
     if bad:
-        run = " for --trajectories" if world.kind == "trajectories" else ""
+        run = {"trajectories": " for --trajectories", "choices": " for --choices"}.get(
+            world.kind, "")
         raise ConfigError(f"--likelihood: expected a comma-separated list of "
                           f"{', '.join(allowed)}{run}, got {','.join(map(str, names))!r}")
     if len(set(names)) != len(names):

@@ -83,7 +83,8 @@ def _problem(config: RunConfig, world: World):
     except ValueError as err:
         raise _usage(err) from None
     options = dict(q=config.q or "soft", maxent_horizon=config.horizon,
-                   margin=float(config.margin or 0.0), solver_kwargs=None)
+                   margin=float(config.margin or 0.0), solver_kwargs=None,
+                   hierarchy=getattr(world, "hierarchy", None))
     return Problem(evidence, world.mdp, config.prior, config.prior_scale, config.model_betas(),
                    options, world.feature_names)
 
@@ -94,7 +95,8 @@ def _usage(err: Exception):
     text = str(err)
     flags = {"margin": "--margin", "maxent_horizon": "--horizon", "demos": "--demos",
              "preferences": "--preferences", "trajectories": "--trajectories",
-             "demonstrations": "--demos-ids", "background": "--background-ids"}
+             "demonstrations": "--demos-ids", "background": "--background-ids",
+             "choices": "--choices", "hierarchy": "--random-features"}
     head = text.split(":", 1)[0].split(".")[0]
     return UsageError(f"{flags[head]}: {text.split(':', 1)[1].strip()}" if head in flags
                       else text)
@@ -256,8 +258,9 @@ def fit_posterior(config: RunConfig, world: World, *, progress_bar: bool = False
             problem.evidence, world.mdp, method=config.sampler, prior=config.prior,
             prior_scale=config.prior_scale, betas=config.model_betas(), q=config.q,
             maxent_horizon=config.horizon, margin=float(config.margin or 0.0),
-            feature_names=world.feature_names, num_samples=config.num_samples,
-            num_warmup=config.num_warmup, num_chains=config.num_chains,
+            hierarchy=getattr(world, "hierarchy", None), feature_names=world.feature_names,
+            num_samples=config.num_samples, num_warmup=config.num_warmup,
+            num_chains=config.num_chains,
             thinning=config.thinning, seed=config.seed, progress_bar=progress_bar, warn=False)
     messages = [f"bayesirl: warning: {w.message}" for w in caught
                 if w.category.__name__ == "ImportanceWeightWarning"]
@@ -312,6 +315,13 @@ def summarise(config: RunConfig, world: World, idata, start: float):
         evaluation = evaluation_summary(world, learned_policy)
         if evaluation is not None:
             summary["evaluation"] = evaluation
+    if getattr(world, "hierarchy", None) is not None:
+        from bayesirl.analysis.population import population_summary
+
+        person = np.asarray(world.data.choices.person)
+        summary["population"] = population_summary(
+            idata, world.feature_names, world.person_names,
+            person_counts=np.bincount(person, minlength=world.num_persons), seed=config.seed)
     summary["timings"] = {"sampling_s": float(post.attrs.get("sampling_time_s", 0.0)),
                           "total_s": time.perf_counter() - start}
     return summary, table, diag

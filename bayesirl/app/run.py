@@ -2,8 +2,8 @@
 and ``compare``, for every kind of world.
 
 A run folder holds ``posterior.nc``, ``config.json``, ``summary.json`` and the input copies of
-its world (``mdp.npz`` with ``demos.json`` / ``preferences.json``, or ``trajectories.npz`` with
-``preferences.json``). Folders written by earlier releases are read too: a flat
+its world (``mdp.npz`` with ``demos.json`` / ``preferences.json``, ``trajectories.npz`` with
+``preferences.json``, or ``choices.json``). Folders written by earlier releases are read too: a flat
 ``config.json`` (``bayesirl.run-config/1``), or only the settings in ``summary.json``
 (:meth:`~bayesirl.app.config.RunConfig.from_legacy_settings`).
 """
@@ -17,12 +17,11 @@ from typing import NamedTuple
 from bayesirl.app.config import RunConfig
 from bayesirl.app.errors import UsageError
 from bayesirl.app.world import (
-    MDP_FILE,
     REDO_HINT,
     TRAJECTORIES_FILE,
     World,
-    is_trajectory_run,
     load_world,
+    run_inputs_file,
 )
 
 __all__ = ["Run", "load_run", "missing_run_error", "read_config", "REDO_HINT", "POSTERIOR_FILE", "CONFIG_FILE",
@@ -52,12 +51,12 @@ class Run(NamedTuple):
 
     @property
     def kind(self) -> str:
-        """``"mdp"`` or ``"trajectories"``."""
+        """``"mdp"``, ``"trajectories"`` or ``"choices"``."""
         return self.world.kind
 
     @property
     def mdp(self):
-        """The MDP (None for a trajectory run)."""
+        """The MDP (None for a trajectory or choice run)."""
         return self.world.mdp
 
     @property
@@ -125,7 +124,7 @@ def missing_run_error(path: str) -> None:
 
 
 def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
-    """Load a run folder (an MDP run or a trajectory run).
+    """Load a run folder (an MDP run, a trajectory run or a choice run).
 
     Args:
         path: the folder written by ``bayesirl fit --out DIR``.
@@ -142,10 +141,10 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
     path = os.fspath(path)
     if not os.path.isdir(path):
         missing_run_error(path)
-        raise UsageError(f"DIR: {path} is not a folder (it has no mdp.npz or trajectories.npz "
-                         "and no posterior.nc); give a folder written by "
+        raise UsageError(f"DIR: {path} is not a folder (it has no mdp.npz, trajectories.npz "
+                         "or choices.json and no posterior.nc); give a folder written by "
                          "'bayesirl fit --out DIR'")
-    inputs = TRAJECTORIES_FILE if is_trajectory_run(path) else MDP_FILE
+    inputs = run_inputs_file(path)
     for name in (POSTERIOR_FILE, inputs):
         if not os.path.isfile(os.path.join(path, name)):
             raise UsageError(f"DIR: {path} has no {name}; it must be a folder written by "
@@ -166,4 +165,6 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
                          f"and β are unknown; {REDO_HINT}")
     if inputs == TRAJECTORIES_FILE and (config is None or config.trajectories is None):
         raise UsageError(f"DIR: {path}/config.json is not that of a trajectory run; {REDO_HINT}")
+    if inputs not in (TRAJECTORIES_FILE, "mdp.npz") and (config is None or config.choices is None):
+        raise UsageError(f"DIR: {path}/config.json is not that of a choice run; {REDO_HINT}")
     return Run(path, load_world(path, config), idata, config, summary)

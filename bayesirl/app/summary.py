@@ -59,13 +59,14 @@ def _num(v):
 
 
 def weight_table(idata, hdi_prob: float = 0.94):
-    """ArviZ summary (pandas DataFrame) of ``reward_weights``, the β's and a learned ε
-    (``noisy-boltzmann``); single-chain or single-draw runs do not emit ArviZ's shape
+    """ArviZ summary (pandas DataFrame) of ``reward_weights``, the β's, a learned ε
+    (``noisy-boltzmann``) and the population standard deviations of per-person weights
+    (``person_scales``); single-chain or single-draw runs do not emit ArviZ's shape
     warnings."""
     from bayesirl import _arviz
 
     betas = [v for v in idata.posterior.data_vars
-             if v in ("beta", "epsilon") or v.startswith("beta_")]
+             if v in ("beta", "epsilon", "person_scales") or v.startswith("beta_")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return _arviz.summary(idata, var_names=["reward_weights"] + betas, hdi_prob=hdi_prob)

@@ -1,12 +1,14 @@
 """The world of a run: where the evidence comes from, behind one protocol.
 
-A :class:`World` is what a run folder holds besides its posterior. Two kinds implement it:
+A :class:`World` is what a run folder holds besides its posterior. Three kinds implement it:
 
 * :class:`MDPWorld` — an MDP with demonstrations and/or compared trajectories: a built-in
   environment with simulated evidence (its true reward known), or files (``--mdp``,
   ``--demos``, ``--preferences``);
 * :class:`TrajectoryWorld` — trajectory features without an MDP (``--trajectories``, with
-  preferences over its rows and/or demonstration rows).
+  preferences over its rows and/or demonstration rows);
+* :class:`~bayesirl.app.choice_world.ChoiceWorld` — choices among options with features
+  (``--choices``, per person with ``--group-by``).
 
 Everything the fit, report and query jobs do that depends on the kind goes through the
 protocol: the raw evidence (:meth:`World.evidence_inputs`), the input copies written to and
@@ -27,7 +29,7 @@ from bayesirl.app.checks import check_world_memory
 from bayesirl.app.config import RunConfig, parse_expert
 from bayesirl.app.errors import UsageError
 
-__all__ = ["World", "MDPWorld", "TrajectoryWorld", "build_world", "load_world",
+__all__ = ["World", "MDPWorld", "TrajectoryWorld", "build_world", "load_world", "run_inputs_file",
            "rebuild_environment", "resolve_margin", "beta_values", "is_trajectory_run",
            "TRAJECTORIES_FILE", "PREFERENCES_FILE", "REDO_HINT"]
 
@@ -229,6 +231,10 @@ def build_world(config: RunConfig) -> World:
             fit (the message names the flag: ``--env``, ``--mdp``, ``--demos``,
             ``--preferences``, ``--trajectories``, ``--demos-ids``, ``--horizon``).
     """
+    if config.world.kind == "choices":
+        from bayesirl.app.choice_world import choice_world
+
+        return choice_world(config)
     if config.world.kind == "trajectories":
         return _trajectory_world(config)
     world = _synthetic_world(config) if config.env else _world_from_files(config)
@@ -407,12 +413,28 @@ def is_trajectory_run(path: str | os.PathLike) -> bool:
             and not os.path.isfile(os.path.join(path, MDP_FILE)))
 
 
+def run_inputs_file(path: str | os.PathLike) -> str:
+    """The input copy that says what kind of run the folder ``path`` holds: ``choices.json``
+    (a choice run), ``trajectories.npz`` (a trajectory run) or ``mdp.npz``."""
+    from bayesirl.app.choice_world import CHOICES_FILE
+
+    path = os.fspath(path)
+    if not os.path.isfile(os.path.join(path, MDP_FILE)) and os.path.isfile(
+            os.path.join(path, CHOICES_FILE)):
+        return CHOICES_FILE
+    return TRAJECTORIES_FILE if is_trajectory_run(path) else MDP_FILE
+
+
 def load_world(path: str, config: RunConfig | None) -> World:
     """The world saved in the run folder ``path`` (its input copies).
 
     Raises:
         UsageError: a missing or unreadable input copy (``DIR: ...``).
     """
+    if run_inputs_file(path) != MDP_FILE and not is_trajectory_run(path):
+        from bayesirl.app.choice_world import load_choice_world
+
+        return load_choice_world(path, config)
     if is_trajectory_run(path):
         from bayesirl.data.trajectories import load_trajectories, load_trajectory_preferences
 

@@ -2,6 +2,7 @@
 
     bayesirl fit --env FrozenLake8x8-v1 --num-demos 50 --sampler nuts --out runs/frozenlake
     bayesirl fit --trajectories trajs.npz --preferences prefs.json --prior l2-sphere --out runs/t
+    bayesirl fit --choices survey.csv --group-by person --out runs/survey
 
 Only parsing here: the job is :func:`bayesirl.app.fit.run_fit`.
 """
@@ -30,7 +31,8 @@ MAX_CHAIN_DEVICES = 32
 
 def _evidence_group(p) -> None:
     src = p.add_argument_group("evidence (either --env, or --mdp with --demos and/or --preferences, "
-                               "or --trajectories with --preferences and/or --demos-ids)")
+                               "or --trajectories with --preferences and/or --demos-ids, or "
+                               "--choices)")
     src.add_argument("--env", help="gymnasium toy-text id (e.g. FrozenLake8x8-v1, Taxi-v4, "
                      "CliffWalking-v1) or 'gridworld'; demonstrations are simulated")
     src.add_argument("--mdp", help="an MDP file (.npz from bayesirl.save_mdp or 'bayesirl "
@@ -41,6 +43,15 @@ def _evidence_group(p) -> None:
     src.add_argument("--trajectories", help="trajectory features (.npz, schema "
                      "bayesirl.trajectories/1) instead of an MDP: no MDP is solved; see "
                      "'Without an MDP' in the README")
+    src.add_argument("--choices", help="choices (or rankings) among options with features "
+                     "(JSON or CSV, format bayesirl.choices/1; see 'Choices by many people' in "
+                     "the docs) instead of an MDP: the multinomial logit / Plackett-Luce "
+                     "likelihood")
+    src.add_argument("--group-by", default=None, metavar="FIELD",
+                     help="with --choices: the field (CSV column, JSON key) saying who chose, "
+                          "e.g. person: each person gets reward weights of their own around "
+                          "the population's (hierarchical model); default: one reward for "
+                          "everyone")
     src.add_argument("--demos-ids", type=t.id_list, default=None, metavar="IDS",
                      help="rows of --trajectories that are demonstrations (sample-based MaxEnt), "
                           "e.g. 40-42 or 3,7,9")
@@ -100,13 +111,20 @@ def _model_group(p) -> None:
                             "l2-sphere, or l1-sphere)")
     model.add_argument("--prior-scale", type=t.positive_float, default=1.0,
                        help="scale of the gaussian/laplace prior (default 1)")
+    model.add_argument("--random-features", type=t.name_list, default=None, metavar="NAMES",
+                       help="with --group-by: comma-separated features whose weights differ "
+                            "between people (default: all); the others are shared")
+    model.add_argument("--person-scale", type=t.positive_float, default=1.0,
+                       help="with --group-by: scale of the half-normal prior on how much each "
+                            "varying weight differs between people (default 1)")
 
 
 def add_parser(sub) -> None:
     """Add ``fit`` to the ``bayesirl`` subparsers."""
-    p = sub.add_parser("fit", help="posterior over reward weights from demonstrations and/or "
-                       "preferences", description="Fit a posterior over reward weights from "
-                       "demonstrations and/or preferences between trajectories.")
+    p = sub.add_parser("fit", help="posterior over reward weights from demonstrations, "
+                       "preferences or choices", description="Fit a posterior over reward "
+                       "weights from demonstrations and/or preferences between trajectories, "
+                       "or from choices among options (one reward, or one per person).")
     _evidence_group(p)
     _model_group(p)
     inf = p.add_argument_group("inference")
@@ -154,7 +172,8 @@ def config_from_args(args) -> RunConfig:
         q=args.q, prior=args.prior, prior_scale=args.prior_scale, sampler=args.sampler,
         num_samples=args.num_samples, num_warmup=args.num_warmup, thinning=args.thinning,
         num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed,
-        expert=args.expert)
+        expert=args.expert, choices=args.choices, group_by=args.group_by,
+        random_features=args.random_features, person_scale=args.person_scale)
 
 
 def check_strict(config: RunConfig) -> None:

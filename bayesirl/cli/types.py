@@ -20,6 +20,7 @@ SOURCES = tuple(_REGISTRY)
 
 __all__ = ["positive_int", "nonnegative_int", "seed", "discount", "positive_float",
            "nonnegative_float", "open_probability", "grid", "likelihoods", "beta_arg", "id_list",
+           "name_list",
            "Parser", "CLIError"]
 
 
@@ -166,3 +167,13 @@ def id_list(text: str) -> tuple[int, ...]:
             raise argparse.ArgumentTypeError(f"expected ranges A-B with 0 <= A <= B, got {item!r}")
         ids.extend(range(first, last + 1))
     return tuple(ids)
+
+
+def name_list(text: str) -> tuple[str, ...]:
+    """Comma-separated distinct non-empty names, ``price,time``."""
+    names = tuple(n.strip() for n in text.split(","))
+    if not names or not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a name is repeated in {text!r}")
+    return names

@@ -43,7 +43,7 @@ __all__ = [
 
 _FORMAT = "bayesirl.choices/1"
 #: The reserved columns of the long-format CSV; every other column is a feature.
-CSV_COLUMNS = ("choice_set", "option", "chosen", "available", "person")
+CSV_COLUMNS = ("choice_set", "option", "chosen", "rank", "available", "person")
 
 
 class ChoiceSets(NamedTuple):
@@ -115,20 +115,24 @@ class Rankings(NamedTuple):
 
 
 class ChoiceData(NamedTuple):
-    """Choice sets with the names of their features and options, as files and data sets give them.
+    """Choice sets (or rankings) with the names of their features, options and persons, as
+    files and data sets give them.
 
     Attributes:
-        choices: the :class:`ChoiceSets`.
+        choices: the :class:`ChoiceSets`, or :class:`Rankings` when the file ranks options.
         feature_names: F names, one per feature (column of ``choices.features[..., f]``).
         option_names: K names of the options (e.g. ``("TRAIN", "SM", "CAR")``), or ``()`` when
             options are only positions.
         description: what the data are and where they come from (may be empty).
+        person_names: I labels of the persons (person index i is ``person_names[i]``), or
+            ``()`` when the indices are the labels.
     """
 
     choices: ChoiceSets
     feature_names: tuple[str, ...]
     option_names: tuple[str, ...] = ()
     description: str = ""
+    person_names: tuple[str, ...] = ()
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -312,23 +316,40 @@ def _names(names, count: int, what: str, default_prefix: str | None) -> tuple[st
     return names
 
 
-def save_choices(path: str | os.PathLike, choices: ChoiceSets, feature_names=None,
-                 option_names=None) -> None:
-    """Write choice sets as JSON or long-format CSV, by the file name (atomic write).
+def _ranked(choices) -> list[list[int]]:
+    """The chosen option (a list of one) or the ranked options, best first, of each set."""
+    if isinstance(choices, Rankings):
+        order, length = np.asarray(choices.order), np.asarray(choices.length)
+        return [order[n, :length[n]].tolist() for n in range(order.shape[0])]
+    return [[int(k)] for k in np.asarray(choices.chosen)]
+
+
+def save_choices(path: str | os.PathLike, choices: ChoiceSets | Rankings, feature_names=None,
+                 option_names=None, person_names=None) -> None:
+    """Write choice sets (or rankings) as JSON or long-format CSV, by the file name (atomic
+    write).
 
     **JSON** (``.json``)::
 
         {"format": "bayesirl.choices/1",
          "feature_names": ["price", "time"],          # F names
          "option_names": ["A", "B", "C"],             # optional: K names
+         "person_names": ["ann", "bob"],              # optional: I names of person indices
          "choice_sets": [
             {"features": [[1.0, 2.5], [0.5, 3.0], null],  # K rows of F numbers (null: absent)
              "available": [true, true, false],            # optional, default all true
              "chosen": 1,                                 # option index (or name)
              "person": 0},                                # optional, default 0
+            {"features": [[1.0, 2.0], [0.0, 1.0], [2.0, 0.5]],
+             "ranking": [2, 0],                           # instead of "chosen": best first
+             "person": 1},
             ...]}
 
-    Choice sets may list fewer options than others; missing options are unavailable.
+    A ``"ranking"`` lists options best first: all available options (a full ranking) or the
+    best few (a top-k ranking); ``"chosen": k`` is the same as ``"ranking": [k]``. Choice sets
+    may list fewer options than others; missing options are unavailable. The person of a set is
+    ``"person"`` (or the key given to :func:`load_choices` as ``group_by``): an integer index
+    >= 0 or any label (labels are numbered in order of first appearance).
 
     **CSV** (``.csv`` or ``.csv.gz``), one row per option of each choice set::
 
@@ -338,48 +359,67 @@ def save_choices(path: str | os.PathLike, choices: ChoiceSets, feature_names=Non
 
     ``choice_set`` is any label (sets are numbered in order of first appearance); ``option`` an
     index in [0, K) or a name (numbered in order of first appearance); ``chosen`` 1 on exactly
-    one row per set; ``available`` (optional column, default 1) 0 or 1; ``person`` (optional,
-    default 0) an integer index >= 0; every other column is a numeric feature. An option missing
-    from a set is unavailable; a feature cell may be empty for an unavailable option.
+    one row per set, or instead a ``rank`` column (1 for the best, 2 for the next, ...; empty
+    or 0 for options not ranked); ``available`` (optional column, default 1) 0 or 1;
+    ``person`` (optional, default 0) an integer index >= 0 or a label; every other column is a
+    numeric feature. An option missing from a set is unavailable; a feature cell may be empty
+    for an unavailable option.
 
     Args:
         path: the file; its name ends in ``.json``, ``.csv`` or ``.csv.gz``.
-        choices: the N choice sets.
+        choices: the N choice sets (:class:`ChoiceSets`) or rankings (:class:`Rankings`).
         feature_names: F names (default ``x0``, ``x1``, …).
         option_names: K names (default: options written as indices).
+        person_names: I names of the person indices (JSON only; default none).
 
     Raises:
         ValueError: an unknown file extension, or names of the wrong number.
+        TypeError: ``choices`` neither ChoiceSets nor Rankings.
     """
-    F, K = choices.num_features, choices.num_options
+    if not isinstance(choices, (ChoiceSets, Rankings)):
+        raise TypeError(f"choices: expected ChoiceSets or Rankings, got {type(choices).__name__}")
+    feats = np.asarray(choices.features)
+    N, K, F = feats.shape
     fnames = _names(feature_names, F, "feature_names", "x")
     onames = _names(option_names, K, "option_names", None)
+    avail, person = np.asarray(choices.available), np.asarray(choices.person)
+    pnames = _names(person_names, int(person.max()) + 1, "person_names", None)
     bad = [n for n in fnames if n in CSV_COLUMNS]
     if bad:
         raise ValueError(f"feature_names: {bad[0]!r} is a reserved column name {CSV_COLUMNS}")
-    feats, avail, chosen, person = (np.asarray(x) for x in choices)
+    ranked = _ranked(choices)
+    rankings = isinstance(choices, Rankings)
     kind = _kind(path)
     if kind == "json":
         sets = []
-        for n in range(feats.shape[0]):
-            item = {"features": [feats[n, k].tolist() for k in range(K)],
-                    "chosen": onames[chosen[n]] if onames else int(chosen[n]),
-                    "person": int(person[n])}
+        for n in range(N):
+            item = {"features": [feats[n, k].tolist() for k in range(K)], "person": int(person[n])}
+            picks = [onames[k] if onames else int(k) for k in ranked[n]]
+            if rankings:
+                item["ranking"] = picks
+            else:
+                item["chosen"] = picks[0]
             if not avail[n].all():
                 item["available"] = avail[n].tolist()
             sets.append(item)
         doc = {"format": _FORMAT, "feature_names": list(fnames), "choice_sets": sets}
         if onames:
             doc["option_names"] = list(onames)
+        if pnames:
+            doc["person_names"] = list(pnames)
         write_json(path, doc, indent=None)
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *fnames])
-    for n in range(feats.shape[0]):
+    pick = "rank" if rankings else "chosen"
+    writer.writerow(["choice_set", "option", pick, "available", "person", *fnames])
+    for n in range(N):
         for k in range(K):
-            writer.writerow([n, onames[k] if onames else k, int(chosen[n] == k), int(avail[n, k]),
-                             int(person[n]), *(repr(float(v)) for v in feats[n, k])])
+            mark = (ranked[n].index(k) + 1 if k in ranked[n] else "") if rankings else int(
+                ranked[n][0] == k)
+            writer.writerow([n, onames[k] if onames else k, mark, int(avail[n, k]),
+                             pnames[person[n]] if pnames else int(person[n]),
+                             *(repr(float(v)) for v in feats[n, k])])
     with atomic_path(path) as tmp:
         opener = gzip.open if kind == "csv.gz" else open
         with opener(tmp, "wt", encoding="utf-8", newline="") as f:
@@ -395,26 +435,64 @@ def _kind(path) -> str:
                      f"{os.fspath(path)!r}")
 
 
-def load_choices(path: str | os.PathLike) -> ChoiceData:
+def load_choices(path: str | os.PathLike, group_by: str = "person") -> ChoiceData:
     """Read and validate a choices file (JSON or long-format CSV, see :func:`save_choices`).
 
+    Args:
+        path: the file (``.json``, ``.csv`` or ``.csv.gz``).
+        group_by: the field (JSON key of a choice set, or CSV column) that says who chose:
+            ``"person"`` by default; another CSV column is then not a feature. Its values are
+            integer indices >= 0 (kept as they are) or labels (numbered in order of first
+            appearance, kept in ``person_names``).
+
     Returns:
-        ChoiceData with the choice sets and the feature and option names.
+        ChoiceData with the choice sets (:class:`ChoiceSets`, or :class:`Rankings` when some
+        set is ranked) and the feature, option and person names.
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: invalid content; the message names the file, the line or choice set and
             the field.
     """
+    if not isinstance(group_by, str) or not group_by:
+        raise ValueError(f"group_by: expected a field name, got {group_by!r}")
     kind = _kind(path)
     if kind == "json":
-        return _load_json(path)
+        return _load_json(path, group_by)
     opener = gzip.open if kind == "csv.gz" else open
     with opener(os.fspath(path), "rt", encoding="utf-8", newline="") as f:
-        return _load_csv(f, path)
+        return _load_csv(f, path, group_by)
 
 
-def _load_json(path) -> ChoiceData:
+def _person_indices(labels: list, where: str, field: str, given_names=()):
+    """(N,) person indices and the person names from per-set labels: integer labels >= 0 are
+    indices; otherwise each distinct label is a person, in order of first appearance."""
+    def is_index(x):
+        return (isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 0) or (
+            isinstance(x, str) and x.isdigit())
+
+    if all(is_index(x) for x in labels):
+        return np.array([int(x) for x in labels], np.int64), tuple(given_names)
+    for n, x in enumerate(labels):
+        if not isinstance(x, (str, int)) or isinstance(x, bool) or (isinstance(x, str)
+                                                                     and not x.strip()):
+            raise ValueError(f"{where}: choice set {n}: '{field}' must be an integer >= 0 or a "
+                             f"non-empty label, got {x!r}")
+    names = {}
+    ids = np.array([names.setdefault(str(x), len(names)) for x in labels], np.int64)
+    return ids, tuple(names)
+
+
+def _build(where, feats, avail, ranked, person, as_rankings):
+    try:
+        if as_rankings:
+            return make_rankings(feats, ranked, avail, person)
+        return make_choice_sets(feats, [r[0] for r in ranked], avail, person)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: {err}") from None
+
+
+def _load_json(path, group_by: str = "person") -> ChoiceData:
     where = f"choices: {os.fspath(path)}"
     doc = read_json(path, "choices")
     if not isinstance(doc, dict) or not isinstance(doc.get("choice_sets"), list):
@@ -428,18 +506,22 @@ def _load_json(path) -> ChoiceData:
     onames = doc.get("option_names", [])
     if not isinstance(onames, list):
         raise ValueError(f"{where}: 'option_names' must be a list of names")
+    pnames = doc.get("person_names", [])
+    if not isinstance(pnames, list) or not all(isinstance(x, str) for x in pnames):
+        raise ValueError(f"{where}: 'person_names' must be a list of names")
     sets = doc["choice_sets"]
     K = max([len(s.get("features", [])) if isinstance(s, dict) else 0 for s in sets] +
             [len(onames)])
     N = len(sets)
     feats = np.full((N, K, F), np.nan)
     avail = np.zeros((N, K), bool)
-    chosen = np.zeros(N, np.int64)
-    person = np.zeros(N, np.int64)
+    ranked, labels, any_ranking = [], [], False
     for n, item in enumerate(sets):
         here = f"{where}, choice_sets[{n}]"
-        if not isinstance(item, dict) or "features" not in item or "chosen" not in item:
-            raise ValueError(f"{here}: expected an object with 'features' and 'chosen'")
+        if not isinstance(item, dict) or "features" not in item or (
+                ("chosen" in item) == ("ranking" in item)):
+            raise ValueError(f"{here}: expected an object with 'features' and either 'chosen' "
+                             f"or 'ranking'")
         rows = item["features"]
         if not isinstance(rows, list):
             raise ValueError(f"{here}.features: expected a list of option feature rows")
@@ -461,44 +543,60 @@ def _load_json(path) -> ChoiceData:
             except (TypeError, ValueError):
                 raise ValueError(f"{here}.features[{k}]: expected numbers, got {row!r}") from None
             avail[n, k] = bool(given[k])
-        pick = item["chosen"]
-        if isinstance(pick, str):
-            if pick not in onames:
-                raise ValueError(f"{here}.chosen: unknown option name {pick!r}; "
-                                 f"option_names are {onames}")
-            pick = onames.index(pick)
-        if isinstance(pick, bool) or not isinstance(pick, int):
-            raise ValueError(f"{here}.chosen: expected an option index or name, got {pick!r}")
-        chosen[n] = pick
-        p = item.get("person", 0)
-        if isinstance(p, bool) or not isinstance(p, int) or p < 0:
-            raise ValueError(f"{here}.person: expected an integer >= 0, got {p!r}")
-        person[n] = p
-    try:
-        choices = make_choice_sets(feats, chosen, avail, person)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{where}: {err}") from None
+        field_name = "ranking" if "ranking" in item else "chosen"
+        picks = item[field_name] if field_name == "ranking" else [item["chosen"]]
+        any_ranking |= field_name == "ranking"
+        if not isinstance(picks, list) or not picks:
+            raise ValueError(f"{here}.ranking: expected a non-empty list of option indices or "
+                             f"names, best first, got {picks!r}")
+        out = []
+        for pick in picks:
+            if isinstance(pick, str):
+                if pick not in onames:
+                    raise ValueError(f"{here}.{field_name}: unknown option name {pick!r}; "
+                                     f"option_names are {onames}")
+                pick = onames.index(pick)
+            if isinstance(pick, bool) or not isinstance(pick, int):
+                raise ValueError(f"{here}.{field_name}: expected an option index or name, got "
+                                 f"{pick!r}")
+            out.append(pick)
+        ranked.append(out)
+        if group_by != "person" and group_by not in item:
+            raise ValueError(f"{here}: no '{group_by}' (the group_by field)")
+        labels.append(item.get(group_by, 0))
+    person, names = _person_indices(labels, where, group_by,
+                                    pnames if group_by == "person" else ())
+    choices = _build(where, feats, avail, ranked, person, any_ranking)
+    if names and len(names) != int(person.max()) + 1:
+        raise ValueError(f"{where}: 'person_names' has {len(names)} names, but person indices "
+                         f"go up to {int(person.max())}")
     return ChoiceData(choices, tuple(str(x) for x in fnames),
-                      _names(onames, K, "option_names", None) if onames else ())
+                      _names(onames, K, "option_names", None) if onames else (), "", names)
 
 
-def _load_csv(f, path) -> ChoiceData:
+def _load_csv(f, path, group_by: str = "person") -> ChoiceData:
     where = f"choices: {os.fspath(path)}"
     reader = csv.reader(f)
     header = next(reader, None)
     if not header:
         raise ValueError(f"{where} is empty; expected a header row {CSV_COLUMNS[:3]} + features")
     header = [h.strip() for h in header]
-    missing = [c for c in CSV_COLUMNS[:3] if c not in header]
+    missing = [c for c in CSV_COLUMNS[:2] if c not in header]
+    if "chosen" not in header and "rank" not in header:
+        missing.append("chosen (or rank)")
     if missing:
         raise ValueError(f"{where}: missing column(s) {missing}; expected at least "
                          f"{list(CSV_COLUMNS[:3])} and feature columns")
     if len(set(header)) != len(header):
         raise ValueError(f"{where}: repeated column names in the header {header}")
+    if group_by != "person" and group_by not in header:
+        raise ValueError(f"{where}: no column '{group_by}' (the group_by column); columns are "
+                         f"{header}")
     col = {name: i for i, name in enumerate(header)}
-    fcols = [i for i, name in enumerate(header) if name not in CSV_COLUMNS]
+    fcols = [i for i, name in enumerate(header) if name not in CSV_COLUMNS and name != group_by]
     if not fcols:
         raise ValueError(f"{where}: no feature columns (every column besides {CSV_COLUMNS})")
+    use_rank = "rank" in col
     set_ids, option_labels, records = {}, {}, []
     for line, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
@@ -519,11 +617,18 @@ def _load_csv(f, path) -> ChoiceData:
         n = set_ids.setdefault(row[col["choice_set"]].strip(), len(set_ids))
         label = row[col["option"]].strip()
         option_labels.setdefault(label, len(option_labels))
-        is_chosen, is_avail = flag("chosen"), flag("available", True)
-        p = row[col["person"]].strip() if "person" in col else "0"
-        if not p.isdigit():
-            raise ValueError(f"{where}, line {line}: column 'person' must be an integer >= 0, "
-                             f"got {p!r}")
+        is_avail = flag("available", True)
+        if use_rank:
+            cell = row[col["rank"]].strip()
+            if cell and not cell.isdigit():
+                raise ValueError(f"{where}, line {line}: column 'rank' must be an integer >= 1 "
+                                 f"(1 = best) or empty, got {cell!r}")
+            rank = int(cell) if cell else 0
+        else:
+            rank = 1 if flag("chosen") else 0
+        p = row[col[group_by]].strip() if group_by in col else "0"
+        if not p:
+            raise ValueError(f"{where}, line {line}: column '{group_by}' is empty")
         values = []
         for i in fcols:
             cell = row[i].strip()
@@ -532,7 +637,7 @@ def _load_csv(f, path) -> ChoiceData:
             except ValueError:
                 raise ValueError(f"{where}, line {line}: feature column '{header[i]}' must be "
                                  f"a number, got {cell!r}") from None
-        records.append((line, n, label, is_chosen, is_avail, int(p), values))
+        records.append((line, n, label, rank, is_avail, p, values))
     if not records:
         raise ValueError(f"{where}: no data rows")
     numeric = all(lbl.isdigit() for lbl in option_labels)
@@ -544,30 +649,35 @@ def _load_csv(f, path) -> ChoiceData:
     feats = np.full((N, K, F), np.nan)
     avail = np.zeros((N, K), bool)
     seen = np.zeros((N, K), bool)
-    chosen = np.full(N, -1, np.int64)
-    person = np.full(N, -1, np.int64)
-    for line, n, label, is_chosen, is_avail, p, values in records:
+    ranks = np.zeros((N, K), np.int64)
+    lines = np.zeros((N, K), np.int64)
+    labels = [None] * N
+    set_names = list(set_ids)
+    for line, n, label, rank, is_avail, p, values in records:
         k = int(label) if numeric else option_labels[label]
         if seen[n, k]:
             raise ValueError(f"{where}, line {line}: option {label!r} appears twice in choice "
-                             f"set {list(set_ids)[n]!r}")
+                             f"set {set_names[n]!r}")
         seen[n, k] = True
-        feats[n, k], avail[n, k] = values, is_avail
-        if person[n] not in (-1, p):
-            raise ValueError(f"{where}, line {line}: column 'person' differs within choice set "
-                             f"{list(set_ids)[n]!r} ({person[n]} and {p})")
-        person[n] = p
-        if is_chosen:
-            if chosen[n] != -1:
-                raise ValueError(f"{where}, line {line}: choice set {list(set_ids)[n]!r} has "
-                                 f"more than one chosen option")
-            chosen[n] = k
-    if (chosen < 0).any():
-        n = int(np.argmax(chosen < 0))
-        raise ValueError(f"{where}: choice set {list(set_ids)[n]!r} has no chosen option "
-                         f"(column 'chosen')")
-    try:
-        choices = make_choice_sets(feats, chosen, avail, person)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{where}: {err}") from None
-    return ChoiceData(choices, tuple(header[i] for i in fcols), onames)
+        feats[n, k], avail[n, k], ranks[n, k], lines[n, k] = values, is_avail, rank, line
+        if labels[n] not in (None, p):
+            raise ValueError(f"{where}, line {line}: column '{group_by}' differs within choice "
+                             f"set {set_names[n]!r} ({labels[n]} and {p})")
+        labels[n] = p
+    ranked = []
+    for n in range(N):
+        given = sorted((int(r), int(lines[n, k]), k) for k, r in enumerate(ranks[n]) if r > 0)
+        if not given:
+            raise ValueError(f"{where}: choice set {set_names[n]!r} has no chosen option "
+                             f"(column '{'rank' if use_rank else 'chosen'}')")
+        bad = [j for j, (r, _, _) in enumerate(given) if r != j + 1]
+        if bad:
+            line = max(ln for _, ln, _ in given[:bad[0] + 1])
+            what = ("ranks must be 1, 2, ... without gaps or repeats" if use_rank
+                    else "more than one chosen option")
+            raise ValueError(f"{where}, line {line}: choice set {set_names[n]!r} has {what}, "
+                             f"got {[r for r, _, _ in given]}")
+        ranked.append([k for _, _, k in given])
+    person, names = _person_indices(labels, where, group_by)
+    choices = _build(where, feats, avail, ranked, person, use_rank)
+    return ChoiceData(choices, tuple(header[i] for i in fcols), onames, "", names)

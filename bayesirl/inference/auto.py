@@ -14,7 +14,10 @@ The rule (first match wins; :func:`choose_sampler`, the docs' table is this list
 4. **mh** — a very sharp likelihood: an MDP source with ``β / (1 − γ)`` of at least
    :data:`SHARP_LIKELIHOOD` (e.g. γ = 0.999, β = 100: NUTS chains stuck apart, R-hat 4.05 after
    249 s; the random walk: R-hat 1.001 in 20 s).
-5. **nuts** — everything else (smooth, moderate: NUTS gives nearly independent draws).
+5. **nuts** — everything else (smooth, moderate: NUTS gives nearly independent draws). With
+   per-person weights (the ``choice`` source's ``hierarchy``: I × R latent deviations) there is
+   no fallback: a random walk does not mix in hundreds of dimensions, so failed diagnostics
+   are reported with the advice to run longer instead.
 
 "Boltzmann demonstrations only" means the ``boltzmann`` source alone: PolicyWalk and the
 Laplace + independence MH path sample its posterior only, so the ε-contaminated
@@ -156,6 +159,9 @@ def choose_sampler(problem: Problem, q: str | None = None) -> Choice:
                                   f"{1 - problem.discount:.3g} = {sharp:,.0f} ≥ "
                                   f"{SHARP_LIKELIHOOD:,.0f}: a very sharp likelihood, where NUTS "
                                   f"chains stick apart", None)
+    if problem.options.get("hierarchy") is not None:
+        return Choice("nuts", q, 5, "per-person weights: a smooth posterior with many latent "
+                                    "parameters, where only a gradient-based sampler mixes", None)
     return Choice("nuts", q, 5, "a smooth posterior of moderate sharpness"
                                 + (f" (β / (1 − γ) = {sharp:,.0f})" if sharp else ""),
                   FALLBACK["nuts"])

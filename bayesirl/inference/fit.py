@@ -184,6 +184,20 @@ def _check_hierarchy_option(hierarchy, evidence: Evidence, num_features: int):
                              hierarchy.concentration)
 
 
+def _name_person_dims(idata, random_names: list) -> None:
+    """Name the dims of the per-person sites: ``random_feature`` (R, labelled by the varying
+    features' names) and ``person`` (I), in place."""
+    post = idata.posterior
+    rename = {}
+    for var, dims in (("person_scales", ("random_feature",)),
+                      ("person_z", ("person", "random_feature"))):
+        if var in post:
+            rename.update({old: new for old, new in zip(post[var].dims[2:], dims)
+                           if old != new})
+    post = post.rename_dims(rename) if rename else post
+    idata.posterior = post.assign_coords(random_feature=[str(n) for n in random_names])
+
+
 def _choose(method: str, problem: Problem, q: str | None) -> Choice:
     if method == "auto":
         return choose_sampler(problem, q)
@@ -306,6 +320,11 @@ def fit_reward(
                         f"with {choice.fallback}", None)
         idata, diag = _run(problem, choice, user)
         idata.posterior.attrs["retried_from"] = first.sampler
+    if hierarchy is not None:  # what person_weights needs to rebuild each person's weights
+        _name_person_dims(idata, [names[i] for i in hierarchy.features])
+        idata.posterior.attrs.update(
+            hierarchy_features=list(hierarchy.features), hierarchy_scale=hierarchy.scale,
+            hierarchy_concentration=hierarchy.concentration)
     if predictive_groups is None:
         predictive_groups = SAMPLERS[choice.sampler].draws and predictive.predictive_size(
             idata, evidence) <= predictive.DEFAULT_MAX_VALUES
