@@ -281,7 +281,7 @@ def _nonempty_name(obj, names):
     for name in names:
         value = getattr(obj, name)
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ConfigError(f"--{name}: expected a non-empty name, got {value!r}")
+            raise ConfigError(f"{_flag(name)}: expected a non-empty name, got {value!r}")
 
 
 def _number_text(value: float) -> str:

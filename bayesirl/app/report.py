@@ -101,8 +101,10 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
     """Analyse the run folder ``run_dir`` and write ``run_dir/report/`` as a whole.
 
     An MDP run gets credible intervals, policy-loss bounds, the sufficiency verdict and plots;
-    a run without an MDP gets the evaluation of candidate policies from their feature counts
-    (:mod:`bayesirl.app.report_candidates`).
+    a run of trajectory features gets the evaluation of candidate policies from their feature
+    counts (:mod:`bayesirl.app.report_candidates`); a choice run gets the weights, the
+    prediction of the choices and, per person, the population
+    (:mod:`bayesirl.app.report_choices`).
 
     Returns:
         The content of ``report.json``.
@@ -114,7 +116,17 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
     run_dir = os.fspath(run_dir)
     out = _target(run_dir, force)
     run = load_run(run_dir)
-    if run.kind == "trajectories":
+    if run.kind == "choices":
+        from bayesirl.app.report_choices import analyse_choices, write_choice_report
+
+        if opts.policies is not None:
+            raise UsageError("--policies: goes with a run of trajectory features ('bayesirl fit "
+                             "--trajectories'), not with --choices")
+        doc, diag = analyse_choices(run, opts)
+        with staged_folder(out, force=force) as stage:
+            text = write_choice_report(stage, doc)
+        files, result_json = doc["files"], doc
+    elif run.kind == "trajectories":
         from bayesirl.app.report_candidates import analyse_candidates, write_candidate_report
 
         doc, diag = analyse_candidates(run, opts)

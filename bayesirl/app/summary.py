@@ -352,6 +352,27 @@ def _compact(table, diagnostics: dict):
     return table[keep], int((~keep).sum())
 
 
+def _interval_text(row: dict) -> str:
+    return f"{row['feature']} {row['mean']:.3g} [{row['lower']:.3g}, {row['upper']:.3g}]"
+
+
+def population_lines(summary: dict) -> list[str]:
+    """Lines on a population of per-person rewards (``summary["population"]``): who, how much
+    they differ, and a new person's weights."""
+    pop = summary["population"]
+    info = summary.get("choices", {})
+    pct = f"{100 * pop['interval_prob']:g}%"
+    return [
+        f"People: {info.get('num_persons', len(pop['persons']))} (grouped by "
+        f"{info.get('group_by') or 'person'}); each has weights of their own for "
+        f"{', '.join(pop['random_features'])}.",
+        f"  How much people differ (population sd, {pct} credible interval): "
+        + "; ".join(_interval_text(r) for r in pop["scales"]),
+        f"  A new person's weights ({pct} interval): "
+        + "; ".join(_interval_text(r) for r in pop["new_person"]),
+        "  Each person's intervals: summary.json ('population') and 'bayesirl report'."]
+
+
 def format_fit_text(table, summary: dict, out: str, labels: list | None = None) -> str:
     """The table, diagnostics, evaluation and timings printed by ``bayesirl fit``."""
     lines = []
@@ -372,6 +393,8 @@ def format_fit_text(table, summary: dict, out: str, labels: list | None = None) 
     if hidden:
         lines.append(f"({hidden} more weight rows, none flagged by the diagnostics, are in "
                      f"summary.json)")
+    if "population" in summary:
+        lines += [""] + population_lines(summary)
     lines += ["", "Diagnostics: " + _diagnostics_line(summary["diagnostics"])]
     if "evaluation" in summary:
         lines.append("Evaluation under the true reward: " + _pairs(summary["evaluation"]))

@@ -71,6 +71,14 @@ def world(tmp_path_factory):
         (root / f"demos_{name}.json").write_text(json.dumps(
             {"format": "bayesirl.demonstrations/1",
              "trajectories": [{"states": [0, state], "actions": [3, 3]}]}))
+    header = "choice_set,option,chosen,available,person,price,time\n"
+    (root / "choices.csv").write_text(header + "0,0,1,1,ann,1.0,2.0\n0,1,0,1,ann,2.0,1.0\n")
+    (root / "choices_two.csv").write_text(header + "0,0,1,1,0,1.0,2.0\n0,1,1,1,0,2.0,1.0\n")
+    (root / "choices_nan.csv").write_text(header + "0,0,1,1,0,nan,2.0\n0,1,0,1,0,2.0,1.0\n")
+    (root / "choices_one.csv").write_text(header + "0,0,1,1,0,1.0,2.0\n")
+    (root / "choices_rank_gap.csv").write_text(
+        "choice_set,option,rank,price\n0,0,1,1.0\n0,1,3,2.0\n0,2,,0.0\n")
+    (root / "choices.txt").write_text("x")
     with open(claim_file(root / "busy"), "w") as f:  # another live process is writing it
         json.dump({"pid": os.getppid(), "host": socket.gethostname(), "started": time.time()},
                   f)
@@ -122,6 +130,36 @@ def _fit_cases():
                "--strict")]
     return cases
 
+
+CHOICES = ["fit", "--choices", "{ROOT}/choices.csv"]
+CHOICE_CASES = [
+    (["fit", "--choices", "{ROOT}/missing.csv", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}/choices.txt", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}/bad.json", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}/choices_two.csv", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}/choices_nan.csv", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}/choices_one.csv", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "{ROOT}/choices_rank_gap.csv", "--out", "{NEW}"], "--choices"),
+    (["fit", "--choices", "", "--out", "{NEW}"], "--choices"),
+    (CHOICES + ["--env", "gridworld", "--out", "{NEW}"], "--choices"),
+    (CHOICES + ["--mdp", "{RUN}/mdp.npz", "--out", "{NEW}"], "--choices"),
+    (CHOICES + ["--num-features", "3", "--out", "{NEW}"], "--num-features"),
+    (CHOICES + ["--num-preferences", "3", "--out", "{NEW}"], "--num-preferences"),
+    (CHOICES + ["--likelihood", "boltzmann", "--out", "{NEW}"], "--likelihood"),
+    (CHOICES + ["--group-by", "team", "--out", "{NEW}"], "--group-by"),
+    (CHOICES + ["--group-by", "", "--out", "{NEW}"], "--group-by"),
+    (ENV + ["--group-by", "person", "--out", "{NEW}"], "--group-by"),
+    (CHOICES + ["--random-features", "price", "--out", "{NEW}"], "--random-features"),
+    (CHOICES + ["--group-by", "person", "--random-features", "cost", "--out", "{NEW}"],
+     "--random-features"),
+    (CHOICES + ["--group-by", "person", "--random-features", "price,price", "--out", "{NEW}"],
+     "--random-features"),
+    (CHOICES + ["--group-by", "person", "--random-features", ",", "--out", "{NEW}"],
+     "--random-features"),
+    (CHOICES + ["--person-scale", "2", "--out", "{NEW}"], "--person-scale"),
+] + [(CHOICES + ["--group-by", "person", "--person-scale", v, "--out", "{NEW}"],
+      "--person-scale") for v in ("0", "-1", "nan", "inf", "x", "1e300")]
 
 COMBINATIONS = [
     (["fit", "--out", "{NEW}"], "--env"),
@@ -233,7 +271,7 @@ MAKE_MDP = [
     (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
       v, "--out", "{ROOT}/new.npz"], "--discount") for v in ("nan", "0.99999999", "-0.5")]
 
-TABLE = _fit_cases() + COMBINATIONS + OUTPUTS + FILES + REPORT + QUERY + MAKE_MDP
+TABLE = _fit_cases() + CHOICE_CASES + COMBINATIONS + OUTPUTS + FILES + REPORT + QUERY + MAKE_MDP
 
 
 def _snapshot(folder) -> dict:
