@@ -7,6 +7,7 @@ import pytest
 
 from bayesirl.data.choices import (
     ChoiceSets,
+    Rankings,
     load_choices,
     make_choice_sets,
     make_rankings,
@@ -177,3 +178,70 @@ def test_load_choices_names_file_and_field(tmp_path, name, filename, text, words
         assert str(path) in message
     for word in words:
         assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".csv.gz"])
+def test_rankings_round_trip_with_person_names(tmp_path, suffix):
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(4, 3, 2))
+    available = np.array([[1, 1, 1], [1, 1, 0], [1, 1, 1], [0, 1, 1]], bool)
+    rankings = make_rankings(features, [[2, 0, 1], [1], [0, 2], [2, 1]], available,
+                             [0, 1, 1, 2])
+    path = tmp_path / f"r{suffix}"
+    save_choices(path, rankings, ["a", "b"], ["x", "y", "z"], ["ann", "bob", "cy"])
+    back = load_choices(path)
+    assert isinstance(back.choices, Rankings)
+    for name in ("order", "length", "available", "person"):
+        assert np.array_equal(np.asarray(getattr(back.choices, name)),
+                              np.asarray(getattr(rankings, name))), name
+    np.testing.assert_allclose(back.choices.features, rankings.features)
+    assert back.person_names == ("ann", "bob", "cy")
+    assert back.feature_names == ("a", "b") and back.option_names == ("x", "y", "z")
+
+
+def test_group_by_a_column_of_labels_is_not_a_feature(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("choice_set,option,chosen,annotator,price\n"
+                    "q1,0,1,bob,1.0\nq1,1,0,bob,2.0\n"
+                    "q2,0,0,ann,1.5\nq2,1,1,ann,0.5\n"
+                    "q3,0,0,bob,3.0\nq3,1,1,bob,2.5\n")
+    data = load_choices(path, group_by="annotator")
+    assert data.feature_names == ("price",)
+    assert data.person_names == ("bob", "ann")
+    assert np.asarray(data.choices.person).tolist() == [0, 1, 0]
+    with pytest.raises(ValueError, match="feature column 'annotator' must be a number"):
+        load_choices(path)  # without group_by the labels would be a feature
+    with pytest.raises(ValueError, match="no column 'team'"):
+        load_choices(path, group_by="team")
+
+
+def test_json_group_by_key_and_rankings(tmp_path):
+    doc = {"format": "bayesirl.choices/1", "feature_names": ["u"], "option_names": ["a", "b", "c"],
+           "choice_sets": [
+               {"features": [[1.0], [2.0], [3.0]], "ranking": ["c", "a"], "rater": "r1"},
+               {"features": [[1.0], [0.0], None], "chosen": "b", "rater": "r2"}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(doc))
+    data = load_choices(path, group_by="rater")
+    assert isinstance(data.choices, Rankings)
+    assert np.asarray(data.choices.length).tolist() == [2, 1]
+    assert np.asarray(data.choices.order)[:, 0].tolist() == [2, 1]
+    assert data.person_names == ("r1", "r2")
+    with pytest.raises(ValueError, match=r"choice_sets\[0\]: no 'team'"):
+        load_choices(path, group_by="team")
+    doc["choice_sets"][0]["chosen"] = 0
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="either 'chosen' or 'ranking'"):
+        load_choices(path)
+
+
+@pytest.mark.parametrize("ranks, words", [
+    (("1", "3", ""), "without gaps"), (("1", "1", ""), "without gaps"),
+    (("", "", ""), "no chosen option"), (("1", "x", ""), "column 'rank' must be an integer")])
+def test_bad_rank_columns_name_line_and_field(tmp_path, ranks, words):
+    rows = "".join(f"0,{k},{r},{k}.0\n" for k, r in enumerate(ranks))
+    path = tmp_path / "r.csv"
+    path.write_text("choice_set,option,rank,price\n" + rows)
+    with pytest.raises(ValueError, match=words) as info:
+        load_choices(path)
+    assert str(path) in str(info.value)
