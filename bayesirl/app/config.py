@@ -719,6 +719,11 @@ class RunConfig:
                 flag = "--choices"
             raise ConfigError(f"{flag}: --sampler {name} cannot sample this posterior: "
                               f"{'; '.join(phrase for _, phrase in reasons)}")
+        if self.world.group_by is not None and name in ("map", "laplace", "laplace-imh"):
+            raise ConfigError(f"--sampler: {name} is not offered with --group-by: the joint mode "
+                              "of a hierarchical model lies away from its posterior mass (the "
+                              "person scales come out far too large); use nuts (the default) "
+                              "or svi as the fast option")
         if name == "policy-walk" and self.inference.num_warmup < 4:
             raise ConfigError(f"--num-warmup: --sampler policy-walk adapts its proposal during "
                               f"warm-up: expected >= 4, got {self.inference.num_warmup}")

@@ -158,7 +158,10 @@ CHOICE_CASES = [
     (CHOICES + ["--group-by", "person", "--random-features", ",", "--out", "{NEW}"],
      "--random-features"),
     (CHOICES + ["--person-scale", "2", "--out", "{NEW}"], "--person-scale"),
-] + [(CHOICES + ["--group-by", "person", "--person-scale", v, "--out", "{NEW}"],
+] + [(CHOICES + ["--group-by", "person", "--sampler", v, "--out", "{NEW}"], flag)
+      for v, flag in (("map", "--sampler"), ("laplace", "--sampler"),
+                      ("laplace-imh", "--choices"))] + [
+    (CHOICES + ["--group-by", "person", "--person-scale", v, "--out", "{NEW}"],
       "--person-scale") for v in ("0", "-1", "nan", "inf", "x", "1e300")]
 
 COMBINATIONS = [
