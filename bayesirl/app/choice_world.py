@@ -119,14 +119,24 @@ def _hierarchy(config: RunConfig, feature_names: list, where: str):
 
 
 def choice_world(config: RunConfig) -> ChoiceWorld:
-    """The world of ``config.choices`` (read with ``config.group_by`` naming who chose).
+    """The world of ``config.choices``: a file (read with ``config.group_by`` naming who
+    chose), or a shipped data set by name (:data:`bayesirl.datasets.CHOICE_DATASETS`; a file of
+    that name wins).
 
     Raises:
         UsageError: the file is missing or invalid (``--choices: ...``; ``--group-by`` when its
             field is missing), or ``--random-features`` names an unknown feature.
     """
     from bayesirl.data.choices import load_choices
+    from bayesirl.datasets import CHOICE_DATASETS, load_choice_dataset
 
+    if config.choices in CHOICE_DATASETS and not os.path.exists(config.choices):
+        if config.group_by not in (None, "person"):
+            raise UsageError(f"--group-by: the data set {config.choices!r} groups its choices by "
+                             f"respondent: use --group-by person, got {config.group_by!r}")
+        world = ChoiceWorld(load_choice_dataset(config.choices), None, config.group_by)
+        return world._replace(hierarchy=_hierarchy(config, world.feature_names,
+                                                   config.choices))
     try:
         data = load_choices(config.choices, config.group_by or "person")
     except FileNotFoundError as err:

@@ -45,8 +45,8 @@ def _evidence_group(p) -> None:
                      "'Without an MDP' in the README")
     src.add_argument("--choices", help="choices (or rankings) among options with features "
                      "(JSON or CSV, format bayesirl.choices/1; see 'Choices by many people' in "
-                     "the docs) instead of an MDP: the multinomial logit / Plackett-Luce "
-                     "likelihood")
+                     "the README), or a shipped data set: swissmetro, dutch-train; instead of "
+                     "an MDP: the multinomial logit / Plackett-Luce likelihood")
     src.add_argument("--group-by", default=None, metavar="FIELD",
                      help="with --choices: the field (CSV column, JSON key) saying who chose, "
                           "e.g. person: each person gets reward weights of their own around "

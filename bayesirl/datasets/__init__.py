@@ -5,16 +5,19 @@
 * :func:`load_dutch_train` — binary choices between two train trips by 235 Dutch respondents
   (Ben-Akiva, Bolduc & Bradley 1993).
 
-The files, their sources and licence are in the package folder ``bayesirl/datasets/data``.
+``bayesirl fit --choices swissmetro`` (or ``dutch-train``) fits them by name
+(:data:`CHOICE_DATASETS`). The files, their sources and licence are in the package folder ``bayesirl/datasets/data``.
 """
 
 from bayesirl.datasets.travel import (
+    CHOICE_DATASETS,
     DUTCH_TRAIN_FEATURES,
     GUILDERS_PER_EURO,
     SWISSMETRO_FEATURES,
+    load_choice_dataset,
     load_dutch_train,
     load_swissmetro,
 )
 
 __all__ = ["load_swissmetro", "load_dutch_train", "SWISSMETRO_FEATURES", "DUTCH_TRAIN_FEATURES",
-           "GUILDERS_PER_EURO"]
+           "GUILDERS_PER_EURO", "CHOICE_DATASETS", "load_choice_dataset"]

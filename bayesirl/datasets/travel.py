@@ -16,7 +16,7 @@ import numpy as np
 from bayesirl.data.choices import ChoiceData, make_choice_sets
 
 __all__ = ["load_swissmetro", "load_dutch_train", "SWISSMETRO_FEATURES", "DUTCH_TRAIN_FEATURES",
-           "GUILDERS_PER_EURO"]
+           "GUILDERS_PER_EURO", "CHOICE_DATASETS", "load_choice_dataset"]
 
 #: Feature names of :func:`load_swissmetro`, the layout of Biogeme's ``01logit``.
 SWISSMETRO_FEATURES = ("ASC_TRAIN", "ASC_CAR", "TIME", "COST")
@@ -132,3 +132,19 @@ def load_dutch_train() -> ChoiceData:
     description = ("Dutch train trips, stated preferences (Ben-Akiva, Bolduc & Bradley 1993); "
                    "price in euros, time in hours, changes, comfort class (0 best, 2 worst).")
     return ChoiceData(choices, DUTCH_TRAIN_FEATURES, ("A", "B"), description)
+
+
+#: The data sets ``bayesirl fit --choices NAME`` knows by name (their person is the respondent).
+CHOICE_DATASETS = {"swissmetro": load_swissmetro, "dutch-train": load_dutch_train}
+
+
+def load_choice_dataset(name: str) -> ChoiceData:
+    """A shipped data set by its name in :data:`CHOICE_DATASETS` (``"swissmetro"``: Biogeme's
+    sample; ``"dutch-train"``).
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+    """
+    if name not in CHOICE_DATASETS:
+        raise ValueError(f"name: expected one of {', '.join(CHOICE_DATASETS)}, got {name!r}")
+    return CHOICE_DATASETS[name]()
