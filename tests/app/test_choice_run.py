@@ -111,3 +111,16 @@ def test_compare_flat_and_per_person_by_loo(runs, capsys):
     assert main(["compare", str(runs / "flat"), str(runs / "people")]) == 0
     out = capsys.readouterr().out
     assert "PSIS-LOO" in out and "choice_orders" in out and f"{I * PER} observations" in out
+
+
+def test_shipped_data_set_by_name_matches_the_published_logit(tmp_path):
+    """``--choices dutch-train`` with a nearly flat prior: the MAP is the multinomial logit's
+    maximum-likelihood estimate, which mlogit publishes (converted to these units)."""
+    assert main(["fit", "--choices", "dutch-train", "--sampler", "map", "--num-chains", "1",
+                 "--prior-scale", "100", "--quiet", "--out", str(tmp_path / "t")]) == 0
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    got = {w["what"]: w["mean"] for w in summary["weights"]}
+    mlogit = {"price": -0.3271, "time": -1.7206, "change": -0.3263, "comfort": -0.9457}
+    for name, value in mlogit.items():  # 4 published digits; the prior moves w by < 1e-4
+        assert abs(got[name] - value) < 1e-3, (name, got[name], value)
+    assert summary["choices"]["num_persons"] == 235

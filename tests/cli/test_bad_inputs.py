@@ -158,6 +158,7 @@ CHOICE_CASES = [
     (CHOICES + ["--group-by", "person", "--random-features", ",", "--out", "{NEW}"],
      "--random-features"),
     (CHOICES + ["--person-scale", "2", "--out", "{NEW}"], "--person-scale"),
+    (["fit", "--choices", "dutch-train", "--group-by", "team", "--out", "{NEW}"], "--group-by"),
 ] + [(CHOICES + ["--group-by", "person", "--sampler", v, "--out", "{NEW}"], flag)
       for v, flag in (("map", "--sampler"), ("laplace", "--sampler"),
                       ("laplace-imh", "--choices"))] + [
