@@ -93,10 +93,13 @@ PARETO_K_MAX = 0.7
 MIN_LOO_DRAWS = 20
 #: Mass of the posterior predictive set of the ``predictive-set`` check.
 PREDICTIVE_SET_MASS = 0.95
-#: The checks, by kind of source: ``"policy"`` (actions in MDP states) and ``"labels"``.
+#: The checks, by kind of source: ``"policy"`` (actions in MDP states), ``"labels"``
+#: (preference labels) and ``"choices"`` (the option chosen first in each choice set;
+#: :mod:`bayesirl.analysis.choice_checks`).
 CHECKS = {
     "policy": ("log-likelihood", "action-frequencies", "predictive-set", "loo"),
     "labels": ("log-likelihood", "agreement", "loo"),
+    "choices": ("log-likelihood", "agreement", "loo"),
 }
 _TWO_SIDED = {"log-likelihood", "agreement", "loo"}
 
@@ -175,6 +178,7 @@ class Remedy:
         unless_learned: not offered when the fit already learned β.
         unless: ``settings -> bool``, not offered when it holds for the fit's settings
             (``{"q": ..., "sources": (...)}``), e.g. what the fit already used.
+        kinds: the kinds of source (:data:`CHECKS`) whose misfit it answers.
     """
 
     text: str
@@ -182,6 +186,7 @@ class Remedy:
     available: Callable[[], bool] = lambda: True
     unless_learned: bool = False
     unless: Callable[[dict], bool] = lambda settings: False
+    kinds: tuple = ("policy", "labels")
 
 
 def _has_likelihood(name: str) -> Callable[[], bool]:
@@ -197,11 +202,17 @@ MISFIT_REMEDIES = (
            unless=lambda settings: "noisy-boltzmann" in settings.get("sources", ())),
     Remedy("the hard-max demonstrator (--q hard) for an expert who always picks a best action",
            ("deterministic",), unless=lambda settings: settings.get("q") == "hard"),
+    Remedy("per-person weights (--group-by FIELD), when the choices come from people who may "
+           "differ", ("deterministic", "noisy", "other"), kinds=("choices",),
+           unless=lambda settings: bool(settings.get("hierarchy"))),
+    Remedy("a wider prior on the weights (--prior-scale)", ("deterministic",),
+           kinds=("choices",)),
 )
 
 #: Words per kind of source: (model, evidence, agent).
 _WORDS = {"policy": ("demonstrator model", "demonstrations", "the expert"),
-          "labels": ("preference model", "preferences", "the labeller")}
+          "labels": ("preference model", "preferences", "the labeller"),
+          "choices": ("choice model", "choices", "the people choosing")}
 
 
 #: Sources whose observations are categorical labels (besides the policy sources, whose
@@ -213,13 +224,17 @@ LABEL_SOURCES = tuple(name for name, source in SOURCES.items()
 def _kind(source_name: str) -> str | None:
     if SOURCES[source_name].policy:
         return "policy"
+    if SOURCES[source_name].requires == "choices":
+        return "choices"
     return "labels" if source_name in LABEL_SOURCES else None
 
 
 def checkable_sources(names) -> tuple[str, ...]:
     """The names among ``names`` (registered sources) that :func:`check_fit` checks: the
-    policy sources (actions in MDP states) and :data:`LABEL_SOURCES`."""
-    return tuple(n for n in names if SOURCES[n].observations is not None and _kind(n))
+    policy sources (actions in MDP states) and :data:`LABEL_SOURCES` (choices among options
+    are checked by :func:`bayesirl.analysis.choice_checks.check_choice_fit`)."""
+    return tuple(n for n in names if SOURCES[n].observations is not None
+                 and _kind(n) in ("policy", "labels"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,8 +525,10 @@ def combine_checks(checks, *, level: float = DEFAULT_LEVEL, learned_beta: bool =
         worst = min(directional or failed, key=lambda c: c.p_value)
         model, evidence, _ = _WORDS[_kind(worst.source)]
         departures = {_departure(c) for c in failed}
+        kinds = {_kind(c.source) for c in failed}
         remedies = tuple(r.text for r in MISFIT_REMEDIES
-                         if departures & set(r.directions) and r.available()
+                         if departures & set(r.directions) and kinds & set(r.kinds)
+                         and r.available()
                          and not (r.unless_learned and learned_beta)
                          and not r.unless(dict(settings or {})))
         finding = (f"the {model} does not fit the {evidence} (p = {worst.p_value:.2g}: "

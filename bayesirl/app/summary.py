@@ -112,12 +112,19 @@ def format_warning_block(diag) -> str:
 
 
 def check_misfit(config, world, problem, idata):
-    """The misfit alarm of a fit (:func:`bayesirl.analysis.check_fit`) on the evidence and
-    model settings of ``problem``; None when no source can be checked (e.g. sample-based
-    MaxEnt alone: :func:`~bayesirl.analysis.misfit.checkable_sources`)."""
+    """The misfit alarm of a fit (:func:`bayesirl.analysis.check_fit`; for choices
+    :func:`~bayesirl.analysis.choice_checks.check_choice_fit`) on the evidence and model
+    settings of ``problem``; None when no source can be checked (e.g. sample-based MaxEnt
+    alone: :func:`~bayesirl.analysis.misfit.checkable_sources`)."""
     from bayesirl.analysis.misfit import check_fit, checkable_sources
 
     evidence = problem.evidence
+    if world.kind == "choices":
+        from bayesirl.analysis.choice_checks import SOURCE_NAME, check_choice_fit
+
+        beta = (problem.betas or {}).get(SOURCE_NAME, 1.0)
+        return check_choice_fit(idata, evidence[SOURCE_NAME], beta=float(beta),
+                                seed=config.seed)
     if not checkable_sources(evidence):
         return None
     options = problem.options

@@ -33,6 +33,7 @@ from bayesirl.data.trajectories import Trajectories
 from bayesirl.inference import predictive
 from bayesirl.inference.auto import Choice, PrecisionWarning, choose_sampler, precision_reason
 from bayesirl.inference.samplers import (
+    HIERARCHY_NUTS_LENGTHS,
     SAMPLERS,
     Problem,
     canonical_name,
@@ -273,8 +274,9 @@ def fit_reward(
         predictive_groups: add ``log_likelihood``, ``posterior_predictive``,
             ``observed_data`` and ``constant_data``
             (:func:`~bayesirl.inference.predictive.add_predictive_groups`); default on unless
-            MAP or more than :data:`~bayesirl.inference.predictive.DEFAULT_MAX_VALUES`
-            values.
+            MAP or more than :data:`~bayesirl.inference.predictive.DEFAULT_MAX_VALUES` values
+            (then the log-likelihood alone, for PSIS-LOO, up to
+            :data:`~bayesirl.inference.predictive.MAX_LOG_LIKELIHOOD_VALUES` values).
         num_samples, num_warmup, num_chains, thinning: default: the sampler's.
         seed: PRNG seed of inference.
         progress_bar: show a progress bar.
@@ -323,6 +325,9 @@ def fit_reward(
                       "building the MDP: jax.config.update('jax_enable_x64', True)",
                       PrecisionWarning, stacklevel=2)
     choice = _choose(method, problem, q)
+    if hierarchy is not None and choice.sampler == "nuts":
+        num_samples = num_samples or HIERARCHY_NUTS_LENGTHS["num_samples"]
+        num_warmup = HIERARCHY_NUTS_LENGTHS["num_warmup"] if num_warmup is None else num_warmup
     user = dict(num_samples=num_samples, num_warmup=num_warmup, num_chains=num_chains,
                 thinning=thinning, seed=seed, progress_bar=progress_bar,
                 chain_method=chain_method, kernel_kwargs=kernel_kwargs)
@@ -339,12 +344,17 @@ def fit_reward(
         idata.posterior.attrs.update(
             hierarchy_features=list(hierarchy.features), hierarchy_scale=hierarchy.scale,
             hierarchy_concentration=hierarchy.concentration)
+    replicated = True
     if predictive_groups is None:
-        predictive_groups = SAMPLERS[choice.sampler].draws and predictive.predictive_size(
-            idata, evidence) <= predictive.DEFAULT_MAX_VALUES
+        size = predictive.predictive_size(idata, evidence) if SAMPLERS[
+            choice.sampler].draws else None
+        predictive_groups = size is not None and (
+            size // 2 <= predictive.MAX_LOG_LIKELIHOOD_VALUES)
+        replicated = size is not None and size <= predictive.DEFAULT_MAX_VALUES
     if predictive_groups:
         idata = predictive.add_predictive_groups(
-            idata, mdp, evidence, seed=seed, **_problem_kwargs(problem, choice))
+            idata, mdp, evidence, seed=seed, posterior_predictive_draws=replicated,
+            **_problem_kwargs(problem, choice))
     elif "observed_data" not in idata.groups():
         observed = predictive.observed_data(evidence)
         if observed:

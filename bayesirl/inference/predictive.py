@@ -43,6 +43,7 @@ from bayesirl.likelihoods.registry import Evidence
 
 __all__ = [
     "DEFAULT_MAX_VALUES",
+    "MAX_LOG_LIKELIHOOD_VALUES",
     "observed_sites",
     "observed_data",
     "without_observations",
@@ -59,6 +60,10 @@ __all__ = [
 #: :func:`add_predictive_groups` is on by default up to this many stored values
 #: (draws × observations, both groups together): 4 million float64 ≈ 32 MB.
 DEFAULT_MAX_VALUES = 4_000_000
+#: Beyond :data:`DEFAULT_MAX_VALUES`, the fits still store the pointwise log-likelihood alone
+#: (what PSIS-LOO and ``bayesirl compare`` need) up to this many values (≈ 128 MB of float64;
+#: e.g. 2000 draws of 2929 choices: 5.9 million).
+MAX_LOG_LIKELIHOOD_VALUES = 16_000_000
 
 
 def _observed(evidence: Evidence):

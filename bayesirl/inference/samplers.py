@@ -27,7 +27,7 @@ from bayesirl.inference.engine import sample_model
 from bayesirl.models import SPHERE_PRIORS, reward_model
 from bayesirl.likelihoods.registry import policy_sources
 
-__all__ = ["DIMS", "SAMPLERS", "Problem", "Requirements", "Sampler", "Settings",
+__all__ = ["DIMS", "HIERARCHY_NUTS_DEFAULTS", "HIERARCHY_NUTS_LENGTHS", "SAMPLERS", "Problem", "Requirements", "Sampler", "Settings",
            "canonical_name", "check_supported", "get_sampler", "problem_reasons",
            "requirement_reasons", "resolve_settings", "sampler_names"]
 
@@ -331,6 +331,17 @@ _NUTS_RUN, _NUTS_MODEL = _mcmc_model("nuts")
 _MH_RUN, _MH_MODEL = _mcmc_model("mh")
 
 
+#: NUTS settings of per-person weights (a hierarchy): a higher target acceptance (smaller steps
+#: where the person scales are small) and longer runs: on the Dutch train panel (235 people, 4
+#: varying weights) 4 × 500 draws left R-hat 1.055 and bulk ESS 64 on the correlation.
+HIERARCHY_NUTS_DEFAULTS = dict(target_accept_prob=0.9)
+HIERARCHY_NUTS_LENGTHS = dict(num_warmup=1000, num_samples=1000)
+
+
+def _nuts_kernel_defaults(problem: Problem) -> dict:
+    return dict(HIERARCHY_NUTS_DEFAULTS) if problem.options.get("hierarchy") is not None else {}
+
+
 def _mh_kernel_defaults(problem: Problem) -> dict:
     if (problem.mdp is None and problem.prior == "l2-sphere"
             and problem.num_features >= SPHERE_MH_MIN_FEATURES):
@@ -344,7 +355,8 @@ SAMPLERS: dict[str, Sampler] = {s.name: s for s in (
             dict(num_samples=500, num_warmup=500, num_chains=4, thinning=1),
             Requirements(gradients=True),
             "the No-U-Turn sampler (Hoffman & Gelman 2014; NumPyro), step size and diagonal mass "
-            "adapted during warm-up; needs gradients (soft Q)", engine_kernel="nuts"),
+            "adapted during warm-up; needs gradients (soft Q)",
+            kernel_defaults=_nuts_kernel_defaults, engine_kernel="nuts"),
     Sampler("mh", _MH_RUN, _MH_MODEL,
             dict(num_samples=1000, num_warmup=20_000, num_chains=4, thinning=150),
             Requirements(),
