@@ -224,6 +224,8 @@ def cell(value, width: int = 12) -> str:
         return f"{'yes' if value else 'NO':>{width}}"
     if isinstance(value, str):
         return f"{value:>{width}}"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:>{width}d}"
     value = float(value)
     if value != 0 and abs(value) < 1e-3:
         return f"{value:>{width}.1e}"
@@ -368,7 +370,7 @@ def part_b(sm, w_ml, se_ml, args, report):
                 B01["se"][i], "Biogeme b01a_logit (MLE and SE)", ok_mean and ok_sd,
                 rhat[name], ess[name])
         rows.append((name, mean, w_ml[i], mean_dev, ok_mean, sd, B01["se"][i], sd_dev, ok_sd,
-                     rhat[name], ess[name], B01_BAYES["mean"][i], B01_BAYES["sd"][i]))
+                     rhat[name], round(ess[name]), B01_BAYES["mean"][i], B01_BAYES["sd"][i]))
     print(f"    |Δ|/SE: |mean − MLE| / MLE SE (tolerance {POSTERIOR_MEAN_TOL}); "
           f"sd/SE−1: |sd / Biogeme SE − 1| (tolerance {POSTERIOR_SD_RTOL})")
     table(("", "mean", "MLE", "|Δ|/SE", "within", "sd", "Biogeme SE", "sd/SE−1", "within",
@@ -468,7 +470,8 @@ def nuts_mixture_table(fit, anchors, anchor_se, anchor_source, check_names, tole
                    tolerance, acceptance=acceptance and name in check_names)
         add_row(report, "swissmetro", model, "nuts", name, mean, sd, anchors[i], anchor_se[i],
                 anchor_source, ok, rhat[name], ess[name])
-        rows.append((name, mean, sd, anchors[i], anchor_se[i], dev, ok, rhat[name], ess[name]))
+        rows.append((name, mean, sd, anchors[i], anchor_se[i], dev, ok, rhat[name],
+                     round(ess[name])))
     table(("", "mean", "sd", "anchor", "anchor SE", "|Δ|/SE", "within", "R-hat", "ESS"), rows)
     return rhat, ess
 
@@ -548,7 +551,7 @@ def part_d(args, report):
                 TRAIN_MNL["se"][f], "mlogit multinomial logit (Croissant)", ok, rhat[name],
                 ess[name])
         rows.append((name, mean, sd, TRAIN_MNL["estimate"][f], TRAIN_MNL["se"][f], dev, ok,
-                     rhat[name], ess[name]))
+                     rhat[name], round(ess[name])))
     table(("", "mean", "sd", "mlogit", "mlogit SE", "|Δ|/SE", "within", "R-hat", "ESS"), rows)
     add_model(report, "train", "flat", "nuts", mean_ll, flat["seconds"], loo=loo,
               max_rhat=np.max(list(rhat.values())), min_ess_bulk=np.min(list(ess.values())),
@@ -614,12 +617,23 @@ def part_d(args, report):
     worse = comparison.index[-1]
     diff, dse = float(comparison.loc[worse, "elpd_diff"]), float(comparison.loc[worse, "dse"])
     best = comparison.index[0]
+    high_k = {label: fits[label]["k_above"] for label in fits}
     report["comparisons"].append(dict(dataset="train", better=best, worse=worse,
-                                      elpd_diff=diff, elpd_diff_se=dse))
+                                      elpd_diff=diff, elpd_diff_se=dse,
+                                      pareto_k_above_0_7=high_k))
     print(f"  PSIS-LOO: {best} better than {worse} by elpd {diff:.1f} ± {dse:.1f} "
           f"({diff / dse:.1f} standard errors)")
-    print(comparison[["rank", "elpd_loo", "p_loo", "elpd_diff", "dse", "weight"]].to_string())
-    report["train_person_weight_means"] = dict(features=list(names), means=means)
+    print(comparison[["rank", "elpd_loo", "p_loo", "elpd_diff", "dse", "weight",
+                      "warning"]].to_string())
+    for label, count in high_k.items():
+        if count:
+            print(f"  caution: {count} of {c.num_choices} choices have Pareto k > 0.7 under "
+                  f"the {label} model, so its PSIS-LOO elpd is only approximate (each "
+                  f"person's weights rest on their ~{c.num_choices // c.num_persons} choices, "
+                  f"and leaving one out moves them); K-fold cross-validation by person is the "
+                  f"exact check")
+    report["train_person_weight_means"] = dict(features=list(names),
+                                               means=np.round(means, 4))
     return dict(names=names, means=means, samples=s, flat=draws)
 
 
