@@ -284,7 +284,7 @@ def population_draws(fit, names, sites) -> dict:
     return {name: column(fit["samples"], site, col) for name, (site, col) in zip(names, sites)}
 
 
-def loo_of(fit, idata=None):
+def loo_of(fit):
     """PSIS-LOO of a NUTS fit from the pointwise log-likelihood of its ``"chosen"`` site.
 
     Returns (loo summary dict, InferenceData with the log_likelihood group, posterior mean of
@@ -294,8 +294,7 @@ def loo_of(fit, idata=None):
                                           **fit["kwargs"])["chosen"])
     C = mcmc.num_chains
     pointwise = pointwise.reshape(C, -1, pointwise.shape[-1])
-    idata = _arviz.with_groups(idata if idata is not None else _arviz.from_numpyro(mcmc),
-                               log_likelihood={"chosen": pointwise})
+    idata = _arviz.with_groups(_arviz.from_numpyro(mcmc), log_likelihood={"chosen": pointwise})
     loo = _arviz.loo(idata)
     summary = dict(elpd_loo=float(loo.elpd_loo), se=float(loo.se), p_loo=float(loo.p_loo),
                    k_above=int(np.sum(np.asarray(loo.pareto_k) > 0.7)))
@@ -630,8 +629,8 @@ def part_d(args, report):
             print(f"  caution: {count} of {c.num_choices} choices have Pareto k > 0.7 under "
                   f"the {label} model, so its PSIS-LOO elpd is only approximate (each "
                   f"person's weights rest on their ~{c.num_choices // c.num_persons} choices, "
-                  f"and leaving one out moves them); K-fold cross-validation by person is the "
-                  f"exact check")
+                  f"and leaving one out moves them); K-fold cross-validation by person does "
+                  f"not rest on importance sampling")
     report["train_person_weight_means"] = dict(features=list(names),
                                                means=np.round(means, 4))
     return dict(names=names, means=means, samples=s, flat=draws)
