@@ -1,5 +1,12 @@
 """NumPyro models of choices: one weight vector for everyone, or one per person (hierarchical).
 
+These are standalone models with their own site names (``weights``, ``scales``, ``z``), for
+NumPyro users and the published-estimate checks of ``examples/human_choices.py``. The library's
+runs (``bayesirl fit --choices``, :func:`~bayesirl.inference.fit.fit_reward`) use the
+``choice`` evidence source of :mod:`bayesirl.likelihoods.luce` with a
+:class:`~bayesirl.likelihoods.luce.Hierarchy`: the same per-person construction
+(:func:`~bayesirl.likelihoods.luce.person_weights`) inside the one reward model.
+
 :func:`choice_model` is the multinomial logit with a Normal prior on the reward weights.
 :func:`hierarchical_choice_model` gives person i their own weights around a population mean,
 
@@ -29,6 +36,8 @@ import numpyro.distributions as dist
 from bayesirl._validate import check_scalar
 from bayesirl.data.choices import ChoiceSets
 from bayesirl.likelihoods.choice import linear_utilities, observe_choices
+from bayesirl.likelihoods.luce import Hierarchy
+from bayesirl.likelihoods.luce import person_weights as _person_weights
 
 __all__ = ["choice_model", "hierarchical_choice_model", "random_feature_indices"]
 
@@ -132,16 +141,13 @@ def hierarchical_choice_model(choices: ChoiceSets, *, random=None, feature_names
 
     w_bar = numpyro.sample("weights", dist.Normal(0.0, prior_scale).expand([F]).to_event(1))
     tau = numpyro.sample("scales", dist.HalfNormal(scale_prior).expand([R]).to_event(1))
+    chol = None
     if R > 1:
         chol = numpyro.sample("correlation_cholesky", dist.LKJCholesky(R, concentration))
         numpyro.deterministic("correlation", chol @ chol.T)
-        cov_factor = tau[:, None] * chol
-    else:
-        cov_factor = tau[:, None]
     with numpyro.plate("persons", I):
         z = numpyro.sample("z", dist.Normal(0.0, 1.0).expand([R]).to_event(1))
-    deviations = z @ cov_factor.T                                    # (I, R)
-    weights = jnp.broadcast_to(w_bar, (I, F)).at[:, jnp.asarray(idx)].add(deviations)
+    weights = _person_weights(w_bar, tau, chol, z, Hierarchy(idx, scale_prior, concentration))
     if person_weights:
         numpyro.deterministic("person_weights", weights)
     observe_choices(linear_utilities(weights, choices.features, choices.person), choices, beta)

@@ -520,7 +520,8 @@ class ModelSpec:
         random_features: with ``group_by`` (choices of many people), the names of the features
             whose weights differ between people (None: all of them); the others are shared.
         person_scale: with ``group_by``, the scale of the HalfNormal prior on each population
-            standard deviation of the varying weights (utility per feature unit).
+            standard deviation of the varying weights (utility per feature unit); None: the
+            same as ``prior_scale`` (people may differ by as much as the weights may be).
 
     Raises:
         ConfigError: out of range (the flag named).
@@ -534,7 +535,7 @@ class ModelSpec:
     prior: str | None = None
     prior_scale: float = 1.0
     random_features: tuple[str, ...] | None = None
-    person_scale: float = 1.0
+    person_scale: float | None = None
 
     def __post_init__(self):
         if self.likelihood is not None:
@@ -547,8 +548,9 @@ class ModelSpec:
         _set(self, "prior_scale", _number(self.prior_scale, "--prior-scale", low=0.0,
                                           low_open=True))
         _set(self, "person_scale", _number(self.person_scale, "--person-scale", low=0.0,
-                                           low_open=True))
-        _float32(self.person_scale, "--person-scale")
+                                           low_open=True, none_ok=True))
+        if self.person_scale is not None:
+            _float32(self.person_scale, "--person-scale")
         if self.random_features is not None:
             names = ((self.random_features,) if isinstance(self.random_features, str)
                      else tuple(self.random_features))
@@ -685,8 +687,10 @@ class RunConfig:
         if world.group_by is None:
             if model.random_features is not None:
                 raise ConfigError("--random-features goes with --group-by (per-person weights)")
-            if model.person_scale != 1.0:
+            if model.person_scale is not None:
                 raise ConfigError("--person-scale goes with --group-by (per-person weights)")
+        elif model.person_scale is None:
+            changes["person_scale"] = model.prior_scale
         return dataclasses.replace(model, **changes)
 
     @staticmethod
@@ -763,6 +767,9 @@ class RunConfig:
                 self.world.expert == self._complete_world(
                     dataclasses.replace(self.world, expert=None), self.model).expert):
             parts["world"]["expert"] = None  # the default expert follows the new model's β
+        if ("prior_scale" in parts["model"] and "person_scale" not in parts["model"]
+                and self.model.person_scale == self.model.prior_scale):
+            parts["model"]["person_scale"] = None  # the default follows the new prior scale
         return RunConfig(
             world=dataclasses.replace(self.world, **parts["world"]),
             model=dataclasses.replace(self.model, **parts["model"]),

@@ -114,9 +114,9 @@ def _model_group(p) -> None:
     model.add_argument("--random-features", type=t.name_list, default=None, metavar="NAMES",
                        help="with --group-by: comma-separated features whose weights differ "
                             "between people (default: all); the others are shared")
-    model.add_argument("--person-scale", type=t.positive_float, default=1.0,
+    model.add_argument("--person-scale", type=t.positive_float, default=None,
                        help="with --group-by: scale of the half-normal prior on how much each "
-                            "varying weight differs between people (default 1)")
+                            "varying weight differs between people (default: --prior-scale)")
 
 
 def add_parser(sub) -> None:

@@ -51,6 +51,10 @@ def test_config_of_choice_runs():
                   person_scale=0.5)
     assert c.likelihood == ("choice",) and c.world.kind == "choices"
     assert RunConfig.from_json(c.to_json()) == c
+    wide = RunConfig(choices="c.csv", group_by="person", prior_scale=10.0)
+    assert wide.person_scale == 10.0  # default: the population mean's prior scale
+    assert wide.replace(prior_scale=3.0).person_scale == 3.0
+    assert c.replace(prior_scale=3.0).person_scale == 0.5  # given: kept
     flat = RunConfig(choices="c.csv")
     assert "random_features" not in flat.to_json()["model"]
     assert "random_features" not in RunConfig(env="gridworld").to_json()["model"]
