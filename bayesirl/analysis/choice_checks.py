@@ -12,6 +12,14 @@ differ, fitted with one reward: each person's choices are predictable, the popul
 average is not; less predictable says noisier choices than the model allows. With several
 people, :func:`person_dispersion_check` asks directly whether their log-likelihoods spread
 more than one reward for everyone allows.
+
+A fit with per-person weights is checked on its *mixed* predictive (Gelman, Meng & Stern 1996;
+Marshall & Spiegelhalter 2003): each choice set's probabilities are averaged over fresh
+persons drawn from the fitted population, so the checks ask whether the population describes
+the choices, not whether each person's weights — fitted to those very choices — reproduce
+them (with ~12 choices per person that would always look too good: on the Dutch train panel
+the plug-in agreement was 94 % observed against 83 % replicated). The person-dispersion check
+is then left out (the mixed predictive's sets are independent given the population).
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from bayesirl.analysis.misfit import (DEFAULT_LEVEL, DEFAULT_NUM_DRAWS, DEFAULT_
                                       MisfitCheck, MisfitReport, categorical_checks,
                                       combine_checks)
 
-__all__ = ["choice_log_probs", "check_choice_fit", "person_dispersion_check", "SOURCE_NAME"]
+__all__ = ["choice_log_probs", "check_choice_fit", "person_dispersion_check", "SOURCE_NAME",
+           "MIXED_PERSONS", "MAX_MIXED_VALUES"]
 
 #: The registry name of the source checked here (the one whose evidence is choices).
 SOURCE_NAME = required_sources(SOURCES, "choices")[0]
@@ -108,6 +117,28 @@ def person_dispersion_check(table: np.ndarray, observed: np.ndarray, person: np.
                        float(t_rep.mean()), min(p_value, 1.0), direction, False, detail)
 
 
+#: Fresh persons per draw that average the mixed predictive of a per-person fit (fewer when
+#: draws × persons × sets × options would exceed :data:`MAX_MIXED_VALUES`).
+MIXED_PERSONS = 200
+MAX_MIXED_VALUES = 400_000_000
+
+
+def _mixed_table(idata, hierarchy, idx, data, beta, seed):
+    """``log p(first_n = k | w̄_m, τ_m, L_m)``: each choice set's probabilities averaged over
+    fresh persons drawn from the population of draw m (the mixed predictive)."""
+    from bayesirl.analysis.population import new_person_weight_draws
+
+    C, D = idata.posterior["reward_weights"].shape[:2]
+    M, (N, K) = len(idx), np.asarray(data.available).shape
+    S = int(max(2, min(MIXED_PERSONS, MAX_MIXED_VALUES // max(M * N * K, 1))))
+    probs = 0.0
+    for s in range(S):
+        fresh = new_person_weight_draws(idata, hierarchy, seed=seed + 100 + s)
+        probs = probs + np.exp(choice_log_probs(fresh.reshape(C * D, -1)[idx], data, beta))
+    with np.errstate(divide="ignore"):
+        return np.log(probs / S)
+
+
 def check_choice_fit(idata, data, *, beta: float = 1.0, num_draws: int = DEFAULT_NUM_DRAWS,
                      num_replicates: int = DEFAULT_NUM_REPLICATES, level: float = DEFAULT_LEVEL,
                      seed: int = 0) -> MisfitReport:
@@ -129,7 +160,7 @@ def check_choice_fit(idata, data, *, beta: float = 1.0, num_draws: int = DEFAULT
     Raises:
         ValueError: no ``reward_weights`` in ``idata``, bad counts or level.
     """
-    from bayesirl.analysis.population import hierarchy_of, person_weight_draws
+    from bayesirl.analysis.population import hierarchy_of
 
     if not hasattr(idata, "posterior") or "reward_weights" not in idata.posterior:
         raise ValueError("idata: expected an InferenceData whose posterior holds "
@@ -142,17 +173,16 @@ def check_choice_fit(idata, data, *, beta: float = 1.0, num_draws: int = DEFAULT
         idx = np.sort(np.random.default_rng(seed).choice(C * D, M, replace=False))
     hierarchy = hierarchy_of(idata)
     if hierarchy is None:
-        weights = np.asarray(post["reward_weights"]).reshape(C * D, F)[idx]
+        table = choice_log_probs(np.asarray(post["reward_weights"]).reshape(C * D, F)[idx],
+                                 data, beta)
     else:
-        people = person_weight_draws(idata, hierarchy)
-        weights = people.reshape(C * D, *people.shape[2:])[idx]
-    table = choice_log_probs(weights, data, beta)
+        table = _mixed_table(idata, hierarchy, idx, data, beta, seed)
     first = np.asarray(data.order)[:, 0].astype(np.int64)
     checks, bad = categorical_checks(table, first, kind="choices",
                                      num_replicates=num_replicates, seed=seed + 1,
                                      source=SOURCE_NAME)
     person = np.asarray(data.person)
-    if np.unique(person).size > 1:
+    if hierarchy is None and np.unique(person).size > 1:
         checks = checks + (person_dispersion_check(table, first, person, num_replicates,
                                                    seed + 2),)
     return combine_checks(checks, level=level, pareto_k_bad={SOURCE_NAME: bad},
