@@ -200,7 +200,9 @@ def _check_hierarchy_option(hierarchy, evidence: Evidence, num_features: int,
 
 def _name_person_dims(idata, random_names: list) -> None:
     """Name the dims of the per-person sites: ``random_feature`` (R, labelled by the varying
-    features' names) and ``person`` (I), in place."""
+    features' names) and ``person`` (I); add ``person_correlation`` (the R(R − 1)/2
+    correlations, dim ``random_feature_pair``), whose mixing the diagnostics check instead of
+    its Cholesky factor's (in place)."""
     post = idata.posterior
     rename = {}
     for var, dims in (("person_scales", ("random_feature",)),
@@ -209,7 +211,18 @@ def _name_person_dims(idata, random_names: list) -> None:
             rename.update({old: new for old, new in zip(post[var].dims[2:], dims)
                            if old != new})
     post = post.rename_dims(rename) if rename else post
-    idata.posterior = post.assign_coords(random_feature=[str(n) for n in random_names])
+    post = post.assign_coords(random_feature=[str(n) for n in random_names])
+    if "person_correlation_cholesky" in post:  # the correlations, checked instead of L
+        chol = np.asarray(post["person_correlation_cholesky"])
+        corr = chol @ np.swapaxes(chol, -1, -2)
+        i, j = np.triu_indices(corr.shape[-1], 1)
+        pairs = [f"{random_names[a]}~{random_names[b]}" for a, b in zip(i, j)]
+        post = post.assign(person_correlation=(("chain", "draw", "random_feature_pair"),
+                                               corr[..., i, j]))
+        post = post.assign_coords(random_feature_pair=pairs)
+        derived = list(np.atleast_1d(post.attrs.get("derived_variables", ())).tolist())
+        post.attrs["derived_variables"] = derived + ["person_correlation_cholesky"]
+    idata.posterior = post
 
 
 def _choose(method: str, problem: Problem, q: str | None) -> Choice:
