@@ -181,16 +181,16 @@ def _check_hierarchy_option(hierarchy, evidence: Evidence, num_features: int,
     without choice evidence, or with a sampler of :data:`HIERARCHY_REFUSED_SAMPLERS`."""
     if hierarchy is None:
         return None
-    if method in HIERARCHY_REFUSED_SAMPLERS:
-        raise ValueError(f"method: {method} is not offered with per-person weights: the joint "
-                         "mode of a hierarchical model lies away from its posterior mass (the "
-                         "person scales come out far too large); use nuts, or svi as the fast "
-                         "option")
     from bayesirl.likelihoods.luce import Hierarchy
 
     if "choice" not in evidence:
         raise ValueError("hierarchy: per-person weights need choice evidence (the 'choice' "
                          f"source), got sources {list(evidence.sources())}")
+    if method in HIERARCHY_REFUSED_SAMPLERS:
+        raise ValueError(f"method: {method} is not offered with per-person weights: the joint "
+                         "mode of a hierarchical model lies away from its posterior mass (the "
+                         "person scales come out far too large); use nuts, or svi as the fast "
+                         "option")
     if not isinstance(hierarchy, Hierarchy):
         raise TypeError(f"hierarchy: expected a Hierarchy (bayesirl.likelihoods.luce), got "
                         f"{type(hierarchy).__name__}")
