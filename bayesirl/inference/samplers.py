@@ -335,6 +335,7 @@ _MH_RUN, _MH_MODEL = _mcmc_model("mh")
 #: where the person scales are small) and longer runs: on the Dutch train panel (235 people, 4
 #: varying weights) 4 × 500 draws left R-hat 1.055 and bulk ESS 64 on the correlation.
 HIERARCHY_NUTS_DEFAULTS = dict(target_accept_prob=0.9)
+#: NUTS run lengths of per-person weights when none are given (see above).
 HIERARCHY_NUTS_LENGTHS = dict(num_warmup=1000, num_samples=1000)
 
 
