@@ -36,6 +36,7 @@ __all__ = [
     "ChoiceData",
     "make_choice_sets",
     "make_rankings",
+    "choices_from_preferences",
     "save_choices",
     "load_choices",
     "CSV_COLUMNS",
@@ -301,6 +302,51 @@ def make_rankings(features, rankings, available=None, person=None, *,
     return Rankings(jnp.asarray(arr), jnp.asarray(order, jnp.int32),
                     jnp.asarray(length, jnp.int32), jnp.asarray(avail),
                     jnp.asarray(ids, jnp.int32))
+
+
+def choices_from_preferences(features, preferences, person=None, *,
+                             num_persons: int | None = None) -> ChoiceSets:
+    """Strict preferences between trajectories as two-option choice sets, so that preferences
+    from many labellers can be fitted with per-person weights (``bayesirl fit --choices``
+    with ``--group-by``, or the ``choice`` source with a
+    :class:`~bayesirl.likelihoods.luce.Hierarchy`).
+
+    Comparison p of trajectories A = ``first[p]`` and B = ``second[p]`` becomes the choice set
+    with options ``(Φ_A, Φ_B)`` and chosen option 0 (A preferred) or 1 (B preferred): the
+    multinomial logit of two options is Bradley–Terry, ``σ(β w·(Φ_A − Φ_B))`` (Bradley &
+    Terry 1952; Brown et al. 2019).
+
+    Args:
+        features: (N, F) feature counts Φ of the compared trajectories.
+        preferences: P comparisons (:class:`~bayesirl.data.preferences.Preferences`) of rows
+            of ``features``, labels 0 or 1.
+        person: (P,) index of the labeller of each comparison (default: all 0).
+        num_persons: I, as in :func:`make_choice_sets`.
+
+    Returns:
+        ChoiceSets with (P, 2, F) features.
+
+    Raises:
+        ValueError: an "about equal" answer (label 2: it needs the weak-preference margin of
+            the Bradley–Terry likelihood), an index outside [0, N), or as
+            :func:`make_choice_sets`.
+    """
+    counts = np.asarray(features, dtype=np.float64)
+    if counts.ndim != 2:
+        raise ValueError(f"features: expected (N, F) feature counts, got shape {counts.shape}")
+    first, second, label = (np.asarray(x) for x in preferences)
+    N = counts.shape[0]
+    for name, ids in (("first", first), ("second", second)):
+        if ids.size and (ids.min() < 0 or ids.max() >= N):
+            raise ValueError(f"preferences.{name}: expected trajectory indices in [0, {N}), "
+                             f"got {int(ids.min())}..{int(ids.max())}")
+    if np.any(label == 2):
+        p = int(np.argmax(label == 2))
+        raise ValueError(f"preferences.label: comparison {p} is 'about equal'; a choice set "
+                         "needs a strict answer (fit such labels with the Bradley–Terry "
+                         "likelihood and its margin)")
+    return make_choice_sets(np.stack([counts[first], counts[second]], axis=1), label, None,
+                            person, num_persons=num_persons)
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 from bayesirl.data.choices import (
     ChoiceSets,
+    choices_from_preferences,
     Rankings,
     load_choices,
     make_choice_sets,
@@ -245,3 +246,25 @@ def test_bad_rank_columns_name_line_and_field(tmp_path, ranks, words):
     with pytest.raises(ValueError, match=words) as info:
         load_choices(path)
     assert str(path) in str(info.value)
+
+
+def test_preferences_become_two_option_choices_with_labellers():
+    import jax.numpy as jnp
+
+    from bayesirl.data.preferences import make_preferences
+    from bayesirl.likelihoods.bradley_terry import bradley_terry_log_likelihood
+    from bayesirl.likelihoods.luce import choice_evidence, pointwise_choice_log_likelihood
+
+    counts = np.random.default_rng(0).normal(size=(5, 3))
+    prefs = make_preferences(5, [(0, 1, 0), (2, 4, 1), (3, 0, 1)])
+    sets = choices_from_preferences(counts, prefs, person=[0, 1, 1])
+    assert sets.features.shape == (3, 2, 3)
+    np.testing.assert_allclose(np.asarray(sets.features)[1], counts[[2, 4]])
+    assert np.asarray(sets.chosen).tolist() == [0, 1, 1]
+    assert np.asarray(sets.person).tolist() == [0, 1, 1]
+    w = jnp.asarray([0.4, -1.0, 0.3])
+    ours = float(jnp.sum(pointwise_choice_log_likelihood(w, choice_evidence(sets))))
+    bt = float(bradley_terry_log_likelihood(w, jnp.asarray(counts), prefs))
+    assert abs(ours - bt) < 1e-10  # the two-option logit is Bradley–Terry
+    with pytest.raises(ValueError, match="about equal"):
+        choices_from_preferences(counts, make_preferences(5, [(0, 1, 2)]))
