@@ -21,7 +21,8 @@ and diagonal mass-matrix adaptation, target acceptance 0.8, maximum tree depth 1
 * ``numpyro``: the same model written out in this file as a user would (``numpyro.infer.MCMC``
   with ``NUTS``, ``Categorical(logits=x·w_i)``).
 
-Per posterior: the wall time of the fit, JAX's own compile time within it (trace + lower +
+Per posterior: the wall time of the fit (cold: the persistent compilation cache is off), JAX's
+own compile time within it (trace + lower +
 XLA compile, ``jax.monitoring``; numpyro 0.22 compiles each sequential chain again), the
 sampling time (wall − compile), the smallest bulk ESS (rank-normalised, all chains) over the
 population parameters w̄ (F) and τ (F), the ESS per second of sampling and per second of wall
@@ -32,9 +33,17 @@ and a synthetic panel (``--people`` × ``--choices`` choice sets of K = 3 option
 standard-normal features, F = 4, truth w̄ = (−1, −0.5, 0.5, 1), τ = 0.5, L = I) to show the
 scaling with the number of people.
 
-A third row, Biogeme's Bayesian estimation (PyMC's NUTS), runs when ``--biogeme-python`` names
-an interpreter that imports biogeme (installing biogeme into bayesirl's environment would
-replace pandas with an older release); otherwise one line says why it is absent.
+A third row, Biogeme's Bayesian estimation (``BIOGEME.bayesian_estimation`` on a panel
+database, Biogeme >= 3.3: the model is built in PyMC and, by Biogeme's default sampling strategy
+"automatic" on one CPU device, sampled by NumPyro's NUTS with vectorized chains), runs when
+``--biogeme-python`` names an interpreter that imports biogeme; otherwise one line says why it
+is absent. Installing biogeme into bayesirl's environment would replace its pandas with an
+older release, so give it an environment of its own (biogeme 3.3.2 also needs
+``tomlkit<0.14``). Its model is the same but with INDEPENDENT random weights (Biogeme has no
+LKJ correlation): w̄_f ~ N(0, 1) (``Beta(..., sigma_prior=1)``), τ_f ~ HalfNormal(1), one
+standard-normal draw per person and feature (``Draws(...).set_draw_per_individual()``), target
+acceptance 0.8. Its ``wall s`` is the whole subprocess (imports, PyMC model, compilation,
+sampling), its ``sample s`` the ``bayesian_estimation`` call (compilation included).
 """
 
 from __future__ import annotations
@@ -50,10 +59,14 @@ import _harness  # noqa: E402, I001
 import argparse  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Both implementations compile cold: bayesirl turns JAX's persistent compilation cache on at
+# import, which would serve either one from earlier runs.
+os.environ.setdefault("BAYESIRL_NO_COMPILE_CACHE", "1")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -161,38 +174,45 @@ def run_numpyro(choices, settings, clock):
 
 BIOGEME_SCRIPT = r"""
 import json, sys, time, warnings
-import numpy as np, pandas as pd
 warnings.simplefilter("ignore")
-import biogeme.biogeme as bio
-from biogeme import models
+import numpy as np
+import pandas as pd
+import pymc as pm
+from biogeme.biogeme import BIOGEME
 from biogeme.database import Database
-from biogeme.expressions import Beta, Variable, Draws, PanelLikelihoodTrajectory, log
+from biogeme.expressions import Beta, DistributedParameter, Draws, Variable
+from biogeme.models import loglogit
+from biogeme.version import __version__
 args = json.loads(sys.argv[1])
 data = np.load(args["data"])
 X, chosen, person = data["features"], data["chosen"], data["person"]
 N, K, F = X.shape
-cols = {f"x{k}_{f}": X[:, k, f] for k in range(K) for f in range(F)}
-frame = pd.DataFrame(dict(cols, choice=chosen + 1, person=person))
-db = Database("panel", frame)
-db.panel("person")
+columns = {f"x{k}_{f}": X[:, k, f] for k in range(K) for f in range(F)}
+database = Database("panel", pd.DataFrame(dict(columns, choice=chosen + 1, person=person)))
+database.panel("person")
 weights = []
-for f in range(F):
-    mean = Beta(f"w{f}", 0, None, None, 0)
-    scale = Beta(f"tau{f}", 1, 1e-5, None, 0)
-    weights.append(mean + scale * Draws(f"z{f}", "NORMAL"))
-V = {k + 1: sum(weights[f] * Variable(f"x{k}_{f}") for f in range(F)) for k in range(K)}
-logprob = models.loglogit(V, None, Variable("choice"))
-the_biogeme = bio.BIOGEME(db, logprob, bayesian_draws=args["num_samples"],
-                          warmup=args["num_warmup"], chains=args["num_chains"],
-                          generate_html=False, generate_yaml=False, generate_netcdf=False)
-the_biogeme.model_name = "bench_hierarchical"
-t0 = time.perf_counter()
-results = the_biogeme.bayesian_estimation()
-wall = time.perf_counter() - t0
-post = results.idata.posterior
+for f in range(F):  # w_f + tau_f z_f, z_f ~ N(0, 1) per person; N(0, 1) and HalfNormal(1) priors
+    mean = Beta(f"w{f}", 0.0, None, None, 0, sigma_prior=args["prior_scale"])
+    scale = Beta(f"tau{f}", 0.5, 0.0, None, 0,
+                 prior=lambda name, **_: pm.HalfNormal(name, sigma=args["hierarchy_scale"]))
+    z = Draws(f"z{f}", "NORMAL")
+    z.set_draw_per_individual()
+    weights.append(DistributedParameter(f"w{f}_person", mean + scale * z))
+utilities = {k + 1: sum(weights[f] * Variable(f"x{k}_{f}") for f in range(F)) for k in range(K)}
+biogeme = BIOGEME(database, loglogit(utilities, None, Variable("choice")),
+                  bayesian_draws=args["num_samples"], warmup=args["num_warmup"],
+                  chains=args["num_chains"], target_accept=0.8, seed=args["seed"] + 1,
+                  sample_from_prior=False, calculate_likelihood=False, calculate_waic=False,
+                  calculate_loo=False, generate_html=False, generate_yaml=False,
+                  generate_netcdf=False, save_iterations=False)
+biogeme.model_name = "bench_hierarchical"
+start = time.perf_counter()
+results = biogeme.bayesian_estimation()
+wall = time.perf_counter() - start
+posterior = results.idata.posterior
 names = [f"w{f}" for f in range(F)] + [f"tau{f}" for f in range(F)]
-print(json.dumps({"wall_s": wall, "draws": {n: np.asarray(post[n].values).tolist()
-                                            for n in names if n in post}}))
+print(json.dumps({"wall_s": wall, "version": __version__,
+                  "draws": {n: np.asarray(posterior[n].values).tolist() for n in names}}))
 """
 
 
@@ -202,14 +222,15 @@ def run_biogeme(choices, settings, python, timeout_s, workdir):
         return None, ("not run: no --biogeme-python (pip install biogeme would replace "
                       "bayesirl's pandas with an older release; install it in another "
                       "environment and pass its interpreter)")
-    probe = subprocess.run([python, "-c", "import biogeme, pymc; print(biogeme.__version__)"],
-                           capture_output=True, text=True)
+    probe = subprocess.run([python, "-c", "from biogeme.version import __version__; "
+                            "print(__version__)"], capture_output=True, text=True)
     if probe.returncode != 0:
         return None, f"not available: {python} cannot import biogeme ({probe.stderr.strip()[-200:]})"
     path = os.path.join(workdir, "bench_hierarchical_panel.npz")
     np.savez(path, features=np.asarray(choices.features), chosen=np.asarray(choices.chosen),
              person=np.asarray(choices.person))
-    script_args = json.dumps(dict(settings, data=path))
+    script_args = json.dumps(dict(settings, data=path, prior_scale=PRIOR_SCALE,
+                                  hierarchy_scale=HIERARCHY_SCALE))
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([python, "-c", BIOGEME_SCRIPT, script_args], capture_output=True,
@@ -223,10 +244,8 @@ def run_biogeme(choices, settings, python, timeout_s, workdir):
     F = choices.num_features
     draws = out["draws"]
     samples = {"reward_weights": np.stack([np.asarray(draws[f"w{f}"]) for f in range(F)], -1),
-               "person_scales": np.abs(np.stack([np.asarray(draws[f"tau{f}"])
-                                                 for f in range(F)], -1))}
-    return dict(samples=samples, wall=wall, sampling=out["wall_s"],
-                version=probe.stdout.strip()), None
+               "person_scales": np.stack([np.asarray(draws[f"tau{f}"]) for f in range(F)], -1)}
+    return dict(samples=samples, wall=wall, sampling=out["wall_s"], version=out["version"]), None
 
 
 def measure(name, runner, choices, settings, clock):
@@ -256,8 +275,9 @@ def bench_dataset(label, choices, settings, clock, args):
     ours, ours_samples = measure("bayesirl", run_bayesirl, choices, settings, clock)
     plain, plain_samples = measure("numpyro", run_numpyro, choices, settings, clock)
     rows += [ours, plain]
-    biogeme, why = run_biogeme(choices, settings, args.biogeme_python, args.biogeme_timeout,
-                               args.workdir)
+    with tempfile.TemporaryDirectory() as workdir:  # Biogeme writes files where it runs
+        biogeme, why = run_biogeme(choices, settings, args.biogeme_python,
+                                   args.biogeme_timeout, workdir)
     if biogeme is not None:
         ess = population_ess(biogeme["samples"])
         rows.append(dict(name=f"biogeme {biogeme['version']}", wall_s=biogeme["wall"],
@@ -302,7 +322,6 @@ def main(argv=None):
     parser.add_argument("--biogeme-python", default=None,
                         help="a Python interpreter with biogeme installed (third row)")
     parser.add_argument("--biogeme-timeout", type=float, default=1800.0)
-    parser.add_argument("--workdir", default=".", help="scratch folder of the biogeme row")
     parser.add_argument("--quick", action="store_true",
                         help="2 chains x (150 + 150), synthetic panel of 200 people")
     parser.add_argument("--json")
