@@ -4,7 +4,7 @@
 Run from the repository root::
 
     python benchmarks/bench_hierarchical.py                 # Dutch train panel + 2000 people
-    python benchmarks/bench_hierarchical.py --quick         # smoke run (~1 min)
+    python benchmarks/bench_hierarchical.py --quick         # smoke run (~6 min on 2 shared cores)
     python benchmarks/bench_hierarchical.py --json out.json
 
 The posterior: population mean weights w̄ ~ N(0, 1)^F (``reward_weights``), every person's
@@ -22,16 +22,15 @@ and diagonal mass-matrix adaptation, target acceptance 0.8, maximum tree depth 1
   with ``NUTS``, ``Categorical(logits=x·w_i)``).
 
 Per posterior: the wall time of the fit (cold: the persistent compilation cache is off), JAX's
-own compile time within it (trace + lower +
-XLA compile, ``jax.monitoring``; numpyro 0.22 compiles each sequential chain again), the
-sampling time (wall − compile), the smallest bulk ESS (rank-normalised, all chains) over the
-population parameters w̄ (F) and τ (F), the ESS per second of sampling and per second of wall
-time, and bayesirl ÷ numpyro for each. A ``check:`` line gives the largest difference of the
-two posterior means of w̄ and τ in Monte Carlo standard errors. Data: the Dutch railways'
-panel (:func:`bayesirl.datasets.load_dutch_train`: 2929 binary choices of 235 people, F = 4)
-and a synthetic panel (``--people`` × ``--choices`` choice sets of K = 3 options with
-standard-normal features, F = 4, truth w̄ = (−1, −0.5, 0.5, 1), τ = 0.5, L = I) to show the
-scaling with the number of people.
+own compile time within it (trace + lower + XLA compile, ``jax.monitoring``; numpyro 0.22
+compiles each sequential chain again), the sampling time (wall − compile), the smallest bulk
+ESS (rank-normalised, all chains) over the population parameters w̄ (F) and τ (F), the ESS per
+second of sampling and per second of wall time, and bayesirl ÷ numpyro for each. A ``check:``
+line gives the largest difference of the two posterior means of w̄ and τ in Monte Carlo
+standard errors. Data: the Dutch railways' panel (:func:`bayesirl.datasets.load_dutch_train`:
+2929 binary choices of 235 people, F = 4) and a synthetic panel (``--people`` × ``--choices``
+choice sets of K = 3 options with standard-normal features, F = 4, truth w̄ = (−1, −0.5, 0.5,
+1), τ = 0.5, L = I) to show the scaling with the number of people.
 
 A third row, Biogeme's Bayesian estimation (``BIOGEME.bayesian_estimation`` on a panel
 database, Biogeme >= 3.3: the model is built in PyMC and, by Biogeme's default sampling strategy
@@ -225,7 +224,8 @@ def run_biogeme(choices, settings, python, timeout_s, workdir):
     probe = subprocess.run([python, "-c", "from biogeme.version import __version__; "
                             "print(__version__)"], capture_output=True, text=True)
     if probe.returncode != 0:
-        return None, f"not available: {python} cannot import biogeme ({probe.stderr.strip()[-200:]})"
+        return None, (f"not available: {python} cannot import biogeme "
+                      f"({probe.stderr.strip()[-200:]})")
     path = os.path.join(workdir, "bench_hierarchical_panel.npz")
     np.savez(path, features=np.asarray(choices.features), chosen=np.asarray(choices.chosen),
              person=np.asarray(choices.person))

@@ -1,12 +1,13 @@
-"""Simulation-based calibration of every likelihood × sampler on a tiny gridworld.
+"""Simulation-based calibration of every likelihood × sampler on a tiny gridworld and on
+synthetic choice sets.
 
 For each row (likelihood, sampler): draw R reward-weight vectors from the prior, simulate the
 evidence of each (actions at fixed demonstrated states, labels of fixed comparisons, orders of
-fixed rankings, choices and rankings among fixed option sets), sample each posterior (R chains ``vmap``-ed), rank the truth among L thinned draws and test the ranks
-for uniformity (χ², B bins, Bonferroni over the ranked columns: the F weights, and ε or the
-person scales τ where the row has them; threshold α = 0.01; Talts et al.
-2018). Writes a JSON table and a figure (rank histograms, ECDF differences with simultaneous
-95 % bands as in ArviZ's ``plot_ecdf``).
+fixed rankings, choices and rankings among fixed option sets), sample each posterior (R chains
+``vmap``-ed), rank the truth among L thinned draws and test the ranks for uniformity (χ², B
+bins, Bonferroni over the ranked columns: the F weights, and ε or the person scales τ where the
+row has them; threshold α = 0.01; Talts et al. 2018). Writes a JSON table and a figure (rank
+histograms, ECDF differences with simultaneous 95 % bands as in ArviZ's ``plot_ecdf``).
 
     python examples/sbc.py --json docs/results/sbc.json --png docs/results/sbc.png
     python examples/sbc.py --executor process        # the rows in parallel, same results
@@ -126,10 +127,11 @@ def choice_covariates(args):
 def row_setup(likelihood, pairs, counts, prefs, rankings, choices, horizon):
     """Evidence (covariates) and model keyword arguments of a row."""
     kw = dict(prior="gaussian")
-    if likelihood in CHOICE_ROWS:  # all F features' weights vary across people
-        hierarchy = Hierarchy(tuple(range(choices[likelihood].features.shape[-1])))
-        return (Evidence(choice=choices[likelihood]),
-                dict(kw, hierarchy=hierarchy) if likelihood == "choice-hierarchical" else kw)
+    if likelihood in CHOICE_ROWS:
+        data = choices[likelihood]
+        if likelihood == "choice-hierarchical":  # every feature's weight varies across people
+            kw = dict(kw, hierarchy=Hierarchy(tuple(range(data.features.shape[-1]))))
+        return Evidence(choice=data), kw
     if likelihood == "boltzmann-soft":
         return Evidence(boltzmann=pairs), dict(kw, q="soft")
     if likelihood == "boltzmann-hard":
@@ -286,7 +288,8 @@ def main(argv=None):
     parser.add_argument("--num-rankings", type=int, default=15,
                         help="rankings (of 2–5 trajectories) of the plackett-luce rows")
     parser.add_argument("--num-choice-sets", type=int, default=30,
-                        help="choice sets (2–4 of 4 options) of the choice and choice-ranking rows")
+                        help="choice sets (2–4 of 4 options available) of the choice and "
+                             "choice-ranking rows")
     parser.add_argument("--num-persons", type=int, default=8,
                         help="people I of the choice-hierarchical row")
     parser.add_argument("--choices-per-person", type=int, default=6,

@@ -1,6 +1,7 @@
 """Simulation-based calibration runs of the ``choice`` source (no MDP), with and without
 per-person weights: the simulated data are valid choices and rankings, the model option
-``hierarchy`` reaches the simulation and the fits, and a small SBC of rankings passes (and fails for a planted bug)."""
+``hierarchy`` reaches the simulation and the fits, and a small SBC of rankings passes (and
+fails for a planted bug)."""
 
 import jax
 import numpy as np
