@@ -258,7 +258,7 @@ def merge_tables(old, new):
             raise SystemExit(f"--merge: {key} is {new[key]} here but {old.get(key)} in the table")
     runs = list(old.get("runs") or [])
     undated = [r for r in old["rows"] if "run" not in r]
-    if undated:
+    if undated and not any(run["date"] is None for run in runs):
         runs.insert(0, dict(date=None, command="examples/sbc.py (full run, before runs were "
                                                "recorded)",
                             rows=[f"{r['likelihood']}:{r['sampler']}" for r in undated],
