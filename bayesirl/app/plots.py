@@ -14,7 +14,7 @@ import warnings
 
 from bayesirl.app.report_text import policy_description
 
-__all__ = ["write_plots", "ACTION_ARROWS", "OFF_SCALE_FACTOR", "MAX_FOREST_WEIGHTS"]
+__all__ = ["write_plots", "pyplot_or_warn", "ACTION_ARROWS", "OFF_SCALE_FACTOR", "MAX_FOREST_WEIGHTS"]
 
 #: A loss-plot marker beyond this multiple of the draws' 99.9 % quantile is drawn off scale.
 OFF_SCALE_FACTOR = 4.0
@@ -31,18 +31,27 @@ ACTION_ARROWS = {
 }
 
 
-def write_plots(opts, run, result, folder: str) -> list[str]:
-    """Save the plots that apply to ``folder`` (PNG); returns their file names (none, with a
-    warning, when matplotlib is missing)."""
+def pyplot_or_warn():
+    """``matplotlib.pyplot`` on the Agg backend, or None (with one warning on stderr) when
+    matplotlib is not installed."""
     try:
         import matplotlib
     except ImportError:
         print("bayesirl: warning: matplotlib is not installed: no plots "
               '(pip install "bayesirl[plot]")', file=sys.stderr)
-        return []
+        return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def write_plots(opts, run, result, folder: str) -> list[str]:
+    """Save the plots that apply to ``folder`` (PNG); returns their file names (none, with a
+    warning, when matplotlib is missing)."""
+    plt = pyplot_or_warn()
+    if plt is None:
+        return []
     files = []
     plots = [("forest.png", _plot_forest), ("policy_loss.png", _plot_policy_loss)]
     if result["diagnostics"].num_draws > 1:

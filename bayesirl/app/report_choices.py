@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -42,26 +41,20 @@ def _intervals(x: np.ndarray, names: list, prob: float) -> list[dict]:
 
 def _prediction(run, weights: np.ndarray) -> dict:
     """How well the posterior predicts the observed choices: the posterior-mean probability of
-    each first choice, and how often the option of highest posterior-mean utility was chosen."""
+    each first choice, and how often the option the posterior predictive finds most probable
+    was chosen."""
+    from bayesirl.analysis.choice_checks import choice_log_probs
     from bayesirl.likelihoods.luce import choice_evidence, pointwise_choice_log_likelihood
 
     single = weights.mean(0)
     weights = weights[np.unique(np.linspace(0, len(weights) - 1, PREDICTION_DRAWS).astype(int))]
     data = choice_evidence(run.world.data.choices)
     first = np.asarray(data.order)[:, 0]
-    features = np.asarray(data.features)
-    person = np.asarray(data.person)
-    w = weights if weights.ndim == 2 else weights[:, person, :]        # (M, F) or (M, N, F)
-    u = (np.einsum("nkf,mf->mnk", features, w) if w.ndim == 2
-         else np.einsum("nkf,mnf->mnk", features, w))
-    u = np.where(np.asarray(data.available)[None], u, -np.inf)
-    log_p = u - np.logaddexp.reduce(u, axis=-1, keepdims=True)
-    p_first = np.exp(np.take_along_axis(log_p, first[None, :, None], axis=-1)[..., 0]).mean(0)
-    best = np.argmax(u.mean(0), axis=-1)
+    probs = np.exp(choice_log_probs(weights, data)).mean(0)            # (N, K)
     lp = np.asarray(pointwise_choice_log_likelihood(single, data))
     return {"num_choice_sets": int(first.shape[0]),
-            "mean_probability_of_choice": float(p_first.mean()),
-            "best_option_chosen": float(np.mean(best == first)),
+            "mean_probability_of_choice": float(probs[np.arange(len(first)), first].mean()),
+            "best_option_chosen": float(np.mean(np.argmax(probs, axis=-1) == first)),
             "chance": float(np.mean(1.0 / np.asarray(data.available).sum(-1))),
             "log_likelihood_at_posterior_mean": float(lp.sum())}
 
@@ -147,8 +140,8 @@ def _text(doc: dict) -> str:
     pred = doc["prediction"]
     lines.append(f"Prediction of the observed choices: mean posterior probability of the "
                  f"option chosen (first ranked) {pred['mean_probability_of_choice']:.3f} "
-                 f"(chance {pred['chance']:.3f}); the option of highest posterior-mean "
-                 f"utility was chosen in {100 * pred['best_option_chosen']:.1f}% of the sets.")
+                 f"(chance {pred['chance']:.3f}); the option the posterior predictive finds "
+                 f"most probable was chosen in {100 * pred['best_option_chosen']:.1f}% of the sets.")
     return "\n".join(lines) + "\n"
 
 
@@ -164,15 +157,11 @@ def _persons_csv(pop: dict) -> str:
 
 
 def _plots(doc: dict, folder: str) -> list[str]:
-    try:
-        import matplotlib
-    except ImportError:
-        print("bayesirl: warning: matplotlib is not installed: no plots "
-              '(pip install "bayesirl[plot]")', file=sys.stderr)
-        return []
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from bayesirl.app.plots import pyplot_or_warn
 
+    plt = pyplot_or_warn()
+    if plt is None:
+        return []
     files = []
     pop = doc.get("population")
     rows = doc["weights"]
