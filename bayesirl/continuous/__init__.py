@@ -12,7 +12,9 @@ implied rewards ``r = Q(s, a) − γ V(s')`` (:mod:`.bellman`) carry the reward 
 
 Each returns a :class:`QPosterior`, which gives policies, action log-probabilities and reward
 summaries (:mod:`.posterior`). :data:`FIT_METHODS` names them for callers that choose by
-string; :func:`fit` dispatches. Needs the ``continuous`` extra (equinox, optax).
+string; :func:`fit` dispatches. :func:`trajectory_features` turns a fitted network's last
+hidden layer into features for the trajectory path (Bayesian REX over learned features,
+:mod:`.features`). Needs the ``continuous`` extra (equinox, optax).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import partial
 
 from bayesirl.continuous.bellman import implied_reward, implied_rewards, state_value
 from bayesirl.continuous.cloning import fit_cloning
+from bayesirl.continuous.features import feature_names, learned_features, trajectory_features
 from bayesirl.continuous.networks import Standardizer, fit_standardizer, make_network
 from bayesirl.continuous.posterior import (
     POLICY_MODES,
@@ -44,6 +47,7 @@ __all__ = [
     "action_log_prob", "reward_draws", "reward_summary",
     "state_value", "implied_reward", "implied_rewards",
     "Standardizer", "fit_standardizer", "make_network",
+    "learned_features", "trajectory_features", "feature_names",
 ]
 
 #: Fit methods by name: ``(transitions, **options) -> QPosterior``.
