@@ -106,26 +106,42 @@ def test_run_folder_of_a_transitions_file(runs, npz):
     assert reward["width"] > 0 and reward["min"] <= reward["mean"] <= reward["max"]
 
 
-def test_saved_posterior_gives_the_same_policy_and_rewards(runs):
+def test_saved_posterior_gives_the_numbers_of_the_fit(runs):
     import bayesirl.continuous as continuous
-    from bayesirl.app.continuous_world import (fit_q_posterior, load_q_posterior,
-                                               save_q_posterior)
 
     run = load_run(runs / "variational", continuous=True)
-    config, world = run.config, run.world
-    posterior = fit_q_posterior(config, world)  # the same seed: the same fit
-    obs = world.transitions.observations
-    np.testing.assert_allclose(continuous.q_values(run.idata, obs),
-                               continuous.q_values(posterior, obs), atol=ATOL_RELOAD)
-    for a, b in zip(continuous.reward_summary(run.idata, world.transitions),
-                    continuous.reward_summary(posterior, world.transitions)):
-        np.testing.assert_allclose(a, b, atol=ATOL_RELOAD)
-    svi = continuous.fit(world.transitions, "value-svi", width=2, svi_steps=5, num_samples=3)
-    save_q_posterior(runs / "svi.npz", svi)
-    again = load_q_posterior(runs / "svi.npz")
-    assert again.num_draws == 3 and again.method == "value-svi" and again.encoder is None
-    np.testing.assert_allclose(continuous.reward_draws(again, world.transitions),
-                               continuous.reward_draws(svi, world.transitions), atol=ATOL_RELOAD)
+    transitions = run.world.transitions
+    assert run.idata.method == "variational" and run.idata.encoder is not None
+    assert continuous.action_log_prob(run.idata, transitions) == pytest.approx(
+        run.summary["action_log_prob"]["train"], abs=ATOL_RELOAD)
+    mean, sd = continuous.reward_summary(run.idata, transitions)
+    assert float(np.mean(mean)) == pytest.approx(run.summary["reward"]["mean"], abs=ATOL_RELOAD)
+    assert float(np.mean(sd)) == pytest.approx(run.summary["reward"]["width"], abs=ATOL_RELOAD)
+
+
+def test_posterior_with_draws_saves_and_loads(tmp_path):
+    import equinox as eqx
+    import jax
+
+    import bayesirl.continuous as continuous
+    from bayesirl.app.continuous_world import load_q_posterior, save_q_posterior
+
+    transitions = _transitions()
+    network = continuous.make_network(D, A, width=2)
+    params, _ = eqx.partition(network, eqx.is_array)
+    rng = np.random.default_rng(1)
+    draws = jax.tree_util.tree_map(lambda x: np.asarray(x)[None] + rng.normal(
+        size=(3, *x.shape)).astype(np.float32), params)
+    posterior = continuous.QPosterior(network, draws, np.full(3, 3.0, np.float32),
+                                      continuous.fit_standardizer(transitions.observations),
+                                      0.9, False, "value-svi", {"wall_s": 1.5})
+    save_q_posterior(tmp_path / "posterior.npz", posterior)
+    again = load_q_posterior(tmp_path / "posterior.npz")
+    assert (again.num_draws, again.method, again.soft, again.encoder) == (3, "value-svi", False,
+                                                                          None)
+    assert again.diagnostics == {"wall_s": 1.5} and again.discount == pytest.approx(0.9)
+    np.testing.assert_array_equal(continuous.reward_draws(again, transitions),
+                                  continuous.reward_draws(posterior, transitions))
 
 
 def test_cartpole_run_evaluates_the_policy_by_rollouts(runs):
