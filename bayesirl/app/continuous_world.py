@@ -35,7 +35,8 @@ from bayesirl.app.errors import UsageError
 __all__ = ["ContinuousWorld", "ContinuousDiagnostics", "TRANSITIONS_FILE",
            "TEST_TRANSITIONS_FILE", "Q_POSTERIOR_FILE", "Q_POSTERIOR_FORMAT", "METHOD_NOTES",
            "STATE_DIMENSIONS", "INTERVAL_PROB", "R_HAT_MAX", "continuous_world",
-           "load_continuous_world", "fit_q_posterior", "save_q_posterior", "load_q_posterior",
+           "load_continuous_world", "fit_options", "fit_q_posterior", "save_q_posterior",
+           "load_q_posterior", "REMEDY",
            "summarise_continuous", "format_continuous_text", "state_dimension_names"]
 
 #: Names of the input copies and of the posterior in a run folder.
