@@ -95,13 +95,13 @@ class ContinuousWorld(NamedTuple):
         transitions: the N fitted transitions (:class:`~bayesirl.data.continuous.Transitions`).
         test: held-out expert transitions, or None.
         env_id: the gymnasium id that evaluation rollouts use, or None (unknown).
-        source: where the transitions come from, in words.
+        origin: where the transitions come from, in words.
     """
 
     transitions: object
     test: object
     env_id: str | None
-    source: str
+    origin: str
 
     kind = "continuous"
     mdp = None
@@ -137,7 +137,7 @@ class ContinuousWorld(NamedTuple):
     def describe(self, config: RunConfig) -> dict:
         """``{"transitions": sizes and source, "evidence": counts}``."""
         t = self.transitions
-        doc = {"source": self.source, "env_id": self.env_id,
+        doc = {"source": self.origin, "env_id": self.env_id,
                "num_episodes": int(t.episodes.size), "num_transitions": t.num_transitions,
                "observation_size": t.observation_size, "num_actions": int(t.num_actions),
                "num_terminal": int(np.sum(t.dones)), "state_dimensions": self.feature_names}

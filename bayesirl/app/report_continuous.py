@@ -159,9 +159,18 @@ def _text(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _limits(values, cmap) -> dict:
+    """A diverging colour map centred on 0 (reward sign), a sequential one over the values."""
+    if cmap != "RdBu_r":
+        return {}
+    top = float(np.max(np.abs(values))) or 1.0
+    return {"vmin": -top, "vmax": top}
+
+
 def _image(fig, ax, plot, values, title, cmap):
     x, y = plot["axes"]
-    im = ax.pcolormesh(x, y, values.reshape(len(y), len(x)), shading="auto", cmap=cmap)
+    im = ax.pcolormesh(x, y, values.reshape(len(y), len(x)), shading="auto", cmap=cmap,
+                       **_limits(values, cmap))
     fig.colorbar(im, ax=ax)
     ax.set_title(title, fontsize=9)
 
@@ -192,7 +201,8 @@ def _plots(doc: dict, folder: str) -> list[str]:
                                          "reward", "RdBu_r"),
                                         (axes[0][1], plot["point_sd"], "posterior sd (width)",
                                          "viridis")):
-            sc = ax.scatter(pts[:, 0], pts[:, 1], c=values, s=6, cmap=cmap)
+            sc = ax.scatter(pts[:, 0], pts[:, 1], c=values, s=6, cmap=cmap,
+                            **_limits(values, cmap))
             fig.colorbar(sc, ax=ax)
             ax.set_title(f"{title} at the demonstrated transitions", fontsize=9)
         figures.append(("reward.png", fig, axes))
@@ -211,6 +221,7 @@ def _plots(doc: dict, folder: str) -> list[str]:
         for ax in np.ravel(axes):
             ax.set_xlabel(names[0])
             ax.set_ylabel(names[1])
+            ax.tick_params(axis="x", labelrotation=30)
         fig.tight_layout()
         fig.savefig(os.path.join(folder, name), dpi=100, bbox_inches="tight")
         plt.close(fig)
