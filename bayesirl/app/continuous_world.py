@@ -37,7 +37,7 @@ __all__ = ["ContinuousWorld", "ContinuousDiagnostics", "TRANSITIONS_FILE",
            "STATE_DIMENSIONS", "INTERVAL_PROB", "R_HAT_MAX", "continuous_world",
            "load_continuous_world", "fit_options", "fit_q_posterior", "save_q_posterior",
            "load_q_posterior", "REMEDY",
-           "summarise_continuous", "format_continuous_text", "state_dimension_names"]
+           "summarise_continuous", "state_dimension_names"]
 
 #: Names of the input copies and of the posterior in a run folder.
 TRANSITIONS_FILE, TEST_TRANSITIONS_FILE, Q_POSTERIOR_FILE = (
@@ -515,8 +515,9 @@ REMEDY = ("run longer (--num-warmup, --num-samples), or use --method variational
 
 def summarise_continuous(config: RunConfig, world: ContinuousWorld, posterior,
                          start: float) -> tuple[dict, ContinuousDiagnostics, list[str]]:
-    """The content of ``summary.json`` of a continuous-state run (module docstring), its
-    diagnostics and notes for the user.
+    """The content of ``summary.json`` of a continuous-state run (module docstring; printed by
+    :func:`bayesirl.app.report_continuous.format_continuous_text`), its diagnostics and notes
+    for the user.
 
     Returns:
         ``(summary, ContinuousDiagnostics, notes)``.
@@ -550,52 +551,3 @@ def summarise_continuous(config: RunConfig, world: ContinuousWorld, posterior,
         "timings": {"sampling_s": float(diagnostics.get("wall_s") or 0.0),
                     "total_s": time.perf_counter() - start}}
     return summary, ContinuousDiagnostics(tuple(problems)), notes
-
-
-def format_continuous_text(summary: dict, out: str) -> str:
-    """What ``bayesirl fit`` prints after a continuous-state fit (the numbers of
-    ``summary.json``)."""
-    t, m = summary["transitions"], summary["method"]
-    lines = [f"Fit: {m['name']} ({m['what']}); {m['num_draws']} draw(s).",
-             f"Data: {t['num_episodes']} expert episode(s), {t['num_transitions']} transitions "
-             f"(D = {t['observation_size']}, A = {t['num_actions']}): {t['source']}."]
-    ev = summary["evaluation"]
-    if ev.get("episodes"):
-        text = (f"Learned policy ({ev['policy']}): return in {ev['env_id']} over "
-                f"{ev['episodes']} rollouts {ev['learned_return']['mean']:.1f} ± "
-                f"{ev['learned_return']['sd']:.1f}")
-        if "expert_return" in ev:
-            text += (f" (expert {ev['expert_return']:.1f}, random {ev['random_return']:.1f} on "
-                     "the same seeds")
-            text += (f"; normalised score {ev['normalized_score']:.2f})"
-                     if "normalized_score" in ev else ")")
-        lines.append(text)
-        r = ev.get("return_under_posterior_reward")
-        if r:
-            lines.append(f"  its discounted return under the posterior reward (γ = "
-                         f"{r['discount']:g}): {r['mean']:.3g}, {100 * r['prob']:g}% credible "
-                         f"interval [{r['lower']:.3g}, {r['upper']:.3g}] ({r['num_draws']} "
-                         "draws)")
-    else:
-        lines.append(f"Learned policy: {summary['policy_note']}; {ev.get('note', '')}")
-    lp = summary["action_log_prob"]
-    text = f"Action log-probability (nats per action): train {lp['train']:.3f}"
-    if "test" in lp:
-        text += (f", test {lp['test']:.3f} on {lp['test_episodes']} held-out expert "
-                 f"episode(s) (posterior-predictive policy {lp['test_predictive']:.3f})")
-    lines.append(text)
-    rw = summary.get("reward")
-    if rw:
-        lines.append(f"Reward on the demonstrated transitions: posterior mean {rw['mean']:.3g} "
-                     f"on average (from {rw['min']:.3g} to {rw['max']:.3g}); width (posterior "
-                     f"sd) {rw['width']:.3g} on average, {rw['width_max']:.3g} at most")
-    else:
-        lines.append("Reward: none (behavioural cloning fits a policy, not a reward)")
-    diag = {k: v for k, v in summary["diagnostics"].items()
-            if k not in ("problems", "remedies", "r_hat_max") and v is not None}
-    lines.append("Diagnostics: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float)
-                                             else f"{k}={v}" for k, v in diag.items()))
-    tm = summary["timings"]
-    lines.append(f"Time: fit {tm['sampling_s']:.1f} s, total {tm['total_s']:.1f} s")
-    lines.append(f"Wrote {', '.join(summary.get('files', []))} to {out}")
-    return "\n".join(lines) + "\n"

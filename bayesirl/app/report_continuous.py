@@ -1,7 +1,7 @@
 """The report of a continuous-state run (``bayesirl fit --env CartPole-v1`` or ``--demos-npz``):
 the fit's numbers (learned policy's return, its credible interval under the posterior reward,
 action log-probabilities, the reward's mean and width) and where the reward lies in the state
-space.
+space. :func:`format_continuous_text` is also what ``bayesirl fit`` prints after the fit.
 
 :func:`bayesirl.app.report.run_report` writes it into ``DIR/report/``: ``report.json``,
 ``report.txt``, ``reward.png`` and ``policy.png``. The plots are over two state dimensions
@@ -25,8 +25,8 @@ import numpy as np
 from bayesirl._io import write_json, write_text
 from bayesirl.app.errors import UsageError
 
-__all__ = ["analyse_continuous", "write_continuous_report", "default_dims", "DEFAULT_DIMS",
-           "GRID_POINTS"]
+__all__ = ["analyse_continuous", "write_continuous_report", "format_continuous_text",
+           "default_dims", "DEFAULT_DIMS", "GRID_POINTS"]
 
 #: The two state dimensions plotted by default for the shipped tasks: CartPole's pole angle
 #: and angular velocity, Acrobot's two joint velocities, MountainCar's position and velocity,
@@ -134,8 +134,6 @@ def analyse_continuous(run, opts) -> dict:
 
 
 def _text(doc: dict) -> str:
-    from bayesirl.app.continuous_world import format_continuous_text
-
     lines = [f"WARNING: the posterior should not be trusted: {p}"
              for p in doc["diagnostics"].get("problems", [])]
     body = format_continuous_text({**doc, "timings": {"sampling_s": float(
@@ -165,6 +163,55 @@ def _limits(values, cmap) -> dict:
         return {}
     top = float(np.max(np.abs(values))) or 1.0
     return {"vmin": -top, "vmax": top}
+
+
+def format_continuous_text(summary: dict, out: str) -> str:
+    """What ``bayesirl fit`` prints after a continuous-state fit (the numbers of
+    ``summary.json``)."""
+    t, m = summary["transitions"], summary["method"]
+    lines = [f"Fit: {m['name']} ({m['what']}); {m['num_draws']} draw(s).",
+             f"Data: {t['num_episodes']} expert episode(s), {t['num_transitions']} transitions "
+             f"(D = {t['observation_size']}, A = {t['num_actions']}): {t['source']}."]
+    ev = summary["evaluation"]
+    if ev.get("episodes"):
+        text = (f"Learned policy ({ev['policy']}): return in {ev['env_id']} over "
+                f"{ev['episodes']} rollouts {ev['learned_return']['mean']:.1f} ± "
+                f"{ev['learned_return']['sd']:.1f}")
+        if "expert_return" in ev:
+            text += (f" (expert {ev['expert_return']:.1f}, random {ev['random_return']:.1f} on "
+                     "the same seeds")
+            text += (f"; normalised score {ev['normalized_score']:.2f})"
+                     if "normalized_score" in ev else ")")
+        lines.append(text)
+        r = ev.get("return_under_posterior_reward")
+        if r:
+            lines.append(f"  its discounted return under the posterior reward (γ = "
+                         f"{r['discount']:g}): {r['mean']:.3g}, {100 * r['prob']:g}% credible "
+                         f"interval [{r['lower']:.3g}, {r['upper']:.3g}] ({r['num_draws']} "
+                         "draws)")
+    else:
+        lines.append(f"Learned policy: {summary['policy_note']}; {ev.get('note', '')}")
+    lp = summary["action_log_prob"]
+    text = f"Action log-probability (nats per action): train {lp['train']:.3f}"
+    if "test" in lp:
+        text += (f", test {lp['test']:.3f} on {lp['test_episodes']} held-out expert "
+                 f"episode(s) (posterior-predictive policy {lp['test_predictive']:.3f})")
+    lines.append(text)
+    rw = summary.get("reward")
+    if rw:
+        lines.append(f"Reward on the demonstrated transitions: posterior mean {rw['mean']:.3g} "
+                     f"on average (from {rw['min']:.3g} to {rw['max']:.3g}); width (posterior "
+                     f"sd) {rw['width']:.3g} on average, {rw['width_max']:.3g} at most")
+    else:
+        lines.append("Reward: none (behavioural cloning fits a policy, not a reward)")
+    diag = {k: v for k, v in summary["diagnostics"].items()
+            if k not in ("problems", "remedies", "r_hat_max") and v is not None}
+    lines.append("Diagnostics: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float)
+                                             else f"{k}={v}" for k, v in diag.items()))
+    tm = summary["timings"]
+    lines.append(f"Time: fit {tm['sampling_s']:.1f} s, total {tm['total_s']:.1f} s")
+    lines.append(f"Wrote {', '.join(summary.get('files', []))} to {out}")
+    return "\n".join(lines) + "\n"
 
 
 def _image(fig, ax, plot, values, title, cmap):

@@ -383,9 +383,9 @@ def population_lines(summary: dict) -> list[str]:
 def format_fit_text(table, summary: dict, out: str, labels: list | None = None) -> str:
     """The table, diagnostics, evaluation and timings printed by ``bayesirl fit`` (for a
     continuous-state run, which has no weight table:
-    :func:`~bayesirl.app.continuous_world.format_continuous_text`)."""
+    :func:`~bayesirl.app.report_continuous.format_continuous_text`)."""
     if summary.get("kind") == "continuous":
-        from bayesirl.app.continuous_world import format_continuous_text
+        from bayesirl.app.report_continuous import format_continuous_text
 
         return format_continuous_text(summary, out)
     lines = []
