@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayesirl.app.errors import UsageError
+from bayesirl.data.experts import EXPERTS as _SHIPPED_EXPERTS
 from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.inference.samplers import requirement_reasons
 from bayesirl.likelihoods.registry import required_sources, source_names
@@ -52,6 +53,9 @@ __all__ = [
     "BETA_MAX",
     "SAMPLERS",
     "POLICY_WALK_DEFAULT_CHAINS",
+    "CONTINUOUS_ENVS",
+    "CONTINUOUS_METHODS",
+    "DEFAULT_CONTINUOUS_METHOD",
     "ConfigError",
     "BetaSpec",
     "WorldSpec",
@@ -79,6 +83,23 @@ MH_DEFAULT_WARMUP = _REGISTRY["mh"].defaults["num_warmup"]
 MH_DEFAULT_THINNING = _REGISTRY["mh"].defaults["thinning"]
 DEFAULT_SAMPLES = _REGISTRY["mh"].defaults["num_samples"]
 POLICY_WALK_DEFAULT_CHAINS = _REGISTRY["policy-walk"].defaults["num_chains"]
+#: Continuous-state tasks with a shipped expert (:mod:`bayesirl.data.experts`): ``--env`` with
+#: one of them is a continuous-state world (learned Q-functions, no MDP).
+CONTINUOUS_ENVS = tuple(_SHIPPED_EXPERTS)
+#: Fits of a continuous-state world (``--method``; :data:`bayesirl.continuous.FIT_METHODS`):
+#: the inference settings each one reads, with their defaults (value-nuts: the settings of
+#: docs/results/classic_control.txt, a few minutes at most on 2 cores).
+CONTINUOUS_METHODS = {
+    "variational": {"num_steps": 3000},
+    "value-nuts": {"num_samples": 200, "num_warmup": 200, "num_chains": 2},
+    "value-svi": {"num_samples": 500, "num_steps": 3000},
+    "value-svi-lowrank": {"num_samples": 500, "num_steps": 3000},
+    "cloning": {"num_steps": 2000},
+}
+#: The default fit of a continuous-state world: fast (seconds to a minute on 2 cores) and as
+#: good as the others on the classic-control table (docs/results/classic_control.txt), where
+#: value-nuts, the MCMC posterior, has R-hat above 1.01.
+DEFAULT_CONTINUOUS_METHOD = "variational"
 #: Seed of the synthetic world and evidence unless ``data_seed`` is given.
 DEFAULT_DATA_SEED = 0
 
@@ -347,6 +368,14 @@ class WorldSpec:
             environment's default (:data:`DEFAULT_EXPERTS`: the Boltzmann demonstrator at the
             model's β for the gridworld, the optimal one for gymnasium environments);
             ``"boltzmann"`` is written out as ``"boltzmann:B"`` once the model is known.
+        demos_npz: expert transitions of a continuous-state task (``.npz``, schema
+            ``bayesirl.transitions/1``, :mod:`bayesirl.data.continuous`), or None.
+        test_episodes: continuous-state worlds: held-out expert episodes for the test-set
+            action log-probability (``env``: simulated besides ``num_demos``, default 5;
+            ``demos_npz``: the file's last episodes, kept out of the fit, default 0).
+        eval_episodes: continuous-state worlds with a known environment: rollouts of the
+            learned policy (and of the expert and a random policy) that measure its return
+            (default 10; 0: none).
 
     Raises:
         ConfigError: settings that do not go together or out of range (the flag named).
@@ -368,6 +397,9 @@ class WorldSpec:
     expert: str | None = None
     choices: str | None = None
     group_by: str | None = None
+    demos_npz: str | None = None
+    test_episodes: int | None = None
+    eval_episodes: int | None = None
 
     def applicable(self) -> tuple[str, ...]:
         """Names of the settings that apply to this kind of world: those that are set, plus the
@@ -379,7 +411,13 @@ class WorldSpec:
                                                                 "data_seed")))
 
     def __post_init__(self):
-        if self.choices is not None:
+        if self.kind == "continuous":
+            self._check_continuous()
+        elif self.test_episodes is not None or self.eval_episodes is not None:
+            flag = "--test-episodes" if self.test_episodes is not None else "--eval-episodes"
+            raise ConfigError(f"{flag} applies to continuous-state worlds (--env "
+                              f"{'/'.join(CONTINUOUS_ENVS)}, or --demos-npz)")
+        elif self.choices is not None:
             self._check_choices()
         elif self.group_by is not None:
             raise ConfigError("--group-by goes with --choices")
@@ -393,7 +431,9 @@ class WorldSpec:
 
     @property
     def kind(self) -> str:
-        """``"choices"``, ``"trajectories"`` (no MDP) or ``"mdp"``."""
+        """``"continuous"``, ``"choices"``, ``"trajectories"`` (no MDP) or ``"mdp"``."""
+        if self.demos_npz is not None or self.env in CONTINUOUS_ENVS:
+            return "continuous"
         if self.choices is not None:
             return "choices"
         return "trajectories" if self.trajectories is not None else "mdp"
@@ -402,7 +442,7 @@ class WorldSpec:
     def has_demonstrations(self) -> bool:
         """True when the world provides demonstrations."""
         return bool(self.demos) or bool(self.env and self.num_demos > 0) or (
-            self.demos_ids is not None)
+            self.demos_ids is not None) or self.demos_npz is not None
 
     @property
     def has_preferences(self) -> bool:
@@ -455,6 +495,53 @@ class WorldSpec:
             if self.num_preferences:
                 raise ConfigError("--num-preferences needs --env (to label rollouts by the "
                                   "true return)")
+            _set(self, "num_demos", 0)
+
+    def _check_continuous(self):
+        source = f"--env {self.env}" if self.env else "--demos-npz"
+        if self.env and self.demos_npz is not None:
+            raise ConfigError("--env/--demos-npz: give either --env (simulated expert "
+                              "demonstrations) or --demos-npz (your own), not both")
+        others = [f"--{n.replace('_', '-')}" for n in ("mdp", "demos", "preferences",
+                                                       "trajectories", "choices")
+                  if getattr(self, n) is not None]
+        if others:
+            raise ConfigError(f"{others[0]} does not apply to {source} (a continuous-state "
+                              "world: expert transitions, no MDP)")
+        for name in ("grid_size", "num_features", "demos_ids", "background_ids", "group_by"):
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{_flag(name)} does not apply to {source} (a "
+                                  "continuous-state world)")
+        if self.num_preferences:
+            raise ConfigError(f"--num-preferences does not apply to {source}: continuous-state "
+                              "worlds learn from demonstrations only")
+        _nonempty_name(self, ("demos_npz",))
+        if self.expert is not None:
+            if not self.env:
+                raise ConfigError("--expert applies to --env (simulated demonstrations); "
+                                  "demonstrations from files are what they are")
+            kind, value = parse_expert(self.expert)
+            if kind == "boltzmann" and value is None:
+                raise ConfigError("--expert: a continuous-state expert's Boltzmann policy "
+                                  "needs its inverse temperature on the expert's action "
+                                  "scores: boltzmann:KAPPA, e.g. boltzmann:5")
+            _set(self, "expert", kind if value is None else f"{kind}:{_number_text(value)}")
+        elif self.env:
+            _set(self, "expert", "optimal")
+        _set(self, "discount", 0.95 if self.discount is None else _number(
+            self.discount, "--discount", low=0.0, high=1.0, high_open=True))
+        if self.env and _number(self.num_demos, "--num-demos", low=0, high=COUNT_MAX,
+                                integer=True) < 1:
+            raise ConfigError(f"--num-demos: {source} needs at least one simulated expert "
+                              f"episode, got {self.num_demos}")
+        test = 5 if self.env else 0
+        _set(self, "test_episodes", _number(test if self.test_episodes is None
+                                            else self.test_episodes, "--test-episodes", low=0,
+                                            high=COUNT_MAX, integer=True))
+        _set(self, "eval_episodes", _number(10 if self.eval_episodes is None
+                                            else self.eval_episodes, "--eval-episodes", low=0,
+                                            high=COUNT_MAX, integer=True))
+        if not self.env:
             _set(self, "num_demos", 0)
 
     def _check_choices(self):
@@ -522,6 +609,8 @@ class ModelSpec:
         person_scale: with ``group_by``, the scale of the HalfNormal prior on each population
             standard deviation of the varying weights (utility per feature unit); None: the
             same as ``prior_scale`` (people may differ by as much as the weights may be).
+        hidden_units: continuous-state worlds: hidden units of the Q-network's one tanh layer
+            (None: 8 for CartPole-v1, as Bajgar et al. 2024, else 16).
 
     Raises:
         ConfigError: out of range (the flag named).
@@ -536,8 +625,11 @@ class ModelSpec:
     prior_scale: float = 1.0
     random_features: tuple[str, ...] | None = None
     person_scale: float | None = None
+    hidden_units: int | None = None
 
     def __post_init__(self):
+        _set(self, "hidden_units", _number(self.hidden_units, "--hidden-units", low=1,
+                                           high=COUNT_MAX, integer=True, none_ok=True))
         if self.likelihood is not None:
             names = (self.likelihood,) if isinstance(self.likelihood, str) else tuple(
                 self.likelihood)
@@ -582,9 +674,13 @@ class InferenceSpec:
         thinning: keep every ``thinning``-th draw.
         num_chains: C chains (MAP: random restarts).
         seed: seed of inference (chains, initial points, MAP restarts).
+        method: continuous-state worlds: the fit, one of :data:`CONTINUOUS_METHODS` (None:
+            :data:`DEFAULT_CONTINUOUS_METHOD`, set when the world is known).
+        num_steps: continuous-state worlds: optimiser (Adam) steps of ``variational``,
+            ``value-svi*`` and ``cloning`` (None: the method's default).
 
     Raises:
-        ConfigError: an unknown sampler, counts out of range (the flag named).
+        ConfigError: an unknown sampler or method, counts out of range (the flag named).
     """
 
     sampler: str = "auto"
@@ -593,8 +689,15 @@ class InferenceSpec:
     thinning: int | None = None
     num_chains: int | None = None
     seed: int = 0
+    method: str | None = None
+    num_steps: int | None = None
 
     def __post_init__(self):
+        if self.method is not None and self.method not in CONTINUOUS_METHODS:
+            raise ConfigError(f"--method: expected one of {', '.join(CONTINUOUS_METHODS)}, "
+                              f"got {self.method!r}")
+        _set(self, "num_steps", _number(self.num_steps, "--num-steps", low=1, high=COUNT_MAX,
+                                        integer=True, none_ok=True))
         sampler = self.sampler
         for s in _REGISTRY.values():
             if sampler in s.aliases:
@@ -618,6 +721,9 @@ class InferenceSpec:
 _SPECS = {"world": WorldSpec, "model": ModelSpec, "inference": InferenceSpec}
 #: Model settings of per-person weights (written to config.json only with ``group_by``).
 PERSON_SETTINGS = ("random_features", "person_scale")
+#: Model and inference settings of continuous-state worlds (written to config.json only when
+#: set).
+CONTINUOUS_SETTINGS = ("hidden_units", "method", "num_steps")
 SPEC_FIELDS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in _SPECS.items()}
 #: Flat names of earlier releases.
 RENAMED_SETTINGS = {"delta": "margin"}
@@ -660,8 +766,12 @@ class RunConfig:
         world = world or WorldSpec(**parts["world"])
         inference = inference or InferenceSpec(**parts["inference"])
         model = model or ModelSpec(**parts["model"])
-        model = self._complete_model(world, model, inference)
-        world = self._complete_world(world, model)
+        if world.kind == "continuous":
+            model, inference = _complete_continuous(world, model, inference)
+        else:
+            _refuse_continuous_settings(model, inference)
+            model = self._complete_model(world, model, inference)
+            world = self._complete_world(world, model)
         object.__setattr__(self, "world", world)
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "inference", inference)
@@ -800,6 +910,8 @@ class RunConfig:
                     continue  # settings of another kind of world are not written
                 if spec == "model" and f.name in PERSON_SETTINGS and self.world.group_by is None:
                     continue  # per-person settings are written for grouped choices only
+                if f.name in CONTINUOUS_SETTINGS and value is None:
+                    continue  # settings of continuous-state worlds are written for those only
                 if f.name == "betas":
                     value = {src: b.to_json() for src, b in value.items()}
                 elif isinstance(value, tuple):
@@ -939,3 +1051,65 @@ def _resolve_betas(given, likelihood, prior) -> dict:
         raise ConfigError("--beta: a prior on β needs --prior l1-sphere or l2-sphere "
                           "(the likelihood depends on β·w only)")
     return betas
+
+
+#: Inference settings a continuous-state fit may read (the others are refused).
+_CONTINUOUS_INFERENCE = ("num_samples", "num_warmup", "num_chains", "num_steps")
+
+
+def _refuse_continuous_settings(model: ModelSpec, inference: InferenceSpec) -> None:
+    """ConfigError when a setting of continuous-state worlds is given for another world."""
+    for name, value in (("method", inference.method), ("num_steps", inference.num_steps),
+                        ("hidden_units", model.hidden_units)):
+        if value is not None:
+            raise ConfigError(f"{_flag(name)} applies to continuous-state worlds (--env "
+                              f"{'/'.join(CONTINUOUS_ENVS)}, or --demos-npz)")
+
+
+def _complete_continuous(world: WorldSpec, model: ModelSpec, inference: InferenceSpec):
+    """The model and inference settings of a continuous-state world, checked and completed:
+    the fit (``method``), β (fixed; default 3, Bajgar et al. 2024), soft or hard state value
+    (``q``), the reward prior's scale σ_r (``prior_scale``), the Q-network's width; settings
+    that do not apply are refused naming their flag."""
+    source = f"--env {world.env}" if world.env else "--demos-npz"
+    method = inference.method or DEFAULT_CONTINUOUS_METHOD
+    for name in ("likelihood", "horizon", "margin", "prior", "random_features",
+                 "person_scale"):
+        if getattr(model, name) is not None:
+            raise ConfigError(f"{_flag(name)} does not apply to {source}: a continuous-state "
+                              "fit has the Boltzmann likelihood of the expert's actions and a "
+                              "Normal(0, σ²) prior on the implied rewards (σ: --prior-scale)")
+    if inference.sampler != "auto":
+        raise ConfigError(f"--sampler does not apply to {source}; choose the fit with --method "
+                          f"({', '.join(CONTINUOUS_METHODS)})")
+    if inference.thinning is not None:
+        raise ConfigError(f"--thinning does not apply to {source}")
+    for name in _CONTINUOUS_INFERENCE:
+        if getattr(inference, name) is not None and name not in CONTINUOUS_METHODS[method]:
+            users = [m for m, names in CONTINUOUS_METHODS.items() if name in names]
+            raise ConfigError(f"{_flag(name)} does not apply to --method {method}; it goes "
+                              f"with --method {' or '.join(users)}")
+    given = dict(model.betas or {})
+    bad = [k for k in given if k not in (None, "boltzmann")]
+    if bad:
+        raise ConfigError(f"--beta {bad[0]}=...: {source} has one likelihood, the expert's "
+                          "actions (boltzmann)")
+    beta = BetaSpec.coerce(given.get("boltzmann", given.get(None, 3.0)))
+    if beta.learned:
+        raise ConfigError(f"--beta: {source} takes a fixed β (e.g. --beta 3), got {beta}")
+    if method == "cloning":
+        for name, unused in (("beta", bool(given)), ("q", model.q is not None),
+                             ("prior_scale", model.prior_scale != 1.0),
+                             ("discount", world.discount != 0.95)):
+            if unused:
+                raise ConfigError(f"{_flag(name)} does not apply to --method cloning: "
+                                  "behavioural cloning fits a policy, not a reward")
+    width = model.hidden_units or (8 if world.env == "CartPole-v1" else 16)
+    if method == "cloning":
+        model = dataclasses.replace(model, betas={}, hidden_units=width)
+    else:
+        model = dataclasses.replace(model, betas={"boltzmann": beta}, q=model.q or "soft",
+                                    hidden_units=width)
+    lengths = {name: default if getattr(inference, name) is None else getattr(inference, name)
+               for name, default in CONTINUOUS_METHODS[method].items()}
+    return model, dataclasses.replace(inference, method=method, **lengths)

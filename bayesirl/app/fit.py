@@ -11,7 +11,9 @@ The folder holds the world's input copies (``mdp.npz``, ``demos.json``, ``prefer
 or ``trajectories.npz``, ``preferences.json``), ``posterior.nc`` (ArviZ netCDF),
 ``config.json`` (the configuration as run: the sampler ``auto`` chose, the margin resolved)
 and ``summary.json`` (the sampler and why, diagnostics with warnings, the misfit alarm's
-posterior-predictive checks, weight table, policy, evaluation, timings). It is built in a staging folder next to ``out`` and replaces ``out`` as
+posterior-predictive checks, weight table, policy, evaluation, timings). A continuous-state
+world (:mod:`bayesirl.app.continuous_world`) is fitted with learned Q-functions instead and
+its posterior saved as ``posterior.npz``. It is built in a staging folder next to ``out`` and replaces ``out`` as
 a whole only when complete (:func:`bayesirl._io.staged_folder`).
 """
 
@@ -28,7 +30,7 @@ import numpy as np
 from bayesirl import _arviz
 from bayesirl._io import staged_folder, write_json
 from bayesirl.app.checks import check_memory, check_out, claim_out
-from bayesirl.app.config import RunConfig
+from bayesirl.app.config import DEFAULT_CONTINUOUS_METHOD, RunConfig
 from bayesirl.app.run import CONFIG_FILE, POSTERIOR_FILE, SUMMARY_FILE
 from bayesirl.app.summary import (check_misfit, diagnostics_summary, evaluation_summary,
                                   format_misfit_warning, format_warning_block, policy_walk_hint,
@@ -155,6 +157,8 @@ def run_fit(config: RunConfig, out: str | os.PathLike, force: bool = False, *,
 def _fit_and_write(config: RunConfig, out: str, force: bool, start: float, messages: list,
                    progress_bar: bool, echo) -> RunResult:
     """The work of :func:`run_fit` once ``out`` is checked and claimed."""
+    if config.world.kind == "continuous":
+        return _fit_continuous(config, out, force, start, messages, echo)
     world = build_world(config)
     config = config.replace(margin=resolve_margin(config, world))
     problem = _problem(config, world)
@@ -200,6 +204,35 @@ def _fit_and_write(config: RunConfig, out: str, force: bool, start: float, messa
     for m in filter(None, late):
         echo(m)
     return RunResult(out, config, idata, summary, table, diag,
+                     tuple(m for m in messages + late if m))
+
+
+def _fit_continuous(config: RunConfig, out: str, force: bool, start: float, messages: list,
+                    echo) -> RunResult:
+    """:func:`run_fit` for a continuous-state world: simulate or read the transitions, fit
+    ``config.method``, summarise (:mod:`bayesirl.app.continuous_world`) and write the folder;
+    ``RunResult.idata`` is the :class:`~bayesirl.continuous.QPosterior`, ``table`` None."""
+    from bayesirl.app.continuous_world import (REMEDY, fit_q_posterior,
+                                               summarise_continuous)
+
+    world = build_world(config)
+    if config.method == DEFAULT_CONTINUOUS_METHOD:
+        messages.append(f"bayesirl: method: {config.method} (the default: fast, and as good as "
+                        "value-nuts on the classic-control table; --method value-nuts for the "
+                        "MCMC posterior)")
+    for m in filter(None, messages):
+        echo(m)
+    posterior = fit_q_posterior(config, world)
+    summary, diag, notes = summarise_continuous(config, world, posterior, start)
+    late = [f"bayesirl: warning: {n}" for n in notes]
+    if diag.problems:
+        late.append("bayesirl: warning: the posterior should not be trusted:\n" + "\n".join(
+            f"  - {p}\n    try: {REMEDY}" for p in diag.problems))
+    summary["hints"] = [m for m in messages if m]
+    write_run_folder(out, force, config, world, posterior, summary)
+    for m in late:
+        echo(m)
+    return RunResult(out, config, posterior, summary, None, diag,
                      tuple(m for m in messages + late if m))
 
 
@@ -336,8 +369,14 @@ def write_run_folder(out: str, force: bool, config: RunConfig, world: World, ida
     """
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with staged_folder(out, force=force) as stage:
-        names = world.save(stage) + [POSTERIOR_FILE, CONFIG_FILE, SUMMARY_FILE]
-        _arviz.to_netcdf(idata, os.path.join(stage, POSTERIOR_FILE))
+        if world.kind == "continuous":  # idata: a QPosterior
+            from bayesirl.app.continuous_world import Q_POSTERIOR_FILE, save_q_posterior
+
+            names = world.save(stage) + [Q_POSTERIOR_FILE, CONFIG_FILE, SUMMARY_FILE]
+            save_q_posterior(os.path.join(stage, Q_POSTERIOR_FILE), idata)
+        else:
+            names = world.save(stage) + [POSTERIOR_FILE, CONFIG_FILE, SUMMARY_FILE]
+            _arviz.to_netcdf(idata, os.path.join(stage, POSTERIOR_FILE))
         write_json(os.path.join(stage, CONFIG_FILE), config.to_json())
         summary["files"] = sorted(names)
         write_json(os.path.join(stage, SUMMARY_FILE), summary)

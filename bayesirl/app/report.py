@@ -12,6 +12,10 @@ Reads a run folder (:func:`bayesirl.app.run.load_run`) and writes ``DIR/report/`
   and the HDI width), ``policy_loss.png`` (posterior EVD and nEVD with the bounds marked)
   (:mod:`bayesirl.app.plots`).
 
+A continuous-state run (``bayesirl fit --env CartPole-v1``, ``--demos-npz``) gets the fit's
+numbers and plots of the reward and the policy over two state dimensions instead
+(:mod:`bayesirl.app.report_continuous`).
+
 The report is staged next to ``DIR/report`` and replaces it as a whole only when complete
 (:func:`bayesirl._io.staged_folder`): an existing report is replaced only with ``force`` and
 survives a failed run.
@@ -19,6 +23,7 @@ survives a failed run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -60,6 +65,8 @@ class ReportOptions:
         policies: runs without an MDP: candidate policies (``.npz`` of feature counts), or
             None for the run's trajectories (``baseline`` then names the candidate the regret
             is bounded against; ``"uniform"``: the first).
+        dims: continuous-state runs: the two state dimensions of the plots (None: the task's
+            default, :data:`bayesirl.app.report_continuous.DEFAULT_DIMS`).
     """
 
     alpha: float = 0.95
@@ -72,6 +79,7 @@ class ReportOptions:
     grid_shape: tuple | None = None
     max_plot_weights: int = DEFAULT_MAX_PLOT_WEIGHTS
     policies: str | None = None
+    dims: tuple | None = None
 
 
 def _target(run_dir: str, force: bool) -> str:
@@ -115,7 +123,21 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
     """
     run_dir = os.fspath(run_dir)
     out = _target(run_dir, force)
-    run = load_run(run_dir)
+    run = load_run(run_dir, continuous=True)
+    if run.kind != "continuous" and opts.dims is not None:
+        raise UsageError("--dims: goes with a continuous-state run ('bayesirl fit --env "
+                         "CartPole-v1' or '--demos-npz')")
+    if run.kind == "continuous":
+        from bayesirl.app.report_continuous import analyse_continuous, write_continuous_report
+
+        _refuse_for_continuous(opts)
+        doc = analyse_continuous(run, opts)
+        with staged_folder(out, force=force) as stage:
+            text = write_continuous_report(stage, doc)
+        if not quiet:
+            print(text, end="")
+            print(f"Wrote {', '.join(doc['files'])} to {out}")
+        return doc
     if run.kind == "choices":
         from bayesirl.app.report_choices import analyse_choices, write_choice_report
 
@@ -156,6 +178,16 @@ def run_report(run_dir: str, opts: ReportOptions = ReportOptions(), *, force: bo
         print(text, end="")
         print(f"Wrote {', '.join(files)} to {out}")
     return result_json
+
+
+def _refuse_for_continuous(opts: ReportOptions) -> None:
+    """UsageError naming the first option, other than ``dims``, changed from its default: the
+    bounds, intervals and maps of reward weights do not apply to a continuous-state run."""
+    for f in dataclasses.fields(ReportOptions):
+        if f.name != "dims" and getattr(opts, f.name) != f.default:
+            raise UsageError(f"--{f.name.replace('_', '-')}: does not apply to a "
+                             "continuous-state run (its report is the fit's numbers and "
+                             "plots over two state dimensions: --dims)")
 
 
 def _policies(opts: ReportOptions, ctx: dict):

@@ -3,7 +3,8 @@ and ``compare``, for every kind of world.
 
 A run folder holds ``posterior.nc``, ``config.json``, ``summary.json`` and the input copies of
 its world (``mdp.npz`` with ``demos.json`` / ``preferences.json``, ``trajectories.npz`` with
-``preferences.json``, or ``choices.json``). Folders written by earlier releases are read too: a flat
+``preferences.json``, or ``choices.json``); a continuous-state run holds ``posterior.npz``
+(Q-networks, :mod:`bayesirl.app.continuous_world`) and ``transitions.npz`` instead. Folders written by earlier releases are read too: a flat
 ``config.json`` (``bayesirl.run-config/1``), or only the settings in ``summary.json``
 (:meth:`~bayesirl.app.config.RunConfig.from_legacy_settings`).
 """
@@ -37,7 +38,8 @@ class Run(NamedTuple):
     Attributes:
         path: the folder.
         world: the :class:`~bayesirl.app.world.World` (its input copies).
-        idata: the posterior (``reward_weights`` (C, M, F)).
+        idata: the posterior (``reward_weights`` (C, M, F)); for a continuous-state run the
+            :class:`~bayesirl.continuous.QPosterior`.
         config: the :class:`RunConfig`, or None when the folder has neither ``config.json``
             nor ``summary.json`` settings.
         summary: ``summary.json`` ({} when absent).
@@ -51,7 +53,7 @@ class Run(NamedTuple):
 
     @property
     def kind(self) -> str:
-        """``"mdp"``, ``"trajectories"`` or ``"choices"``."""
+        """``"mdp"``, ``"trajectories"``, ``"choices"`` or ``"continuous"``."""
         return self.world.kind
 
     @property
@@ -123,13 +125,17 @@ def missing_run_error(path: str) -> None:
                          "restores it")
 
 
-def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
-    """Load a run folder (an MDP run, a trajectory run or a choice run).
+def load_run(path: str | os.PathLike, *, need_config: bool = False,
+             continuous: bool = False) -> Run:
+    """Load a run folder (an MDP run, a trajectory run, a choice run; with ``continuous`` also
+    a continuous-state run).
 
     Args:
         path: the folder written by ``bayesirl fit --out DIR``.
         need_config: refuse a folder without a configuration (``query`` needs β, q, the
             likelihoods).
+        continuous: accept a continuous-state run (its posterior is a QPosterior, not
+            InferenceData); otherwise it is refused naming ``DIR``.
 
     Raises:
         UsageError: not a folder, the posterior or the world's inputs missing or unreadable, no
@@ -145,6 +151,10 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
                          "or choices.json and no posterior.nc); give a folder written by "
                          "'bayesirl fit --out DIR'")
     inputs = run_inputs_file(path)
+    from bayesirl.app.continuous_world import TRANSITIONS_FILE
+
+    if inputs == TRANSITIONS_FILE:
+        return _load_continuous_run(path, continuous)
     for name in (POSTERIOR_FILE, inputs):
         if not os.path.isfile(os.path.join(path, name)):
             raise UsageError(f"DIR: {path} has no {name}; it must be a folder written by "
@@ -168,3 +178,27 @@ def load_run(path: str | os.PathLike, *, need_config: bool = False) -> Run:
     if inputs not in (TRAJECTORIES_FILE, "mdp.npz") and (config is None or config.choices is None):
         raise UsageError(f"DIR: {path}/config.json is not that of a choice run; {REDO_HINT}")
     return Run(path, load_world(path, config), idata, config, summary)
+
+
+def _load_continuous_run(path: str, accept: bool) -> Run:
+    """A continuous-state run folder (``transitions.npz``, ``posterior.npz``)."""
+    from bayesirl.app.continuous_world import Q_POSTERIOR_FILE, load_q_posterior
+
+    if not accept:
+        raise UsageError(f"DIR: {path} holds a continuous-state run (a posterior over "
+                         "Q-networks): only 'bayesirl report' reads it")
+    posterior_path = os.path.join(path, Q_POSTERIOR_FILE)
+    if not os.path.isfile(posterior_path):
+        raise UsageError(f"DIR: {path} has no {Q_POSTERIOR_FILE}; it must be a folder written "
+                         "by 'bayesirl fit --out DIR'")
+    try:
+        posterior = load_q_posterior(posterior_path)
+    except (ValueError, ImportError) as err:
+        raise UsageError(f"DIR: cannot read {posterior_path} ({err}); {REDO_HINT}") from None
+    summary_path = os.path.join(path, SUMMARY_FILE)
+    summary = _read_json(summary_path, "summary") if os.path.isfile(summary_path) else {}
+    config = read_config(path, None)
+    if config is None or config.world.kind != "continuous":
+        raise UsageError(f"DIR: {path}/config.json is not that of a continuous-state run; "
+                         f"{REDO_HINT}")
+    return Run(path, load_world(path, config), posterior, config, summary)

@@ -381,7 +381,13 @@ def population_lines(summary: dict) -> list[str]:
 
 
 def format_fit_text(table, summary: dict, out: str, labels: list | None = None) -> str:
-    """The table, diagnostics, evaluation and timings printed by ``bayesirl fit``."""
+    """The table, diagnostics, evaluation and timings printed by ``bayesirl fit`` (for a
+    continuous-state run, which has no weight table:
+    :func:`~bayesirl.app.report_continuous.format_continuous_text`)."""
+    if summary.get("kind") == "continuous":
+        from bayesirl.app.report_continuous import format_continuous_text
+
+        return format_continuous_text(summary, out)
     lines = []
     if labels is None:
         labels = [w.get("what", "") for w in summary.get("weights", [])

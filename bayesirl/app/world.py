@@ -8,7 +8,10 @@ A :class:`World` is what a run folder holds besides its posterior. Three kinds i
 * :class:`TrajectoryWorld` — trajectory features without an MDP (``--trajectories``, with
   preferences over its rows and/or demonstration rows);
 * :class:`~bayesirl.app.choice_world.ChoiceWorld` — choices among options with features
-  (``--choices``, per person with ``--group-by``).
+  (``--choices``, per person with ``--group-by``);
+* :class:`~bayesirl.app.continuous_world.ContinuousWorld` — expert transitions of a
+  continuous-state task (``--env CartPole-v1``, ``--demos-npz``), fitted with learned
+  Q-functions instead of reward weights.
 
 Everything the fit, report and query jobs do that depends on the kind goes through the
 protocol: the raw evidence (:meth:`World.evidence_inputs`), the input copies written to and
@@ -235,6 +238,10 @@ def build_world(config: RunConfig) -> World:
         from bayesirl.app.choice_world import choice_world
 
         return choice_world(config)
+    if config.world.kind == "continuous":
+        from bayesirl.app.continuous_world import continuous_world
+
+        return continuous_world(config)
     if config.world.kind == "trajectories":
         return _trajectory_world(config)
     world = _synthetic_world(config) if config.env else _world_from_files(config)
@@ -415,10 +422,15 @@ def is_trajectory_run(path: str | os.PathLike) -> bool:
 
 def run_inputs_file(path: str | os.PathLike) -> str:
     """The input copy that says what kind of run the folder ``path`` holds: ``choices.json``
-    (a choice run), ``trajectories.npz`` (a trajectory run) or ``mdp.npz``."""
+    (a choice run), ``transitions.npz`` (a continuous-state run), ``trajectories.npz`` (a
+    trajectory run) or ``mdp.npz``."""
     from bayesirl.app.choice_world import CHOICES_FILE
+    from bayesirl.app.continuous_world import TRANSITIONS_FILE
 
     path = os.fspath(path)
+    if not os.path.isfile(os.path.join(path, MDP_FILE)) and os.path.isfile(
+            os.path.join(path, TRANSITIONS_FILE)):
+        return TRANSITIONS_FILE
     if not os.path.isfile(os.path.join(path, MDP_FILE)) and os.path.isfile(
             os.path.join(path, CHOICES_FILE)):
         return CHOICES_FILE
@@ -431,6 +443,10 @@ def load_world(path: str, config: RunConfig | None) -> World:
     Raises:
         UsageError: a missing or unreadable input copy (``DIR: ...``).
     """
+    from bayesirl.app.continuous_world import TRANSITIONS_FILE, load_continuous_world
+
+    if run_inputs_file(path) == TRANSITIONS_FILE:
+        return load_continuous_world(path, config)
     if run_inputs_file(path) != MDP_FILE and not is_trajectory_run(path):
         from bayesirl.app.choice_world import load_choice_world
 

@@ -3,6 +3,7 @@
     bayesirl fit --env FrozenLake8x8-v1 --num-demos 50 --sampler nuts --out runs/frozenlake
     bayesirl fit --trajectories trajs.npz --preferences prefs.json --prior l2-sphere --out runs/t
     bayesirl fit --choices survey.csv --group-by person --out runs/survey
+    bayesirl fit --env CartPole-v1 --num-demos 3 --out runs/cartpole
 
 Only parsing here: the job is :func:`bayesirl.app.fit.run_fit`.
 """
@@ -12,8 +13,9 @@ from __future__ import annotations
 import os
 import sys
 
-from bayesirl.app.config import (BETA_PRIORS, DEFAULT_DATA_SEED, Q_KINDS, SAMPLERS,
-                                 RunConfig)
+from bayesirl.app.config import (BETA_PRIORS, CONTINUOUS_ENVS, CONTINUOUS_METHODS,
+                                 DEFAULT_CONTINUOUS_METHOD, DEFAULT_DATA_SEED, Q_KINDS,
+                                 SAMPLERS, RunConfig)
 from bayesirl.cli import types as t
 from bayesirl.inference.samplers import SAMPLERS as _REGISTRY
 from bayesirl.models import PRIORS
@@ -32,9 +34,11 @@ MAX_CHAIN_DEVICES = 32
 def _evidence_group(p) -> None:
     src = p.add_argument_group("evidence (either --env, or --mdp with --demos and/or --preferences, "
                                "or --trajectories with --preferences and/or --demos-ids, or "
-                               "--choices)")
+                               "--choices, or --demos-npz)")
     src.add_argument("--env", help="gymnasium toy-text id (e.g. FrozenLake8x8-v1, Taxi-v4, "
-                     "CliffWalking-v1) or 'gridworld'; demonstrations are simulated")
+                     "CliffWalking-v1) or 'gridworld'; demonstrations are simulated. "
+                     f"Continuous states: {', '.join(CONTINUOUS_ENVS)} (the shipped expert's "
+                     "demonstrations; the reward is learned with Q-networks, see --method)")
     src.add_argument("--mdp", help="an MDP file (.npz from bayesirl.save_mdp or 'bayesirl "
                      f"make-mdp'; {OWN_DATA})")
     src.add_argument("--demos", help=f"demonstrations (JSON) for --mdp ({OWN_DATA})")
@@ -47,6 +51,20 @@ def _evidence_group(p) -> None:
                      "(JSON or CSV, format bayesirl.choices/1; see 'Choices by many people' in "
                      "the README), or a shipped data set: swissmetro, dutch-train; instead of "
                      "an MDP: the multinomial logit / Plackett-Luce likelihood")
+    src.add_argument("--demos-npz", default=None, metavar="FILE",
+                     help="your own expert transitions of a continuous-state task with "
+                          "discrete actions (.npz, schema bayesirl.transitions/1: "
+                          "observations, actions, next_observations, dones, episode_ids, "
+                          "num_actions; see 'Continuous states' in the README)")
+    src.add_argument("--test-episodes", type=t.nonnegative_int, default=None, metavar="N",
+                     help="continuous states: held-out expert episodes for the test-set action "
+                          "log-probability (--env: simulated besides --num-demos, default 5; "
+                          "--demos-npz: the file's last N episodes, kept out of the fit, "
+                          "default 0)")
+    src.add_argument("--eval-episodes", type=t.nonnegative_int, default=None, metavar="N",
+                     help="continuous states: rollouts of the learned policy (and of the expert "
+                          "and a random policy, same seeds) in the environment (default 10; 0: "
+                          "none; needs a known environment)")
     src.add_argument("--group-by", default=None, metavar="FIELD",
                      help="with --choices: the field (CSV column, JSON key) saying who chose, "
                           "e.g. person: each person gets reward weights of their own around "
@@ -59,8 +77,8 @@ def _evidence_group(p) -> None:
                      help="rows of --trajectories whose log_probs importance-sample the partition "
                           "function of --demos-ids (default: every other row)")
     src.add_argument("--num-demos", type=t.nonnegative_int, default=50,
-                     help="simulated expert demonstrations for --env (default 50; 0 with "
-                          "preferences only)")
+                     help="simulated expert demonstrations (episodes) for --env (default 50; 0 "
+                          "with preferences only)")
     src.add_argument("--num-preferences", type=t.nonnegative_int, default=0,
                      help="simulated comparisons for --env: rollouts of noisy policies "
                           "labelled by their true return (default 0)")
@@ -74,7 +92,8 @@ def _evidence_group(p) -> None:
                           "reports), or noisy:EPS (optimal, but a random action with "
                           "probability EPS)")
     src.add_argument("--discount", type=t.discount, default=None,
-                     help="γ for --env (default 0.95 gymnasium, 0.9 gridworld)")
+                     help="γ for --env (default 0.95 gymnasium and continuous states, 0.9 "
+                          "gridworld)")
     src.add_argument("--grid-size", type=t.grid, default=None,
                      help="--env gridworld: HxW (default 5x5)")
     src.add_argument("--num-features", type=t.positive_int, default=None,
@@ -114,6 +133,9 @@ def _model_group(p) -> None:
     model.add_argument("--random-features", type=t.name_list, default=None, metavar="NAMES",
                        help="with --group-by: comma-separated features whose weights differ "
                             "between people (default: all); the others are shared")
+    model.add_argument("--hidden-units", type=t.positive_int, default=None,
+                       help="continuous states: hidden units of the Q-network's tanh layer "
+                            "(default 8 for CartPole-v1, as Bajgar et al. 2024, else 16)")
     model.add_argument("--person-scale", type=t.positive_float, default=None,
                        help="with --group-by: scale of the half-normal prior on how much each "
                             "varying weight differs between people (default: --prior-scale)")
@@ -133,6 +155,16 @@ def add_parser(sub) -> None:
                           "'Choosing a sampler'), printed with the fit; "
                           + "; ".join(f"{name}: {s.description.split(';')[0].split('(')[0].strip()}"
                                       for name, s in _REGISTRY.items()))
+    inf.add_argument("--method", choices=tuple(CONTINUOUS_METHODS), default=None,
+                     help="continuous states: the fit (default "
+                          f"{DEFAULT_CONTINUOUS_METHOD}: fast, and as good as the others on the "
+                          "classic-control table; value-nuts is the MCMC posterior over "
+                          "Q-networks, minutes and R-hat often above 1.01; value-svi(-lowrank): "
+                          "the same model by SVI; cloning: behavioural cloning, the control, "
+                          "no reward)")
+    inf.add_argument("--num-steps", type=t.positive_int, default=None,
+                     help="continuous states: optimiser steps of variational, value-svi and "
+                          "cloning (default 3000; cloning 2000)")
     inf.add_argument("--num-samples", type=t.positive_int, default=None,
                      help="draws per chain (default: the sampler's; nuts 500, mh 1000)")
     inf.add_argument("--num-warmup", type=t.nonnegative_int, default=None,
@@ -173,7 +205,10 @@ def config_from_args(args) -> RunConfig:
         num_samples=args.num_samples, num_warmup=args.num_warmup, thinning=args.thinning,
         num_chains=args.num_chains, seed=args.seed, data_seed=args.data_seed,
         expert=args.expert, choices=args.choices, group_by=args.group_by,
-        random_features=args.random_features, person_scale=args.person_scale)
+        random_features=args.random_features, person_scale=args.person_scale,
+        demos_npz=args.demos_npz, test_episodes=args.test_episodes,
+        eval_episodes=args.eval_episodes, hidden_units=args.hidden_units, method=args.method,
+        num_steps=args.num_steps)
 
 
 def check_strict(config: RunConfig) -> None:
@@ -184,6 +219,9 @@ def check_strict(config: RunConfig) -> None:
     Raises:
         CLIError: naming ``--strict`` and the reason.
     """
+    if config.world.kind == "continuous" and config.method != "value-nuts":
+        raise t.CLIError(f"--strict: --method {config.method} has no MCMC diagnostics, so "
+                         "--strict would never fail; drop --strict, or use --method value-nuts")
     if config.sampler == "map":
         raise t.CLIError("--strict: --sampler map finds a single point, not posterior draws, "
                          "so its diagnostics always fail and --strict would always exit 1; "
@@ -228,7 +266,8 @@ def run(args) -> int:
     if config.sampler == "nuts" and config.q == "hard" and "boltzmann" in config.likelihood:
         print("bayesirl: warning: hard-max Q is piecewise linear in the reward; NUTS may report "
               "divergences (prefer --q soft or --sampler mh)", file=sys.stderr)
-    set_chain_devices(config.num_chains or 4)
+    if config.world.kind != "continuous":  # value-nuts runs its chains one after another
+        set_chain_devices(config.num_chains or 4)
     result = run_fit(config, args.out, args.force,
                      progress_bar=default_progress_bar() and not args.quiet)
     if not args.quiet:

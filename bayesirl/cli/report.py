@@ -50,6 +50,11 @@ def add_parser(sub) -> None:
                      help="HxW for the reward maps when DIR has no known grid environment")
     rep.add_argument("--max-plot-weights", type=t.positive_int, default=DEFAULT_MAX_PLOT_WEIGHTS,
                      help=f"weights in the trace/rank plots (default {DEFAULT_MAX_PLOT_WEIGHTS})")
+    rep.add_argument("--dims", type=t.id_list, default=None, metavar="I,J",
+                     help="continuous-state runs: the two state dimensions of the reward and "
+                          "policy plots, the others fixed at their demonstrated median "
+                          "(default: CartPole-v1 2,3 (pole angle and angular velocity), "
+                          "Acrobot-v1 4,5, MountainCar-v0 0,1, LunarLander-v3 0,1; else 0,1)")
     rep.add_argument("--force", action="store_true", help="replace an existing DIR/report")
     rep.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
 
@@ -61,7 +66,8 @@ def run(args) -> int:
     opts = ReportOptions(alpha=args.alpha, delta=args.delta, epsilon=args.epsilon,
                          hdi_prob=args.hdi_prob, policy=args.policy, baseline=args.baseline,
                          sample_size=args.sample_size, grid_shape=args.grid_shape,
-                         max_plot_weights=args.max_plot_weights, policies=args.policies)
+                         max_plot_weights=args.max_plot_weights, policies=args.policies,
+                         dims=args.dims)
     run_report(args.run_dir, opts, force=args.force, quiet=args.quiet)
     return 0
 

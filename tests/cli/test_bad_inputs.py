@@ -79,10 +79,55 @@ def world(tmp_path_factory):
     (root / "choices_rank_gap.csv").write_text(
         "choice_set,option,rank,price\n0,0,1,1.0\n0,1,3,2.0\n0,2,,0.0\n")
     (root / "choices.txt").write_text("x")
+    _continuous_files(root)
     with open(claim_file(root / "busy"), "w") as f:  # another live process is writing it
         json.dump({"pid": os.getppid(), "host": socket.gethostname(), "started": time.time()},
                   f)
     return root
+
+
+def _continuous_files(root):
+    """Transitions files (``bayesirl.transitions/1``): one good, one bad per field; and a
+    continuous-state run folder CRUN written by hand."""
+    from bayesirl.data.continuous import make_transitions, save_transitions
+
+    obs = np.arange(12.0).reshape(6, 2)
+    good = dict(format=np.array("bayesirl.transitions/1"), observations=obs,
+                actions=np.array([0, 1, 0, 1, 0, 1]), next_observations=obs + 1,
+                dones=np.array([False, False, True, False, False, True]),
+                episode_ids=np.array([0, 0, 0, 1, 1, 1]), num_actions=np.array(2))
+    np.savez(root / "transitions.npz", **good)
+    bad = {"format": dict(format=np.array("bayesirl.transitions/0")),
+           "observations": dict(observations=np.full((6, 2), np.nan)),
+           "actions": dict(actions=np.array([0, 1, 0, 1, 0, 2])),
+           "next_observations": dict(next_observations=np.ones((5, 2))),
+           "dones": dict(dones=np.zeros(6)),
+           "episode_ids": dict(episode_ids=np.array([0, 1, 0, 1, 0, 1])),
+           "num_actions": dict(num_actions=np.array(1.5)),
+           "rewards": dict(rewards=np.ones(4))}
+    for field, change in bad.items():
+        np.savez(root / f"transitions_{field}.npz", **{**good, **change})
+    missing = dict(good)
+    missing.pop("dones")
+    np.savez(root / "transitions_missing.npz", **missing)
+    np.savez(root / "transitions_unknown.npz", **good, extra=np.ones(2))
+    pytest.importorskip("equinox")
+    import bayesirl.continuous as continuous
+    from bayesirl.app.continuous_world import save_q_posterior
+
+    crun = root / "crun"
+    crun.mkdir()
+    t = make_transitions(obs, good["actions"], obs + 1, good["dones"], good["episode_ids"], 2)
+    save_transitions(crun / "transitions.npz", t)
+    net = continuous.make_network(2, 2, width=2)
+    import equinox as eqx
+    import jax
+
+    draws = jax.tree_util.tree_map(lambda x: x[None], eqx.partition(net, eqx.is_array)[0])
+    save_q_posterior(crun / "posterior.npz", continuous.QPosterior(
+        net, draws, np.ones(1, np.float32), continuous.fit_standardizer(obs), 0.95))
+    config = RunConfig(demos_npz="transitions.npz", hidden_units=2)
+    (crun / "config.json").write_text(json.dumps(config.to_json()))
 
 
 @pytest.fixture(autouse=True)
@@ -164,6 +209,52 @@ CHOICE_CASES = [
                       ("laplace-imh", "--choices"))] + [
     (CHOICES + ["--group-by", "person", "--person-scale", v, "--out", "{NEW}"],
       "--person-scale") for v in ("0", "-1", "nan", "inf", "x", "1e300")]
+
+CONT = ["fit", "--env", "CartPole-v1", "--num-demos", "1"]
+NPZ = ["fit", "--demos-npz", "{ROOT}/transitions.npz"]
+CONTINUOUS_CASES = [
+    (["fit", "--demos-npz", f, "--out", "{NEW}"], "--demos-npz")
+    for f in ["{ROOT}/missing.npz", "{ROOT}/text.npz", "{ROOT}/foreign.npz", "{ROOT}",
+              "{ROOT}/folder.npz", "", "{ROOT}/transitions_missing.npz",
+              "{ROOT}/transitions_unknown.npz"]] + [
+    (["fit", "--demos-npz", f"{{ROOT}}/transitions_{field}.npz", "--out", "{NEW}"],
+     "--demos-npz")
+    for field in ("format", "observations", "actions", "next_observations", "dones",
+                  "episode_ids", "num_actions", "rewards")] + [
+    (CONT + extra + ["--out", "{NEW}"], flag) for extra, flag in (
+        (["--sampler", "nuts"], "--sampler"), (["--likelihood", "boltzmann"], "--likelihood"),
+        (["--prior", "laplace"], "--prior"), (["--horizon", "3"], "--horizon"),
+        (["--margin", "1"], "--margin"), (["--num-preferences", "3"], "--num-preferences"),
+        (["--grid-size", "3x3"], "--grid-size"), (["--num-features", "2"], "--num-features"),
+        (["--group-by", "person"], "--group-by"), (["--thinning", "2"], "--thinning"),
+        (["--num-warmup", "10"], "--num-warmup"), (["--num-chains", "2"], "--num-chains"),
+        (["--method", "value-nuts", "--num-steps", "5"], "--num-steps"),
+        (["--method", "cloning", "--beta", "2"], "--beta"),
+        (["--method", "cloning", "--q", "hard"], "--q"),
+        (["--beta", "lognormal:0,1"], "--beta"), (["--beta", "bradley-terry=2"], "--beta"),
+        (["--expert", "boltzmann"], "--expert"), (["--method", "qlearning"], "--method"),
+        (["--random-features", "x"], "--random-features"),
+        (["--person-scale", "2"], "--person-scale"), (["--mdp", "{RUN}/mdp.npz"], "--mdp"),
+        (["--demos-ids", "1"], "--demos-ids"), (["--hidden-units", "0"], "--hidden-units"),
+        (["--num-steps", "0"], "--num-steps"), (["--test-episodes", "-1"], "--test-episodes"),
+        (["--eval-episodes", "x"], "--eval-episodes"), (["--strict"], "--strict"),
+        (["--demos-npz", "{ROOT}/transitions.npz"], "--env"),
+        (["--num-demos", "0"], "--num-demos"),
+        (["--num-demos", "1000000000"], "--num-demos"))] + [
+    (NPZ + extra + ["--out", "{NEW}"], flag) for extra, flag in (
+        (["--test-episodes", "2"], "--test-episodes"), (["--expert", "optimal"], "--expert"),
+        (["--trajectories", "{ROOT}/t.npz"], "--trajectories"))] + [
+    (ENV + [flag, "3", "--out", "{NEW}"], flag)
+    for flag in ("--hidden-units", "--num-steps", "--test-episodes", "--eval-episodes")] + [
+    (ENV + ["--method", "cloning", "--out", "{NEW}"], "--method"),
+    (["report", "{ROOT}/crun", "--dims", "0,5"], "--dims"),
+    (["report", "{ROOT}/crun", "--dims", "1,1"], "--dims"),
+    (["report", "{ROOT}/crun", "--dims", "0,1,2"], "--dims"),
+    (["report", "{ROOT}/crun", "--alpha", "0.9"], "--alpha"),
+    (["report", "{ROOT}/crun", "--policy", "mean"], "--policy"),
+    (["report", "{RUN}", "--dims", "0,1"], "--dims"),
+    (["query", "{ROOT}/crun"], "DIR"),
+]
 
 COMBINATIONS = [
     (["fit", "--out", "{NEW}"], "--env"),
@@ -275,7 +366,7 @@ MAKE_MDP = [
     (["make-mdp", "--transitions", "{ROOT}/T.npy", "--features", "{ROOT}/F.npy", "--discount",
       v, "--out", "{ROOT}/new.npz"], "--discount") for v in ("nan", "0.99999999", "-0.5")]
 
-TABLE = _fit_cases() + CHOICE_CASES + COMBINATIONS + OUTPUTS + FILES + REPORT + QUERY + MAKE_MDP
+TABLE = _fit_cases() + CHOICE_CASES + CONTINUOUS_CASES + COMBINATIONS + OUTPUTS + FILES + REPORT + QUERY + MAKE_MDP
 
 
 def _snapshot(folder) -> dict:
