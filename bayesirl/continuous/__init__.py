@@ -13,6 +13,8 @@ implied rewards ``r = Q(s, a) − γ V(s')`` (:mod:`.bellman`) carry the reward 
 Each returns a :class:`QPosterior`, which gives policies, action log-probabilities and reward
 summaries (:mod:`.posterior`). :data:`FIT_METHODS` names them for callers that choose by
 string; :func:`fit` dispatches. Needs the ``continuous`` extra (equinox, optax).
+:mod:`bayesirl.continuous.sbc` checks the value-space model and its samplers by
+simulation-based calibration on a synthetic 1-D task.
 """
 
 from __future__ import annotations

@@ -116,6 +116,25 @@ def _action_weights(network, draws, task: SyntheticTask, discount, beta, reward_
     return jax.nn.log_softmax(beta * q, axis=-1) - 0.5 * (rewards / reward_scale) ** 2
 
 
+@eqx.filter_jit
+def _propose(key, network, task, batch_size, discount, beta, reward_scale, weight_scale, soft):
+    """One round of :func:`simulate_value_space`: B weight draws from the prior, whether each
+    is accepted, and actions drawn given each: ``(draws (B, ...), actions (B, N),
+    accepted (B,))``. Compiled once per network structure and settings."""
+    params, _ = eqx.partition(network, eqx.is_array)
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    k_theta, k_accept, k_action = jax.random.split(key, 3)
+    keys = jax.random.split(k_theta, len(leaves))
+    draws = jax.tree_util.tree_unflatten(treedef, [
+        weight_scale * jax.random.normal(k, (batch_size,) + leaf.shape, task.observations.dtype)
+        for k, leaf in zip(keys, leaves)])
+    log_g = _action_weights(network, draws, task, discount, beta, reward_scale, soft)
+    log_accept = jax.nn.logsumexp(log_g, axis=-1).sum(-1)  # (B,)
+    accepted = jnp.log(jax.random.uniform(k_accept, (batch_size,))) < log_accept
+    actions = jax.random.categorical(k_action, log_g, axis=-1)  # (B, N)
+    return draws, actions, accepted
+
+
 def simulate_value_space(rng_key: PRNGKey, task: SyntheticTask, network, num_replications: int,
                          *, discount: float = 0.9, beta: float = 3.0, reward_scale: float = 1.0,
                          weight_scale: float = 1.0, soft: bool = True, batch_size: int = 4096,
@@ -146,28 +165,14 @@ def simulate_value_space(rng_key: PRNGKey, task: SyntheticTask, network, num_rep
     for name, value in (("reward_scale", reward_scale), ("weight_scale", weight_scale),
                         ("beta", beta)):
         check_scalar(value, name, low=0.0, low_open=True)
-    params, _ = eqx.partition(network, eqx.is_array)
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-
-    @jax.jit
-    def propose(key):
-        k_theta, k_accept, k_action = jax.random.split(key, 3)
-        keys = jax.random.split(k_theta, len(leaves))
-        draws = jax.tree_util.tree_unflatten(treedef, [
-            weight_scale * jax.random.normal(k, (batch_size,) + leaf.shape, task.observations.dtype)
-            for k, leaf in zip(keys, leaves)])
-        log_g = _action_weights(network, draws, task, discount, beta, reward_scale, soft)
-        log_accept = jax.nn.logsumexp(log_g, axis=-1).sum(-1)  # (B,)
-        accepted = jnp.log(jax.random.uniform(k_accept, (batch_size,))) < log_accept
-        actions = jax.random.categorical(k_action, log_g, axis=-1)  # (B, N)
-        return draws, actions, accepted
-
     kept, proposed, count = [], 0, 0
     while count < R:
         if proposed >= max_proposals:
             raise RuntimeError(f"simulate_value_space: {count} of {R} draws accepted in "
                                f"{proposed} proposals")
-        draws, actions, accepted = propose(jax.random.fold_in(rng_key, proposed // batch_size))
+        draws, actions, accepted = _propose(jax.random.fold_in(rng_key, proposed // batch_size),
+                                            network, task, batch_size, discount, beta,
+                                            reward_scale, weight_scale, soft)
         proposed += batch_size
         index = np.flatnonzero(np.asarray(accepted))
         kept.append(jax.tree_util.tree_map(lambda x: x[index], (draws, actions)))
