@@ -61,6 +61,7 @@ ROWS = {
     "choice": ("nuts", "mh"),
     "choice-ranking": ("nuts", "mh"),
     "choice-hierarchical": ("nuts",),
+    "value-space": ("nuts", "mh"),
 }
 #: Rows of the ``choice`` source: they need no MDP (fit with ``mdp=None``).
 CHOICE_ROWS = ("choice", "choice-ranking", "choice-hierarchical")
@@ -173,8 +174,39 @@ def ranked_columns(sites):
     return np.concatenate(columns, axis=-1), names
 
 
+def value_space_row(key, sampler, args):
+    """The ``value-space`` row: value-space Bayesian IRL (a tanh Q-network with
+    ``--value-width`` hidden units, the Bellman reward prior, the Boltzmann likelihood) on a
+    1-D task with ``--value-transitions`` fixed states and 2 actions. The weights and actions
+    are drawn exactly from the model's joint distribution (rejection from the weight prior);
+    the ranked quantities are functions of the Q-network that its symmetries leave unchanged
+    (:data:`bayesirl.continuous.sbc.QUANTITY_NAMES`)."""
+    from bayesirl.continuous import make_network
+    from bayesirl.continuous.sbc import (
+        QUANTITY_NAMES, fit_value_space_replications, simulate_value_space, synthetic_task,
+        value_space_quantities)
+
+    task = synthetic_task(args.value_transitions)
+    network = make_network(1, task.num_actions, width=args.value_width)
+    truth, actions, _ = simulate_value_space(jax.random.fold_in(key, 0), task, network,
+                                             args.replications)
+    if sampler == "nuts":
+        options = dict(num_warmup=2 * args.num_warmup, thinning=3 * args.thinning,
+                       kernel_kwargs=dict(max_tree_depth=args.value_tree_depth))
+    else:
+        options = dict(num_warmup=4 * args.num_warmup, thinning=8 * args.thinning)
+    draws = fit_value_space_replications(jax.random.fold_in(key, 1), task, actions, network,
+                                         sampler=sampler, num_samples=args.num_samples,
+                                         **options)
+    ranks = sbc_ranks(np.asarray(value_space_quantities(network, truth, task, actions)),
+                      np.asarray(value_space_quantities(network, draws, task, actions)))
+    return ranks, list(QUANTITY_NAMES)
+
+
 def run_row(key, mdp, likelihood, sampler, covariates, args):
     """The ranks (R, columns) of the truth among the draws, and the columns' names."""
+    if likelihood == "value-space":
+        return value_space_row(key, sampler, args)
     evidence, kw = row_setup(likelihood, *covariates, args.horizon)
     if likelihood in CHOICE_ROWS:
         mdp = None
@@ -294,6 +326,12 @@ def main(argv=None):
                         help="people I of the choice-hierarchical row")
     parser.add_argument("--choices-per-person", type=int, default=6,
                         help="choice sets per person of the choice-hierarchical row")
+    parser.add_argument("--value-transitions", type=int, default=40,
+                        help="fixed states N of the value-space row's 1-D task")
+    parser.add_argument("--value-width", type=int, default=3,
+                        help="hidden units of the value-space row's Q-network")
+    parser.add_argument("--value-tree-depth", type=int, default=6,
+                        help="NUTS tree depth cap of the value-space row")
     parser.add_argument("--rows", default="all",
                         help="comma-separated likelihood:sampler pairs, or 'all'")
     parser.add_argument("--json", default=None, help="write the table here")
