@@ -106,12 +106,12 @@ class ChoiceEvidence(NamedTuple):
         person: (N,) int32 index in [0, I) of who chose.
         person_counts: (I,) int32 number of choice sets per person (its shape carries I into
             compiled code).
-        positions: (L,) int32 ``0 … L−1`` with L the longest ranking (``max(length)``): its
-            shape carries L into compiled code, so that data of choices only (L = 1) are
-            scored by the categorical (multinomial logit) path, ``log_softmax`` and one gather,
-            instead of Plackett–Luce's reverse cumulative logsumexp (equal values, cheaper
-            gradients). None (data built without :func:`choice_evidence`): L unknown, every
-            set on the Plackett–Luce path.
+        positions: (L,) int32 ``0 … L−1`` with L the longest ranking (``max(length)``, as
+            :func:`choice_evidence` sets it): its shape carries L into compiled code, so that
+            data of choices only (L = 1) are scored by the categorical (multinomial logit)
+            path, the chosen option's logit minus a logsumexp, instead of Plackett–Luce's
+            reverse cumulative logsumexp (equal values, cheaper gradients). None (data built
+            field by field without it): L unknown, every set on the Plackett–Luce path.
     """
 
     features: Array
@@ -224,7 +224,9 @@ def pointwise_choice_log_likelihood(weights: Array, data: ChoiceEvidence, beta=1
         beta: rationality β (scalar).
 
     Returns:
-        (N,) ``log p(o_n)`` (nats). Source: Plackett 1975, Eq. 1; Luce 1959.
+        (N,) ``log p(o_n)`` (nats); computed as a multinomial logit when ``data`` holds choices
+        only (:attr:`ChoiceEvidence.single_choices`). Source: Plackett 1975, Eq. 1; Luce 1959;
+        McFadden 1974.
     """
     u = _utilities(weights, data)
     logits = jnp.where(data.available, jnp.asarray(beta, u.dtype) * u, -jnp.inf)
