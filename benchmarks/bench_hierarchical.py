@@ -16,8 +16,9 @@ chains, warm-up, kept draws, initialisation (uniform in [−1, 1] unconstrained)
 and diagonal mass-matrix adaptation, target acceptance 0.8, maximum tree depth 10:
 
 * ``bayesirl``: ``fit_reward(Evidence(choice=choice_evidence(choices)), None, method="nuts",
-  hierarchy=Hierarchy(range(F)))`` (one compiled program per shape; the Plackett–Luce
-  likelihood with rankings of length 1);
+  hierarchy=Hierarchy(range(F)))`` (one compiled program per shape; choices only, so the
+  ``choice`` source scores them by its categorical path, ``β u_chosen − logsumexp β u``,
+  not Plackett–Luce);
 * ``numpyro``: the same model written out in this file as a user would (``numpyro.infer.MCMC``
   with ``NUTS``, ``Categorical(logits=x·w_i)``).
 

@@ -15,8 +15,9 @@ from numpyro.infer.util import log_density
 
 from bayesirl.data.choices import make_choice_sets, make_rankings
 from bayesirl.inference.fit import fit_reward
-from bayesirl.likelihoods.luce import (Hierarchy, choice_evidence, new_person_weights,
-                                       person_weights, pointwise_choice_log_likelihood)
+from bayesirl.likelihoods.luce import (ChoiceEvidence, Hierarchy, choice_evidence,
+                                       new_person_weights, person_weights,
+                                       pointwise_choice_log_likelihood)
 from bayesirl.likelihoods.registry import Evidence
 from bayesirl.models import reward_model
 
@@ -78,6 +79,93 @@ def test_rankings_and_per_person_weights_match_a_loop():
     W = rng.normal(size=(3, 3))
     got = np.asarray(pointwise_choice_log_likelihood(jnp.asarray(W), data))
     np.testing.assert_allclose(got, _numpy_log_lik(W, x, avail, ranked, person), atol=EXACT)
+
+
+#: Two float64 evaluations of the same log-softmax (different summation orders) agree to this.
+SAME_PATH = 1e-12
+
+
+def _random_sets(seed, N=60, K=5, F=3, persons=4):
+    """Choice sets of 2 … K available options (random masks) and a chosen available one."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, K, F))
+    avail = np.zeros((N, K), bool)
+    for n in range(N):
+        avail[n, rng.choice(K, size=rng.integers(2, K + 1), replace=False)] = True
+    chosen = np.array([rng.choice(np.flatnonzero(a)) for a in avail])
+    return x, avail, chosen, rng.integers(0, persons, N)
+
+
+def test_choices_take_the_categorical_path_and_rankings_plackett_luce():
+    x, avail, chosen, person = _random_sets(0)
+    choices = choice_evidence(make_choice_sets(x, chosen, avail, person))
+    assert choices.single_choices and np.asarray(choices.positions).tolist() == [0]
+    ranked = [[int(k)] for k in chosen]
+    ranked[3].append(int(np.flatnonzero(avail[3] & (np.arange(5) != chosen[3]))[0]))  # top-2
+    rankings = choice_evidence(make_rankings(x, ranked, avail, person))
+    assert not rankings.single_choices and rankings.positions.shape == (2,)
+    # rankings of length 1 given as Rankings are choices too
+    assert choice_evidence(make_rankings(x, [[k] for k in chosen], avail, person)).single_choices
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_categorical_path_equals_plackett_luce_and_a_loop(seed):
+    """Random availability masks, shared and per-person weights, β != 1: the categorical path
+    gives the Plackett–Luce path's values and gradients, and the numpy loop's values."""
+    x, avail, chosen, person = _random_sets(seed)
+    fast = choice_evidence(make_choice_sets(x, chosen, avail, person))
+    slow = fast._replace(positions=None)          # L unknown: the Plackett–Luce path
+    assert fast.single_choices and not slow.single_choices
+    rng = np.random.default_rng(10 + seed)
+    for w in (rng.normal(size=3) * 3, rng.normal(size=(4, 3)) * 3):
+        w = jnp.asarray(w)
+        got = np.asarray(pointwise_choice_log_likelihood(w, fast, 1.7))
+        np.testing.assert_allclose(got, np.asarray(pointwise_choice_log_likelihood(w, slow, 1.7)),
+                                   rtol=0, atol=SAME_PATH)
+        want = _numpy_log_lik(1.7 * np.asarray(w), x, avail, [[k] for k in chosen], person)
+        np.testing.assert_allclose(got, want, rtol=0, atol=SAME_PATH)
+
+        def total(v, data):
+            return jnp.sum(pointwise_choice_log_likelihood(v, data, 1.7))
+
+        g_fast, g_slow = jax.grad(total)(w, fast), jax.grad(total)(w, slow)
+        assert np.all(np.isfinite(np.asarray(g_fast)))
+        np.testing.assert_allclose(np.asarray(g_fast), np.asarray(g_slow), rtol=0,
+                                   atol=SAME_PATH)
+
+
+def test_model_log_density_is_the_same_on_both_paths():
+    """The model's observed site scores choices by the categorical path; NumPyro's log density
+    (and its gradient) equal those of the Plackett–Luce path, with a hierarchy."""
+    x, avail, chosen, person = _random_sets(3)
+    fast = choice_evidence(make_choice_sets(x, chosen, avail, person))
+    kwargs = dict(prior="gaussian", betas={"choice": 1.3}, hierarchy=Hierarchy((0, 2)))
+    trace = handlers.trace(handlers.seed(reward_model, 0)).get_trace(Evidence(choice=fast), None,
+                                                                     **kwargs)
+    params = {k: v["value"] for k, v in trace.items()
+              if v["type"] == "sample" and not v["is_observed"]}
+
+    def density(p, data):
+        return log_density(reward_model, (Evidence(choice=data), None), kwargs, p)[0]
+
+    slow = fast._replace(positions=None)
+    assert abs(float(density(params, fast)) - float(density(params, slow))) < SAME_PATH * 100
+    g_fast, g_slow = jax.grad(density)(params, fast), jax.grad(density)(params, slow)
+    for k in params:
+        np.testing.assert_allclose(np.asarray(g_fast[k]), np.asarray(g_slow[k]), rtol=0,
+                                   atol=SAME_PATH * 100)
+
+
+def test_choice_evidence_built_without_positions_still_works():
+    """Six fields, as before ``positions``: the Plackett–Luce path, the same values."""
+    x, avail, chosen, person = _random_sets(4)
+    data = choice_evidence(make_choice_sets(x, chosen, avail, person))
+    old = ChoiceEvidence(*data[:6])
+    assert old.positions is None and not old.single_choices
+    w = jnp.array([0.3, -1.2, 0.8])
+    np.testing.assert_allclose(np.asarray(pointwise_choice_log_likelihood(w, old)),
+                               np.asarray(pointwise_choice_log_likelihood(w, data)), rtol=0,
+                               atol=SAME_PATH)
 
 
 def test_full_rankings_of_three_options_are_a_distribution():
