@@ -118,7 +118,10 @@ from bayesirl.data.preferences import make_preferences  # noqa: E402
 from bayesirl.data.rollouts import rollout_features  # noqa: E402
 from bayesirl.data.trajectories import make_trajectories  # noqa: E402
 from bayesirl.inference.fit import fit_demonstrations, fit_evidence, fit_trajectories  # noqa: E402
-from bayesirl.inference.policy_walk import sample_policy_walk_independence  # noqa: E402
+from bayesirl.inference.policy_walk import (  # noqa: E402
+    sample_policy_walk_adaptive,
+    sample_policy_walk_independence,
+)
 from bayesirl.solvers.evaluation import normalized_evd  # noqa: E402
 
 WORLDS = ("gridworld", "frozenlake", "mountaincar")
@@ -440,15 +443,18 @@ def _policy_walk_batch(world: World, problems: list[MDPProblem], rng) -> list[Po
     stack = lambda name: np.stack([getattr(p, name) for p in problems])  # noqa: E731
     init = rng.laplace(size=(n, s["walk_chains"], F)).astype(np.float32)
     keys = jax.random.split(jax.random.PRNGKey(int(rng.integers(1 << 30))), n)
-    chain = partial(sample_policy_walk_independence, beta=world.beta, num_steps=s["num_steps"],
-                    burn_in=s["burn_in"], thinning=s["thinning"], norm=1)
+    sampler = (sample_policy_walk_independence if s["walk_proposal"] == "independence"
+               else sample_policy_walk_adaptive)
+    chain = partial(sampler, beta=world.beta, num_steps=s["num_steps"], burn_in=s["burn_in"],
+                    thinning=s["thinning"], norm=1)
 
     @jax.jit
     def run(keys, feats, st, ac, counts, w0):
         def one(key, f, st, ac, c, x0):
             pairs = birl.DemonstrationPairs(st, ac, jnp.zeros_like(st))
-            return chain(key, base._replace(features=f), pairs, x0,
-                         pair_weights=c.astype(jnp.float32)).samples.weights
+            out = chain(key, base._replace(features=f), pairs, x0,
+                        pair_weights=c.astype(jnp.float32))
+            return out.samples.weights if hasattr(out, "samples") else out.weights
 
         return jax.vmap(one)(keys, feats, st, ac, counts, w0)
 
@@ -718,6 +724,9 @@ def parse_args(argv=None):
                    help="PolicyWalk thinning (lowered so that a chain keeps >= 64 draws)")
     p.add_argument("--walk-chains", type=_positive, default=4,
                    help="PolicyWalk chains per world")
+    p.add_argument("--walk-proposal", choices=("independence", "adaptive"),
+                   default="independence",
+                   help="PolicyWalk proposal (adaptive: the random walk alone)")
     p.add_argument("--num-chains", type=_positive, default=2,
                    help="chains per world of the NumPyro fits")
     p.add_argument("--num-samples", type=_positive, default=500,
@@ -766,7 +775,7 @@ def make_world(name: str, args) -> World:
     # every PolicyWalk chain keeps >= 64 draws (the bound needs 59 from all chains together)
     thinning = max(1, min(args.thinning, (args.num_steps - args.burn_in) // 64))
     settings = dict(num_steps=args.num_steps, burn_in=args.burn_in, thinning=thinning,
-                    walk_chains=args.walk_chains,
+                    walk_chains=args.walk_chains, walk_proposal=args.walk_proposal,
                     num_chains=args.num_chains, num_samples=args.num_samples,
                     num_warmup=args.num_warmup)
     if name == "mountaincar":
