@@ -637,19 +637,19 @@ def format_table(rows, wall, args) -> str:
              f"row; wall time {wall:.0f} s",
              f"{'world':12s} {'misspecification':16s} {'remedy':13s} {'coverage':>8s} "
              f"{'tightness':>9s} {'nEVD':>7s} {'alarm':>6s} {'R-hat':>6s} {'max':>6s} "
-             f"{'R(L)':>6s} {'n':>5s} {'s':>6s}"]
+             f"{'R(L)':>6s} {'n':>5s} {'W':>3s} {'s':>6s}"]
     for r in rows:
         alarm = "-" if math.isnan(r["alarm_rate"]) else f"{r['alarm_rate']:.2f}"
         lines.append(f"{r['world']:12s} {r['misspecification']:16s} "
                      f"{r['remedy'] + ('*' if r['default'] else ''):13s} {r['coverage']:8.2f} "
                      f"{r['tightness']:9.2f} {r['nevd']:7.3f} {alarm:>6s} "
                      f"{r['rhat_median']:6.3f} {r['rhat_max']:6.3f} {r['rhat_loss_median']:6.3f} "
-                     f"{r['draws_used_median']:5.0f} {r['wall_s']:6.1f}")
+                     f"{r['draws_used_median']:5.0f} {r['num_worlds']:3d} {r['wall_s']:6.1f}")
     lines.append("* the library's default; tightness = mean bound / mean true nEVD; R-hat: "
                  "median over worlds of the largest R-hat of the weights (max: the largest over "
                  "worlds; R(L): median R-hat of the nEVD draws the bound uses); n: median draws "
                  "after thinning to the ESS (all draws where the ESS was below 59, in "
-                 "ess_too_small of the JSON); s: seconds for the row's fits and evaluation")
+                 "ess_too_small of the JSON); W: worlds; s: seconds for the row's fits and evaluation")
     return "\n".join(lines)
 
 
