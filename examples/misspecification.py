@@ -12,13 +12,28 @@ default (:data:`DEFAULT_REMEDY`).
 
 Worlds (``--worlds``):
 
-* ``gridworld`` — Brown & Niekum's feature gridworld: 9×9, 8 one-hot colour features, slip 0.3,
-  γ = 0.9, nine start states; ``--num-demos`` demonstrations of 100 steps from the first start
-  states. Model: Boltzmann likelihood over hard Q* at β = 100, uniform prior on the unit L1
+* ``gridworld`` — a random-colour gridworld: 5×5, 4 one-hot colour features, slip 0.3,
+  γ = 0.9, nine start cells; ``--num-demos`` demonstrations of 15 steps (one per start cell in
+  turn). Model: Boltzmann likelihood over hard Q* at β = 10, uniform prior on the unit L1
   sphere. Truth: uniform on the unit L1 sphere (the prior).
-* ``frozenlake`` — gymnasium's slippery FrozenLake8x8-v1 (γ = 0.95, one-hot state features,
-  F = 64, so the reward is tabular); ``--num-demos`` episodes (<= 200 steps) from the start.
-  Model: as the gridworld's with β = 1000. Truth: uniform on the unit L1 sphere.
+* ``frozenlake`` — gymnasium's slippery FrozenLake8x8-v1 (γ = 0.95) with five state features:
+  the tile kind one-hot (frozen, hole, goal; the start counts as frozen) and the row and column
+  divided by 7; ``--num-demos`` episodes (<= 100 steps) from the start. Model and truth as the
+  gridworld's.
+
+  Why these settings (the MDP rows of an earlier version did not mix): a 9×9 gridworld at
+  β = 100 and FrozenLake with 64 one-hot (tabular) features at β = 1000 gave PolicyWalk R-hat
+  1.8 and 2.7 after 2000 steps and minutes of compilation per row. At β = 10 (the β of the
+  misfit-alarm calibration, ``examples/misfit_alarm.py``) on five features the posterior is a
+  few-dimensional blob, and PolicyWalk with the independence proposal (a random walk mixed
+  with a Student-t fitted to the pooled chains during burn-in, frozen afterwards) mixes:
+  4 chains × 3000 steps (1000 burn-in, thinned by 20) per world, all worlds of a row in one
+  vmapped, compiled call. R-hat is reported for the weights and for the nEVD draws the bound
+  uses; the gridworld's colour features sum to one in every state, so one direction of the
+  weights (a constant added to every colour) is not identified and moves only with the
+  prior, while the nEVD does not depend on it. ``--walk-proposal adaptive`` uses the adaptive
+  random walk alone (faster per step on FrozenLake, but its chains mixed worse: weight R-hat
+  up to 1.4 in 3 of 10 FrozenLake worlds after 3000 steps).
 * ``mountaincar`` — MountainCar-v0 with trajectory features (no transition model): per step
   ``step`` = 1, ``height`` = sin(3x), ``position`` = (x + 0.3)/0.9, ``speed`` = |v|/0.07,
   ``goal`` = [x >= 0.4], ``valley`` = [|x + 0.5| < 0.1], each divided by 10 (so that a feature
@@ -53,14 +68,15 @@ drex               D-REX rankings (Brown et al., CoRL 2019): the pool   mountain
                    ranked by noise level, every pair of a ranking a
                    comparison; truth: the task's −1 per step
 transfer           fitted on the training dynamics, evaluated on new    gridworld, frozenlake
-                   ones (gridworld: two walls; FrozenLake: not slippery)
+                   ones (gridworld: a wall down the middle column;
+                   FrozenLake: not slippery)
 noisy-labeller     the Bradley–Terry labels at the model's β, each      mountaincar
                    replaced by a coin flip with probability 0.3
 =================  ===================================================  =====================
 
 Remedies (``--remedies``; :data:`REMEDIES`, name → function(world, problems, rng) → one
 :class:`Posterior` per problem): ``plain`` (the Boltzmann / Bradley–Terry posterior at the
-model's β: PolicyWalk with the adaptive proposal, vmapped over worlds, for the MDP worlds;
+model's β: PolicyWalk with the independence proposal, vmapped over worlds, for the MDP worlds;
 NUTS for MountainCar) and ``learned-beta`` (β learned, LogNormal(log β_model, 1) prior, jointly
 with the weights on the sphere: random-walk MH over hard Q* for the MDP worlds, NUTS for
 MountainCar).
@@ -96,16 +112,19 @@ from bayesirl.analysis.misfit import check_fit  # noqa: E402
 from bayesirl.analysis.coverage import (  # noqa: E402
     candidate_losses,
     check_bound,
-    check_policy_bound,
     summarise_bound_checks,
 )
-from bayesirl.analysis.posterior import weight_draws  # noqa: E402
+from bayesirl.analysis.posterior import policy_losses, weight_draws  # noqa: E402
 from bayesirl.data.experts import expert_policy  # noqa: E402
 from bayesirl.data.preferences import make_preferences  # noqa: E402
 from bayesirl.data.rollouts import rollout_features  # noqa: E402
 from bayesirl.data.trajectories import make_trajectories  # noqa: E402
 from bayesirl.inference.fit import fit_demonstrations, fit_evidence, fit_trajectories  # noqa: E402
-from bayesirl.inference.policy_walk import sample_policy_walk_adaptive  # noqa: E402
+from bayesirl.inference.policy_walk import (  # noqa: E402
+    sample_policy_walk_adaptive,
+    sample_policy_walk_independence,
+)
+from bayesirl.solvers.evaluation import normalized_evd  # noqa: E402
 
 WORLDS = ("gridworld", "frozenlake", "mountaincar")
 MISSPECIFICATIONS = ("control", "optimal", "beta-x0.1", "beta-x10", "epsilon-0.1",
@@ -121,8 +140,16 @@ APPLIES = {
                     "drex", "noisy-labeller"),
 }
 ALPHA, DELTA = 0.95, 0.05
-START_STATES = (10, 13, 16, 37, 40, 43, 64, 67, 70)
-WALLS = tuple(r * 9 + 3 for r in range(0, 8)) + tuple(r * 9 + 5 for r in range(1, 9))
+#: The gridworld: 5×5, 4 colours; demonstrations start in these cells (none in WALLS).
+GRID_SIZE, GRID_FEATURES, GRID_HORIZON = 5, 4, 15
+START_STATES = (0, 1, 3, 4, 10, 14, 20, 21, 24)
+#: Transfer: a wall down the middle column with a gap in the top row.
+WALLS = tuple(r * GRID_SIZE + 2 for r in range(1, GRID_SIZE))
+#: FrozenLake's state features: the tile kind (start cells count as frozen) and the position.
+LAKE_FEATURES = ("frozen", "hole", "goal", "row", "column")
+LAKE_HORIZON = 100
+#: The model's β of the MDP worlds (the expert's β in the control row).
+MDP_BETA = 10.0
 #: MountainCar: features, the heuristic's inverse temperature, the pool's noise ladder.
 CAR = "MountainCar-v0"
 CAR_FEATURES = ("step", "height", "position", "speed", "goal", "valley")
@@ -235,18 +262,20 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
                                  MISSPECIFICATIONS.index(misspecification)])
     if world.name == "gridworld":
         def env_of(i, w):
-            return birl.gridworld(9, 9, num_features=8, slip_probability=0.3,
-                                  seed=int(rng.integers(1 << 30)), discount=0.9,
-                                  initial_states=list(START_STATES), weights=w)
-        F, horizon = 8, 100
-        starts = jnp.asarray([START_STATES[d % 9] for d in range(args.num_demos)])
+            return birl.gridworld(GRID_SIZE, GRID_SIZE, num_features=GRID_FEATURES,
+                                  slip_probability=0.3, seed=int(rng.integers(1 << 30)),
+                                  discount=0.9, initial_states=list(START_STATES), weights=w)
+        F, horizon = GRID_FEATURES, GRID_HORIZON
+        starts = jnp.asarray([START_STATES[d % len(START_STATES)]
+                              for d in range(args.num_demos)])
     else:
-        lake = birl.make_environment("FrozenLake8x8-v1")
-        new_lake = birl.make_environment("FrozenLake8x8-v1", is_slippery=False)
+        lake = birl.make_environment("FrozenLake8x8-v1", features=lake_features())
+        new_lake = birl.make_environment("FrozenLake8x8-v1", is_slippery=False,
+                                         features=lake_features())
 
         def env_of(i, w):
             return lake._replace(true_reward=birl.reward_from_weights(lake.mdp, jnp.asarray(w)))
-        F, horizon = 64, lake.max_episode_steps
+        F, horizon = len(LAKE_FEATURES), LAKE_HORIZON
         starts = jnp.zeros(args.num_demos, jnp.int32)
     envs, true_weights = [], []
     for i in range(args.num_worlds):
@@ -254,7 +283,8 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
         w /= np.abs(w).sum()  # uniform on the unit L1 sphere
         if misspecification == "sparse":
             w = np.zeros(F)
-            w[int(rng.integers(F)) if world.name == "gridworld" else F - 1] = 1.0
+            w[int(rng.integers(F)) if world.name == "gridworld"
+              else LAKE_FEATURES.index("goal")] = 1.0
         envs.append(env_of(i, w))
         true_weights.append(w)
     mdps = jax.tree.map(lambda *x: jnp.stack(x), *[e.mdp for e in envs])
@@ -277,10 +307,23 @@ def mdp_problems(world: World, misspecification: str, args) -> list[MDPProblem]:
         d = birl.Demonstrations(*(x[i] for x in demos))
         s, a, c = _pairs(mdp, d, args.num_demos)
         problems.append(MDPProblem(mdp, eval_mdp, np.asarray(env.true_reward), d, s, a, c))
-    width = args.num_demos * horizon  # every possible pair: one shape (one compile) per world
+    # every possible pair: one shape (one compile) per world
+    width = min(args.num_demos * horizon, problems[0].mdp.num_states * problems[0].mdp.num_actions)
     pad = lambda x: np.pad(x, (0, width - len(x)))  # noqa: E731
     return [p._replace(states=pad(p.states), actions=pad(p.actions), counts=pad(p.counts))
             for p in problems]
+
+
+def lake_features() -> np.ndarray:
+    """FrozenLake8x8's state features (64, 5): one-hot tile kind (frozen, hole, goal; the start
+    cell counts as frozen) and the row and column divided by 7."""
+    import gymnasium
+
+    desc = np.asarray(gymnasium.make("FrozenLake8x8-v1").unwrapped.desc).astype(str)
+    rows, cols = np.indices(desc.shape)
+    kind = np.stack([np.isin(desc, ("S", "F")), desc == "H", desc == "G"], -1).astype(float)
+    pos = np.stack([rows, cols], -1) / (np.array(desc.shape) - 1)
+    return np.concatenate([kind, pos], -1).reshape(-1, len(LAKE_FEATURES))
 
 
 def car_phi(obs, action):
@@ -390,8 +433,9 @@ def _labels(rng, misspecification, beta, returns, num_comparisons):
 
 def _policy_walk_batch(world: World, problems: list[MDPProblem], rng) -> list[Posterior]:
     """The Boltzmann posterior at the model's β (hard Q*, uniform prior on the L1 sphere):
-    PolicyWalk with the adaptive random-walk proposal (step and covariance adapted during
-    burn-in, then frozen), C chains per world, vmapped over worlds."""
+    PolicyWalk with the independence proposal (a random walk mixed with a Student-t fitted to
+    the pooled chain states during burn-in, then frozen; a policy cache shared by the chains),
+    C chains per world, vmapped over worlds."""
     s = world.settings
     n, F = len(problems), problems[0].mdp.num_features
     base = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32)
@@ -399,17 +443,20 @@ def _policy_walk_batch(world: World, problems: list[MDPProblem], rng) -> list[Po
                         problems[0].mdp._replace(features=None))
     features = np.stack([np.asarray(p.mdp.features, np.float32) for p in problems])
     stack = lambda name: np.stack([getattr(p, name) for p in problems])  # noqa: E731
-    init = rng.laplace(size=(n, s["num_chains"], F)).astype(np.float32)
+    init = rng.laplace(size=(n, s["walk_chains"], F)).astype(np.float32)
     keys = jax.random.split(jax.random.PRNGKey(int(rng.integers(1 << 30))), n)
-    chain = partial(sample_policy_walk_adaptive, beta=world.beta, num_steps=s["num_steps"],
-                    burn_in=s["burn_in"], thinning=s["thinning"], norm=1)
+    sampler = (sample_policy_walk_independence if s["walk_proposal"] == "independence"
+               else sample_policy_walk_adaptive)
+    chain = partial(sampler, beta=world.beta, num_steps=s["num_steps"], burn_in=s["burn_in"],
+                    thinning=s["thinning"], norm=1)
 
     @jax.jit
     def run(keys, feats, st, ac, counts, w0):
         def one(key, f, st, ac, c, x0):
             pairs = birl.DemonstrationPairs(st, ac, jnp.zeros_like(st))
-            return chain(key, base._replace(features=f), pairs, x0,
-                         pair_weights=c.astype(jnp.float32)).weights
+            out = chain(key, base._replace(features=f), pairs, x0,
+                        pair_weights=c.astype(jnp.float32))
+            return out.samples.weights if hasattr(out, "samples") else out.weights
 
         return jax.vmap(one)(keys, feats, st, ac, counts, w0)
 
@@ -512,8 +559,8 @@ MISFIT_ALARM: Callable | None = misfit_alarm
 
 
 def evaluate(world: World, problem, posterior: Posterior):
-    """(BoundCheck, max R-hat of the weights, whether the bound fell back to all draws) of one
-    fitted problem. The bound thins the draws to their effective sample size; where fewer than
+    """(BoundCheck, max R-hat of the weights, R-hat of the loss draws, whether the bound fell
+    back to all draws) of one fitted problem. The bound thins the draws to their effective sample size; where fewer than
     the 59 draws the bound needs remain, it uses every draw instead (and says so)."""
     try:
         return (*_evaluate(world, problem, posterior, "ess"), False)
@@ -525,33 +572,42 @@ def evaluate(world: World, problem, posterior: Posterior):
 
 def _evaluate(world: World, problem, posterior: Posterior, sample_size: str):
     draws = posterior.weights
-    rhat = (float(np.max(rank_normalized_rhat(np.moveaxis(draws, -1, 0))))
-            if draws.shape[0] > 1 and draws.shape[1] >= 4 else math.nan)
-    mean = draws.reshape(-1, draws.shape[-1]).mean(axis=0)
+    C, D, F = draws.shape
+    mean = draws.reshape(-1, F).mean(axis=0)
     if world.kind == "mdp":
         mdp = problem.eval_mdp
         policy = birl.value_iteration(mdp, birl.reward_from_weights(mdp, jnp.asarray(mean))
                                       ).policy
-        check = check_policy_bound(mdp, problem.true_reward, draws, policy, ALPHA, DELTA,
-                                   sample_size=sample_size)
+        losses = np.asarray(policy_losses(mdp, draws.reshape(-1, F), policy).nevd)
+        truth = float(normalized_evd(mdp, jnp.asarray(problem.true_reward, mdp.features.dtype),
+                                     jnp.asarray(policy, mdp.features.dtype)))
     else:
         best = int(np.argmax(problem.candidates @ mean))
         losses = np.asarray(candidate_losses(draws, problem.candidates, best, 0))
-        check = check_bound(losses, float(problem.true_losses[best]), ALPHA, DELTA,
-                            sample_size=sample_size)
-    return check, rhat
+        truth = float(problem.true_losses[best])
+    losses = losses.reshape(C, D)
+    check = check_bound(losses, truth, ALPHA, DELTA, sample_size=sample_size)
+    return check, _rhat(draws), _rhat(losses[..., None])
+
+
+def _rhat(draws) -> float:
+    """The largest rank-normalised R-hat of (C, D, K) draws (nan for one chain or D < 4)."""
+    if draws.shape[0] < 2 or draws.shape[1] < 4:
+        return math.nan
+    return float(np.nanmax(rank_normalized_rhat(np.moveaxis(draws, -1, 0))))
 
 
 def run_row(world: World, misspecification: str, remedy: str, problems, args) -> dict:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rng = np.random.default_rng([args.seed, 7, REMEDY_ORDER.index(remedy)])
     posteriors = REMEDIES[remedy](world, problems, rng)
-    checks, rhats, alarms, fallbacks = [], [], [], 0
+    checks, rhats, loss_rhats, alarms, fallbacks = [], [], [], [], 0
     for problem, post in zip(problems, posteriors):
-        check, rhat, fallback = evaluate(world, problem, post)
+        check, rhat, loss_rhat, fallback = evaluate(world, problem, post)
         fallbacks += fallback
         checks.append(check)
         rhats.append(rhat)
+        loss_rhats.append(loss_rhat)
         alarm = post.alarm
         if alarm is None and MISFIT_ALARM is not None:
             alarm = bool(MISFIT_ALARM(world, problem, post))
@@ -563,9 +619,11 @@ def run_row(world: World, misspecification: str, remedy: str, problems, args) ->
                 coverage=summary.coverage, tightness=summary.tightness,
                 nevd=summary.mean_loss, alarm_rate=float(np.mean(fired)) if fired else math.nan,
                 mean_bound=summary.mean_bound, rhat_median=float(np.nanmedian(rhats)),
+                rhat_max=float(np.nanmax(rhats)),
+                rhat_loss_median=float(np.nanmedian(loss_rhats)),
                 draws_used_median=float(np.median([c.num_samples for c in checks])),
                 ess_too_small=fallbacks,
-                wall_s=time.perf_counter() - start)
+                wall_s=time.perf_counter() - start, cpu_s=time.process_time() - cpu)
 
 
 REMEDY_ORDER = tuple(REMEDIES)
@@ -580,17 +638,20 @@ def format_table(rows, wall, args) -> str:
     lines = [f"misspecification suite: α = {ALPHA}, δ = {DELTA}; {args.num_worlds} worlds per "
              f"row; wall time {wall:.0f} s",
              f"{'world':12s} {'misspecification':16s} {'remedy':13s} {'coverage':>8s} "
-             f"{'tightness':>9s} {'nEVD':>7s} {'alarm':>6s} {'R-hat':>6s} {'n':>5s} {'s':>6s}"]
+             f"{'tightness':>9s} {'nEVD':>7s} {'alarm':>6s} {'R-hat':>6s} {'max':>6s} "
+             f"{'R(L)':>6s} {'n':>5s} {'W':>3s} {'s':>6s}"]
     for r in rows:
         alarm = "-" if math.isnan(r["alarm_rate"]) else f"{r['alarm_rate']:.2f}"
         lines.append(f"{r['world']:12s} {r['misspecification']:16s} "
                      f"{r['remedy'] + ('*' if r['default'] else ''):13s} {r['coverage']:8.2f} "
                      f"{r['tightness']:9.2f} {r['nevd']:7.3f} {alarm:>6s} "
-                     f"{r['rhat_median']:6.3f} {r['draws_used_median']:5.0f} {r['wall_s']:6.1f}")
+                     f"{r['rhat_median']:6.3f} {r['rhat_max']:6.3f} {r['rhat_loss_median']:6.3f} "
+                     f"{r['draws_used_median']:5.0f} {r['num_worlds']:3d} {r['wall_s']:6.1f}")
     lines.append("* the library's default; tightness = mean bound / mean true nEVD; R-hat: "
-                 "median over worlds of the largest R-hat of the weights; n: median draws "
+                 "median over worlds of the largest R-hat of the weights (max: the largest over "
+                 "worlds; R(L): median R-hat of the nEVD draws the bound uses); n: median draws "
                  "after thinning to the ESS (all draws where the ESS was below 59, in "
-                 "ess_too_small of the JSON); s: seconds for the row's fits and evaluation")
+                 "ess_too_small of the JSON); W: worlds; s: seconds for the row's fits and evaluation")
     return "\n".join(lines)
 
 
@@ -631,7 +692,8 @@ def write_json(path, rows, wall, args):
     settings = {k: v for k, v in vars(args).items() if k not in ("json", "text", "plot")}
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump({"rows": clean, "wall_time_s": wall, "alpha": ALPHA, "delta": DELTA,
+        json.dump({"rows": clean, "wall_time_s": wall, "cpu_time_s": time.process_time(),
+                   "alpha": ALPHA, "delta": DELTA,
                    "settings": settings}, f, indent=1, allow_nan=False)
     os.replace(tmp, path)
 
@@ -655,14 +717,20 @@ def parse_args(argv=None):
                    help=f"comma-separated subset of {','.join(REMEDIES)} (default: the "
                         "library's default and plain)")
     p.add_argument("--num-worlds", type=_positive, default=50, help="replicates per row")
-    p.add_argument("--num-demos", type=_positive, default=5,
+    p.add_argument("--num-demos", type=_positive, default=10,
                    help="demonstrations per MDP world")
     p.add_argument("--num-steps", type=_positive, default=3000,
                    help="PolicyWalk steps per chain, burn-in included")
     p.add_argument("--burn-in", type=_positive, default=1000, help="PolicyWalk burn-in (>= 4)")
-    p.add_argument("--thinning", type=_positive, default=1, help="PolicyWalk thinning")
+    p.add_argument("--thinning", type=_positive, default=20,
+                   help="PolicyWalk thinning (lowered so that a chain keeps >= 64 draws)")
+    p.add_argument("--walk-chains", type=_positive, default=4,
+                   help="PolicyWalk chains per world")
+    p.add_argument("--walk-proposal", choices=("independence", "adaptive"),
+                   default="independence",
+                   help="PolicyWalk proposal (adaptive: the random walk alone)")
     p.add_argument("--num-chains", type=_positive, default=2,
-                   help="chains per world (every sampler)")
+                   help="chains per world of the NumPyro fits")
     p.add_argument("--num-samples", type=_positive, default=500,
                    help="draws per chain of the NumPyro fits (learned β; MountainCar)")
     p.add_argument("--num-warmup", type=_positive, default=300,
@@ -706,12 +774,15 @@ def _positive(text: str) -> int:
 
 
 def make_world(name: str, args) -> World:
-    settings = dict(num_steps=args.num_steps, burn_in=args.burn_in, thinning=args.thinning,
+    # every PolicyWalk chain keeps >= 64 draws (the bound needs 59 from all chains together)
+    thinning = max(1, min(args.thinning, (args.num_steps - args.burn_in) // 64))
+    settings = dict(num_steps=args.num_steps, burn_in=args.burn_in, thinning=thinning,
+                    walk_chains=args.walk_chains, walk_proposal=args.walk_proposal,
                     num_chains=args.num_chains, num_samples=args.num_samples,
                     num_warmup=args.num_warmup)
     if name == "mountaincar":
         return World(name, "trajectories", 1.0, "l2-sphere", settings)
-    return World(name, "mdp", 100.0 if name == "gridworld" else 1000.0, "l1-sphere", settings)
+    return World(name, "mdp", MDP_BETA, "l1-sphere", settings)
 
 
 def main(argv=None):
