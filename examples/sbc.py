@@ -180,9 +180,9 @@ def value_space_row(key, sampler, args):
     1-D task with ``--value-transitions`` fixed states and 2 actions. The weights and actions
     are drawn exactly from the model's joint distribution (rejection from the weight prior);
     the ranked quantities are functions of the Q-network that its symmetries leave unchanged
-    (:data:`bayesirl.continuous.sbc.QUANTITY_NAMES`)."""
+    (:data:`bayesirl.inference.continuous_sbc.QUANTITY_NAMES`)."""
     from bayesirl.continuous import make_network
-    from bayesirl.continuous.sbc import (
+    from bayesirl.inference.continuous_sbc import (
         QUANTITY_NAMES, fit_value_space_replications, simulate_value_space, synthetic_task,
         value_space_quantities)
 

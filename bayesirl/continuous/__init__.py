@@ -14,7 +14,7 @@ Each returns a :class:`QPosterior`, which gives policies, action log-probabiliti
 summaries (:mod:`.posterior`). :data:`FIT_METHODS` names them for callers that choose by
 string; :func:`fit` dispatches. :func:`trajectory_features` turns a fitted network's last
 hidden layer into features for the trajectory path (Bayesian REX over learned features,
-:mod:`.features`). :mod:`bayesirl.continuous.sbc` checks the value-space model and its
+:mod:`.features`). :mod:`bayesirl.inference.continuous_sbc` checks the value-space model and its
 samplers by simulation-based calibration on a synthetic 1-D task. Needs the ``continuous``
 extra (equinox, optax).
 """

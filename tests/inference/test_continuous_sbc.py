@@ -15,7 +15,7 @@ import jax.numpy as jnp  # noqa: E402
 from bayesirl.analysis.calibration import rank_uniformity_test, sbc_ranks  # noqa: E402
 from bayesirl.continuous import make_network  # noqa: E402
 from bayesirl.continuous.networks import network_outputs, site_names, stack_draws  # noqa: E402
-from bayesirl.continuous.sbc import (  # noqa: E402
+from bayesirl.inference.continuous_sbc import (  # noqa: E402
     QUANTITY_NAMES,
     _action_weights,
     fit_value_space_replications,
